@@ -1,0 +1,53 @@
+"""irmodels: survey models of interventional radiology services in Europe.
+
+The public API is flat: every public function and class is importable from
+``irmodels``. Names are resolved lazily (PEP 562) so that ``import irmodels``
+has no side effects and does not pay for PyMC unless a Bayesian model is used.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (one place; tests check both directions)
+_EXPORTS: dict[str, str] = {
+    # errors and warnings
+    "IrmodelsError": "irmodels.errors",
+    "SchemaError": "irmodels.errors",
+    "MappingError": "irmodels.errors",
+    "ReconstructionError": "irmodels.errors",
+    "WeightingError": "irmodels.errors",
+    "FrameError": "irmodels.errors",
+    "ConvergenceError": "irmodels.errors",
+    "ModelSpecError": "irmodels.errors",
+    "ConvergenceWarning": "irmodels.errors",
+    "SeparationWarning": "irmodels.errors",
+    "IdentificationWarning": "irmodels.errors",
+    "DataDroppedWarning": "irmodels.errors",
+    "Problem": "irmodels.errors",
+    # published 2017 data and its audit
+    "load_statements": "irmodels.waves.esr_cirse_2017",
+    "audit": "irmodels.auditing",
+    "discrepancies": "irmodels.auditing",
+    "descriptive_results": "irmodels.descriptives",
+    "load_codebook": "irmodels.codebook",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module = _EXPORTS[name]
+    except KeyError:
+        raise AttributeError(f"module 'irmodels' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -1,0 +1,131 @@
+"""Exception and warning classes of irmodels.
+
+One small hierarchy: every error the package raises on purpose is an
+:class:`IrmodelsError`, so callers can catch the family with one clause.
+Data problems carry a list of :class:`Problem` records (file, row, column,
+value, rule) so that *all* problems are reported at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+__all__ = [
+    "Problem",
+    "IrmodelsError",
+    "SchemaError",
+    "MappingError",
+    "ReconstructionError",
+    "WeightingError",
+    "FrameError",
+    "ConvergenceError",
+    "ModelSpecError",
+    "IrmodelsWarning",
+    "ConvergenceWarning",
+    "SeparationWarning",
+    "IdentificationWarning",
+    "DataDroppedWarning",
+]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in an input.
+
+    Attributes
+    ----------
+    rule : str
+        The rule that was broken, in words (e.g. ``"count <= denominator"``).
+    file : str or None
+        The file the value came from, when there is one.
+    row : int or str or None
+        The row: 1-based line number in a file (header is line 1), or the index
+        label of a DataFrame row.
+    column : str or None
+        The column name.
+    value : Any
+        The offending value, as read.
+    """
+
+    rule: str
+    file: str | None = None
+    row: int | str | None = None
+    column: str | None = None
+    value: Any = None
+
+    def __str__(self) -> str:
+        where = []
+        if self.file is not None:
+            where.append(f"file {self.file}")
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        if self.column is not None:
+            where.append(f"column {self.column!r}")
+        loc = ", ".join(where) if where else "input"
+        val = "" if self.value is None else f": value {self.value!r}"
+        return f"{loc}{val}: {self.rule}"
+
+
+class IrmodelsError(Exception):
+    """Base class of all errors raised by irmodels."""
+
+
+class SchemaError(IrmodelsError, ValueError):
+    """A table breaks the schema; ``problems`` lists every problem found.
+
+    The message names file, row, column, value and rule for each problem.
+    """
+
+    def __init__(self, problems: Iterable[Problem] | str, *, what: str = "input") -> None:
+        if isinstance(problems, str):
+            problems = [Problem(rule=problems)]
+        self.problems: list[Problem] = list(problems)
+        n = len(self.problems)
+        lines = [f"{what}: {n} problem{'s' if n != 1 else ''} found"]
+        lines += [f"  - {p}" for p in self.problems]
+        super().__init__("\n".join(lines))
+
+
+class MappingError(SchemaError):
+    """An import mapping (YAML) is malformed or does not fit the export."""
+
+
+class ReconstructionError(IrmodelsError):
+    """No respondent-level dataset satisfies the published margins and constraints."""
+
+
+class WeightingError(IrmodelsError, ValueError):
+    """Weighting inputs are invalid or a weighting method did not converge."""
+
+
+class FrameError(SchemaError):
+    """A population-frame file is malformed or incomplete."""
+
+
+class ConvergenceError(IrmodelsError, RuntimeError):
+    """An iterative fit (raking, MCMC, optimiser) failed its convergence gate."""
+
+
+class ModelSpecError(IrmodelsError, ValueError):
+    """A model specification is invalid (unknown family, engine, term or prior)."""
+
+
+class IrmodelsWarning(UserWarning):
+    """Base class of warnings issued by irmodels."""
+
+
+class ConvergenceWarning(IrmodelsWarning):
+    """A fit passed with caveats or was explicitly allowed to fail the gate."""
+
+
+class SeparationWarning(IrmodelsWarning):
+    """(Quasi-)complete separation detected in a binary regression."""
+
+
+class IdentificationWarning(IrmodelsWarning):
+    """A result depends on an assumption set, not on the published data alone."""
+
+
+class DataDroppedWarning(IrmodelsWarning):
+    """Rows or categories were explicitly excluded or merged (with counts)."""
