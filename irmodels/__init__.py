@@ -34,6 +34,28 @@ _EXPORTS: dict[str, str] = {
     "discrepancies": "irmodels.auditing",
     "descriptive_results": "irmodels.descriptives",
     "load_codebook": "irmodels.codebook",
+    # respondent-level schema, import of new waves, simulation
+    "validate": "irmodels.schema",
+    "column_dtypes": "irmodels.schema",
+    "share_class": "irmodels.schema",
+    "import_wave": "irmodels.io",
+    "ImportResult": "irmodels.io",
+    "read_table": "irmodels.io",
+    "simulate_wave": "irmodels.simulate",
+    # 2017 reconstruction, pooling, identification
+    "reconstruct": "irmodels.reconstruct",
+    "check_reconstruction": "irmodels.reconstruct",
+    "published_targets": "irmodels.reconstruct",
+    "load_assumptions": "irmodels.reconstruct",
+    "summarise_ensemble": "irmodels.reconstruct",
+    "pool": "irmodels.pooling",
+    "pool_draws": "irmodels.pooling",
+    "summarise_draws": "irmodels.pooling",
+    "run_over_ensemble": "irmodels.pooling",
+    "identification_table": "irmodels.identification",
+    "identification_status": "irmodels.identification",
+    "association_by_replicate": "irmodels.identification",
+    "published_margins": "irmodels.waves.esr_cirse_2017",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

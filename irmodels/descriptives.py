@@ -12,6 +12,7 @@ one; where they differ, the audit's finding says why.
 from __future__ import annotations
 
 import math
+import re
 from fractions import Fraction
 
 import pandas as pd
@@ -63,6 +64,18 @@ def _membership_combination(esr: pd.Series, cirse: pd.Series) -> pd.Series:
     out[(~e & c).fillna(False)] = "cirse_only"
     out[(~e & ~c).fillna(False)] = "neither"
     return out
+
+
+def _in_range(values: pd.Series, text: str) -> pd.Series | None:
+    """Rows whose integer value lies in a published range text ('<10', '6-12', '>21', '0')."""
+    v = pd.to_numeric(values, errors="coerce")
+    m = re.fullmatch(r"(<=|>=|<|>)?(\d+)(?:-(\d+))?", text)
+    if m is None:
+        return None  # 'max', 'min': values, not counts
+    op, a, b = m.group(1), int(m.group(2)), m.group(3)
+    if b is not None:
+        return (v >= a) & (v <= int(b))
+    return {"<": v < a, ">": v > a, "<=": v <= a, ">=": v >= a, None: v == a}[op].fillna(False)
 
 
 def _pct(count: int, den: int, printed: str, mode: str) -> str:
@@ -119,6 +132,11 @@ def descriptive_results(data: pd.DataFrame | None = None, *, wave: str = "esr_ci
                 counts[(var, r.category)] = (int(r.count), int(r.answered))
             answered = int(data[var].notna().sum())
             spec = cb.get(var, {"type": "category", "categories": []})
+            if spec["type"] == "int":  # published as ranges ("<10", "6-12", ">21", "0")
+                for cat in st.loc[st["variable"] == var, "category"].unique():
+                    mask = _in_range(data[var], cat)
+                    if mask is not None:
+                        counts[(var, cat)] = (int(mask.sum()), answered)
             for code in [c["code"] for c in spec.get("categories", [])] + (["true", "false"] if spec["type"] == "bool" else []):
                 counts.setdefault((var, str(code)), (0, answered))
     sel = st[

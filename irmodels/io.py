@@ -2,17 +2,21 @@
 
 ``write_table_atomic`` is shared by every step that writes a table: it writes
 to a temporary file and renames, so a failed step leaves no half-written output.
+:func:`import_wave` turns a survey-tool export into the validated canonical table (the
+mapping format is documented in :mod:`irmodels.mapping`); :func:`read_table` reads a
+canonical table written by irmodels back with its types.
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["write_table_atomic", "write_text_atomic"]
+__all__ = ["write_table_atomic", "write_text_atomic", "import_wave", "ImportResult", "read_table"]
 
 
 def write_text_atomic(text: str, path: str | os.PathLike) -> Path:
@@ -35,3 +39,119 @@ def write_table_atomic(df: pd.DataFrame, path: str | os.PathLike, **to_csv_kwarg
     to_csv_kwargs.setdefault("index", False)
     to_csv_kwargs.setdefault("lineterminator", "\n")
     return write_text_atomic(df.to_csv(**to_csv_kwargs), path)
+
+
+@dataclass
+class ImportResult:
+    """Result of :func:`import_wave`.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        The validated canonical table (one row per kept response, RangeIndex).
+    report : pandas.DataFrame
+        Every recoded, excluded, unmapped, "other" and free-text value: columns ``row``
+        (1-based row of the export file; empty for whole columns), ``column`` (export
+        column), ``value`` (as read), ``action`` (``recoded``, ``excluded``, ``unmapped``,
+        ``other_text``, ``free_text``), ``reason``.
+    """
+
+    table: pd.DataFrame
+    report: pd.DataFrame
+
+
+def import_wave(
+    export: str | os.PathLike,
+    mapping: str | os.PathLike,
+    *,
+    out: str | os.PathLike | None = None,
+    report: str | os.PathLike | None = None,
+) -> ImportResult:
+    """Import a survey-tool export (CSV or XLSX) into the canonical table.
+
+    Parameters
+    ----------
+    export : path
+        The export as downloaded (extra header rows and answer codes allowed).
+    mapping : path
+        The YAML mapping (:mod:`irmodels.mapping`).
+    out : path, optional
+        Where to write the validated table (CSV). Written only if everything is valid.
+    report : path, optional
+        Where to write the report (CSV); defaults to ``<out stem>_report.csv`` next to
+        ``out`` when ``out`` is given.
+
+    Returns
+    -------
+    ImportResult
+        ``.table`` (validated) and ``.report``.
+
+    Raises
+    ------
+    MappingError
+        The mapping is malformed or does not fit the export (missing columns, answers that
+        are not codes, an empty export, ...): every problem with file, row and column.
+    SchemaError
+        The mapped table breaks the schema (every problem, rows are export file rows).
+        Nothing is written when an error is raised.
+
+    Examples
+    --------
+    ``import_wave("export.csv", "mapping.yaml", out="wave.csv")`` writes ``wave.csv`` and
+    ``wave_report.csv``.
+    """
+    from irmodels.errors import Problem, SchemaError
+    from irmodels.mapping import apply_mapping, load_mapping, read_export
+    from irmodels.schema import validate
+
+    m = load_mapping(mapping)
+    source = Path(export).name
+    raw = read_export(export, m)
+    mapped, rep = apply_mapping(raw, m, source=source)
+    try:
+        table = validate(mapped, source=source)
+    except SchemaError as exc:
+        # name the export column next to the canonical one, so the user finds the cell
+        back = {name: c["column"] for name, c in m.columns.items()}
+        back["respondent_id"] = m.respondent_id
+        probs = [
+            Problem(p.rule, p.file, p.row, f"{back[p.column]} ({p.column})" if p.column in back else p.column, p.value)
+            for p in exc.problems
+        ]
+        raise SchemaError(probs, what=source) from None
+    table = table.reset_index(drop=True)
+    if out is not None:
+        outp = Path(out)
+        repp = Path(report) if report is not None else outp.with_name(outp.stem + "_report.csv")
+        write_table_atomic(rep, repp)
+        write_table_atomic(table, outp)
+    elif report is not None:
+        write_table_atomic(rep, report)
+    return ImportResult(table=table, report=rep)
+
+
+def read_table(path: str | os.PathLike, *, extra: str = "allow") -> pd.DataFrame:
+    """Read a canonical table written by irmodels (CSV or Parquet) and validate it.
+
+    Columns outside the codebook (e.g. ``replicate``) are kept. Raises
+    :class:`irmodels.errors.SchemaError` (file name in every problem); rows are file lines.
+    """
+    from irmodels.errors import Problem, SchemaError
+    from irmodels.schema import validate
+
+    p = Path(path)
+    if not p.is_file():
+        raise SchemaError([Problem("file not found", file=str(p))], what=str(p))
+    if p.suffix.lower() == ".parquet":
+        df = pd.read_parquet(p)
+        df.index = df.index + 2
+    else:
+        try:
+            df = pd.read_csv(p, dtype=str, keep_default_na=False)
+        except pd.errors.EmptyDataError:
+            raise SchemaError([Problem("the file is empty", file=p.name)], what=p.name) from None
+        df.index = df.index + 2  # header is line 1
+        if "replicate" in df.columns:
+            df["replicate"] = pd.to_numeric(df["replicate"])
+    out = validate(df, source=p.name, extra=extra)  # type: ignore[arg-type]
+    return out.reset_index(drop=True)

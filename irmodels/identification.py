@@ -1,0 +1,322 @@
+"""What the published 2017 data identify, bound, or leave to an assumption set.
+
+Every estimand irmodels reports about the 2017 respondents gets one of three labels:
+
+``identified``
+    The published counts determine it (e.g. the share of respondents with 24/7 IR cover,
+    60/97; the chair profiles of the CIRSE-only members). Every reconstruction gives the
+    same value.
+``bounded``
+    The published margins restrict it to an interval but do not fix it: the joint
+    distribution of two published margins lies between the Fréchet bounds. ``lower`` and
+    ``upper`` give the sharp bounds over all joint tables consistent with the margins
+    (and the item non-response).
+``assumption``
+    The published data do not restrict it in a useful way (the bounds are the whole
+    parameter space, e.g. an odds ratio whose bounds are 0 and infinity); its value comes
+    from the assumption set of the reconstruction (:mod:`irmodels.reconstruct`).
+
+Estimand names (results downstream join on them)
+------------------------------------------------
+``prevalence:<variable>=<category>``
+    Share of answering respondents in a category (booleans: ``true``/``false``).
+    ``lower``/``upper`` are worst-case bounds for all 98 respondents (non-respondents all
+    out / all in).
+``rd:<outcome>=<level>|<predictor>=<level>``
+    Difference in proportions of ``outcome == level`` between respondents with
+    ``predictor == level`` and all other respondents (answering both items).
+``or:<outcome>=<level>|<predictor>=<level>``
+    The corresponding odds ratio.
+``share:<variable>=<category>|<condition>``
+    A conditional share fixed by a stated joint fact.
+``<outcome>~<predictor>``
+    Any association between two variables (what a regression term of ``predictor`` in a
+    model of ``outcome`` estimates): :func:`identification_status` returns the status of
+    the odds ratio when it is tabulated, and ``assumption`` for other pairs of 2017
+    variables (the paper publishes no cross-tabulation).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from irmodels.errors import Problem, SchemaError
+from irmodels.reconstruct import N_RESPONDENTS, published_targets
+
+__all__ = [
+    "identification_table",
+    "identification_status",
+    "frechet_bounds",
+    "association_by_replicate",
+    "DEFAULT_PAIRS",
+    "STATUSES",
+]
+
+STATUSES = ("identified", "bounded", "assumption")
+
+#: (outcome, outcome level, predictor, predictor level) pairs tabulated by default: the
+#: associations the models use that the paper does not publish.
+DEFAULT_PAIRS: tuple[tuple[str, str, str, str], ...] = (
+    ("cover_24_7", "true", "beds_class", ">=800"),
+    ("cover_24_7", "true", "teaching", "true"),
+    ("cover_24_7", "true", "chair_profile", "IR_mostly"),
+    ("cover_24_7", "true", "ir_unit", "true"),
+    ("cover_24_7", "true", "procedure_volume_class", ">500"),
+    ("female_ir_share_class", "0", "beds_class", ">=800"),
+    ("female_ir_share_class", "0", "teaching", "true"),
+    ("female_ir_share_class", "0", "chair_profile", "IR_mostly"),
+    ("female_ir_share_class", "0", "chair_profile", "DR"),
+    ("ir_specialised", "true", "procedure_volume_class", ">500"),
+    ("ward_rounds", "true", "ir_unit", "true"),
+    ("day_case_beds", "true", "ir_unit", "true"),
+    ("member_cirse", "true", "chair_profile", "IR_mostly"),
+)
+
+
+# Published joint facts that sharpen the Fréchet bounds: (outcome, level, predictor, level) ->
+# minimum joint count. The CIRSE-only members include 7 IR_mostly and 1 DR_IR_equal chairs.
+_JOINT_MIN: dict[tuple[str, str, str, str], int] = {
+    ("member_cirse", "true", "chair_profile", "IR_mostly"): 7,
+    ("member_cirse", "true", "chair_profile", "DR_IR_equal"): 1,
+}
+
+
+def _counts() -> tuple[dict[tuple[str, str], int], dict[str, int]]:
+    t = published_targets()
+    counts = {(r.variable, r.category): int(r.count) for r in t.itertuples(index=False)}
+    item_n = {v: int(g["item_n"].iloc[0]) for v, g in t.groupby("variable")}
+    return counts, item_n
+
+
+def frechet_bounds(n_a: int, n_y: int, n_resp_y: int, n_miss_y: int, x_min: int = 0) -> dict[str, float]:
+    """Sharp bounds of the difference in proportions and the odds ratio from two margins.
+
+    Parameters
+    ----------
+    n_a : int
+        Respondents with the predictor level, among all ``n_resp_y + n_miss_y``.
+    n_y : int
+        Respondents with the outcome level, among the ``n_resp_y`` who answered the outcome.
+    n_resp_y, n_miss_y : int
+        Number answering / not answering the outcome (the predictor is fully answered).
+    x_min : int
+        A published lower bound on the joint count (e.g. 7 CIRSE members among the 15
+        IR_mostly chairs), sharpening the Fréchet lower limit.
+
+    Returns
+    -------
+    dict
+        ``rd_lower``, ``rd_upper`` (difference in proportions ``P(y|a) - P(y|not a)``
+        among outcome respondents) and ``or_lower``, ``or_upper`` (0 and ``inf`` when a cell
+        can be empty), over every joint table consistent with the margins: ``m`` of the
+        non-respondents have the predictor level (``0..min(n_miss_y, n_a)``) and ``x``
+        respondents have both levels, ``max(0, a + n_y - n) <= x <= min(a, n_y)`` with
+        ``a = n_a - m`` (Fréchet 1951).
+    """
+    n = n_resp_y
+    rd_lo, rd_hi, or_lo, or_hi = math.inf, -math.inf, math.inf, -math.inf
+    for m in range(0, min(n_miss_y, n_a) + 1):
+        a = n_a - m
+        if a <= 0 or a >= n:
+            continue
+        lo_x, hi_x = max(0, a + n_y - n, x_min), min(a, n_y)
+        if lo_x > hi_x:
+            continue
+        for x in (lo_x, hi_x):
+            rd = x / a - (n_y - x) / (n - a)
+            rd_lo, rd_hi = min(rd_lo, rd), max(rd_hi, rd)
+            c11, c10, c01, c00 = x, a - x, n_y - x, n - a - n_y + x
+            num, den = c11 * c00, c10 * c01
+            orv = math.inf if den == 0 and num > 0 else (float("nan") if den == 0 else num / den)
+            if not math.isnan(orv):
+                or_lo, or_hi = min(or_lo, orv), max(or_hi, orv)
+    return {"rd_lower": rd_lo, "rd_upper": rd_hi, "or_lower": or_lo, "or_upper": or_hi}
+
+
+@functools.cache
+def _table(pairs: tuple[tuple[str, str, str, str], ...]) -> pd.DataFrame:
+    counts, item_n = _counts()
+    N = N_RESPONDENTS
+    rows = []
+    for (var, cat), c in counts.items():
+        n = item_n[var]
+        miss = N - n
+        note = f"{c} of {n} answers (published)"
+        if miss:
+            note += f"; {miss} missing: bounds for all {N} put every non-respondent out / in"
+        rows.append((f"prevalence:{var}={cat}", "identified", c / n, c / N, (c + miss) / N, note))
+    # female IR share above 25%: only the total of the three classes is published
+    f_up = 90 - counts[("female_ir_share_class", "0")] - counts[("female_ir_share_class", "1-25")]
+    for cat in ("26-50", "51-75", ">75"):
+        rows.append((f"prevalence:female_ir_share_class={cat}", "bounded", np.nan, 0.0, f_up / 90,
+                     f"the {f_up} departments above 25% are split by the assumption set (Fig. 2 not in the text)"))
+    # identified joint facts stated in the text
+    rows += [
+        ("share:chair_profile=IR_mostly|membership=cirse_only", "identified", 7 / 10, 7 / 10, 7 / 10,
+         "7 of the 10 CIRSE-only members (audit: 10, printed 9) work mostly in IR"),
+        ("share:chair_profile=DR_IR_equal|membership=cirse_only", "identified", 1 / 10, 1 / 10, 1 / 10,
+         "1 of the 10 CIRSE-only members works 50% DR / 50% IR"),
+        ("prevalence:chair_ir_involved=true", "identified", 41 / 98, 41 / 98, 41 / 98,
+         "DR_IR_equal + IR_mostly = 26 + 15 (Discussion: 41 of 98)"),
+        ("share:beds_class=>=800|n_residents>21", "bounded", np.nan, 11 / 13, 1.0,
+         "more than 12 residents => >=800 beds except 2 teaching 400-799 hospitals"),
+        ("share:teaching=false|n_residents=0", "identified", 1.0, 1.0, 1.0,
+         "the 2 hospitals without residents have no teaching duties"),
+        ("share:beds_class=<200_or_200-399|ir_share_class=0", "identified", 1.0, 1.0, 1.0,
+         "the 3 hospitals without IR are small"),
+        ("share:teaching=true|procedure_volume_class=0", "identified", 0.5, 0.5, 0.5,
+         "of the 2 hospitals without interventions one has teaching duties"),
+    ]
+    for y, yl, a, al in pairs:
+        for v, lv in ((y, yl), (a, al)):
+            if (v, lv) not in counts:
+                raise SchemaError([Problem("no published count for this level", column=v, value=lv)],
+                                  what="identification_table")
+        n_a = counts[(a, al)]
+        n_y = counts[(y, yl)]
+        n_resp = item_n[y]
+        miss = N - n_resp
+        if item_n[a] != N:
+            raise SchemaError([Problem(f"predictor must be answered by all {N} respondents (it has {item_n[a]})",
+                                       column=a)], what="identification_table")
+        x_min = _JOINT_MIN.get((y, yl, a, al), 0)
+        b = frechet_bounds(n_a, n_y, n_resp, miss, x_min=x_min)
+        trivial_rd = b["rd_lower"] <= -1 + 1e-12 and b["rd_upper"] >= 1 - 1e-12
+        src = f"{y}={yl}: {n_y}/{n_resp}; {a}={al}: {n_a}/{N}"
+        if x_min:
+            src += f"; at least {x_min} in both (published joint fact)"
+        rows.append((f"rd:{y}={yl}|{a}={al}", "assumption" if trivial_rd else "bounded", np.nan,
+                     b["rd_lower"], b["rd_upper"],
+                     f"Fréchet bounds from the margins ({src}); the sign is "
+                     + ("identified" if b["rd_lower"] > 0 or b["rd_upper"] < 0 else "not identified")))
+        trivial_or = b["or_lower"] == 0 and math.isinf(b["or_upper"])
+        rows.append((f"or:{y}={yl}|{a}={al}", "assumption" if trivial_or else "bounded", np.nan,
+                     b["or_lower"], b["or_upper"],
+                     "odds ratio " + ("unrestricted (a cell can be empty): from the assumption set" if trivial_or
+                                      else "bounded by the margins") + f" ({src})"))
+    out = pd.DataFrame(rows, columns=["estimand", "status", "estimate", "lower", "upper", "note"])
+    return out
+
+
+def identification_table(pairs: Iterable[tuple[str, str, str, str]] | None = None) -> pd.DataFrame:
+    """The identification status of every estimand reported about the 2017 respondents.
+
+    Parameters
+    ----------
+    pairs : iterable of (outcome, outcome_level, predictor, predictor_level), optional
+        Associations to tabulate (default :data:`DEFAULT_PAIRS`). Predictors must be answered
+        by all respondents.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``estimand`` (naming convention in the module docstring), ``status``
+        (``identified``, ``bounded`` or ``assumption``), ``estimate`` (the identified value
+        among answering respondents; NaN otherwise), ``lower``, ``upper`` (sharp bounds;
+        for prevalences, worst-case bounds over all 98 departments), ``note`` (the
+        published counts it rests on).
+
+    Examples
+    --------
+    >>> t = identification_table().set_index("estimand")
+    >>> t.loc["prevalence:cover_24_7=true", "status"], round(float(t.loc["prevalence:cover_24_7=true", "estimate"]), 4)
+    ('identified', 0.6186)
+    """
+    p = DEFAULT_PAIRS if pairs is None else tuple(tuple(x) for x in pairs)
+    return _table(p).copy()  # type: ignore[arg-type]
+
+
+def identification_status(estimand: str) -> str:
+    """The identification status of one estimand.
+
+    Parameters
+    ----------
+    estimand : str
+        A name from :func:`identification_table`, or ``"<outcome>~<predictor>"`` for any
+        association between two variables.
+
+    Returns
+    -------
+    str
+        ``identified``, ``bounded`` or ``assumption``.
+
+    Raises
+    ------
+    KeyError
+        Unknown estimand (the message gives the naming convention).
+
+    Examples
+    --------
+    >>> identification_status("cover_24_7~beds_class")
+    'assumption'
+    """
+    t = _table(DEFAULT_PAIRS).set_index("estimand")["status"]
+    if estimand in t.index:
+        return str(t[estimand])
+    if "~" in estimand:
+        y, a = (s.strip() for s in estimand.split("~", 1))
+        from irmodels.schema import canonical_columns
+
+        cols = set(canonical_columns())
+        bad = [v for v in (y, a) if v not in cols]
+        if bad:
+            raise KeyError(f"{bad} not codebook variables; use '<outcome>~<predictor>' with codebook names")
+        ors = {e.split(f"|{a}=", 1)[1]: s for e, s in t.items() if e.startswith(f"or:{y}=") and f"|{a}=" in e}
+        if not ors:
+            return "assumption"
+        from irmodels.schema import column_dtypes
+
+        dt = column_dtypes()[a]
+        n_levels = len(dt.categories) if isinstance(dt, pd.CategoricalDtype) else 2
+        statuses = list(ors.values())
+        if len(ors) < n_levels - 1:  # untabulated contrasts of the predictor: no published joint
+            statuses.append("assumption")
+        # the least identified contrast decides (a model term uses every level)
+        return max(statuses, key=STATUSES.index)
+    raise KeyError(
+        f"unknown estimand {estimand!r}; use a name from identification_table() "
+        "(prevalence:<var>=<cat>, rd:/or:<outcome>=<level>|<predictor>=<level>, share:...) "
+        "or '<outcome>~<predictor>'"
+    )
+
+
+def _level_mask(s: pd.Series, level: str) -> pd.Series:
+    if str(s.dtype) == "boolean":
+        return s == (level == "true")
+    return s.astype(object) == level
+
+
+def association_by_replicate(
+    ensemble: pd.DataFrame, pairs: Iterable[tuple[str, str, str, str]] | None = None
+) -> pd.DataFrame:
+    """The difference in proportions of each pair in every replicate of an ensemble.
+
+    Parameters
+    ----------
+    ensemble : pandas.DataFrame
+        Output of :func:`irmodels.reconstruct.reconstruct`.
+    pairs : iterable of (outcome, outcome_level, predictor, predictor_level), optional
+        Default :data:`DEFAULT_PAIRS`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``estimand`` (``rd:...`` names of :func:`identification_table`), ``replicate``,
+        ``value`` (``P(outcome | predictor level) - P(outcome | other levels)`` among
+        departments answering the outcome).
+    """
+    p = DEFAULT_PAIRS if pairs is None else tuple(tuple(x) for x in pairs)
+    parts = []
+    for y, yl, a, al in p:
+        d = ensemble.loc[ensemble[y].notna()]
+        yy = _level_mask(d[y], yl).astype(float)
+        aa = _level_mask(d[a], al).fillna(False).astype(bool)
+        g = yy.groupby([d["replicate"], aa]).mean().unstack()
+        parts.append(pd.DataFrame({"estimand": f"rd:{y}={yl}|{a}={al}", "replicate": g.index,
+                                   "value": (g[True] - g[False]).to_numpy()}))
+    return pd.concat(parts, ignore_index=True)
