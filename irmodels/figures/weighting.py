@@ -1,0 +1,183 @@
+"""Figures of the non-response analysis: weight diagnostics and the tipping point.
+
+Inputs are results of :func:`irmodels.weighting.weight` and
+:func:`irmodels.sensitivity.tipping_point`; nothing is typed in by hand.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from irmodels.figures.style import DOUBLE_COLUMN_MM, OKABE_ITO, SINGLE_COLUMN_MM, journal_style, new_figure
+
+__all__ = ["plot_weight_diagnostics", "plot_tipping_point", "SCENARIO_LABELS"]
+
+#: Display names of the frame scenarios (irmodels.frame.SCENARIOS).
+SCENARIO_LABELS: dict[str, str] = {
+    "radiologists": "∝ radiologists",
+    "hospitals_200plus": "∝ hospitals ≥200 beds",
+    "hospitals": "∝ all hospitals",
+    "respondents_table1": "2017 respondents' distribution",
+    "user": "user frame",
+}
+
+
+# Okabe-Ito without yellow, which is too light for thin lines and small markers
+_PALETTE = tuple(c for c in OKABE_ITO if c != "#F0E442")
+
+
+def _log_ticks(ax, lo: float, hi: float) -> None:
+    """Readable ticks (0.1, 0.2, 0.5, 1, 2, 5, ...) on a log x axis; no minor labels."""
+    from matplotlib.ticker import FixedLocator, NullFormatter
+
+    ticks = [m * 10.0**e for e in range(-3, 4) for m in (1, 2, 5)]
+    ticks = [t for t in ticks if lo <= t <= hi]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def _label(name: str) -> str:
+    return SCENARIO_LABELS.get(name, name)
+
+
+def plot_weight_diagnostics(results: Mapping[str, object], *, title: str | None = None) -> Figure:
+    """Weight distribution and margin balance for each frame scenario.
+
+    Parameters
+    ----------
+    results : dict
+        Scenario name -> :class:`~irmodels.weighting.WeightingResult` (with margin
+        diagnostics, i.e. weighted with ``margins=`` or ``frame=``).
+    title : str, optional
+
+    Returns
+    -------
+    Figure
+        170 mm wide. (a) weights relative to their mean (log scale), one row per
+        scenario, annotated with Kish's design effect and effective sample size.
+        (b) standardised differences between the respondents' margins and each
+        scenario's targets before weighting (circles) and after (crosses).
+    """
+    names = list(results)
+    if not names:
+        raise ValueError("plot_weight_diagnostics: no results given")
+    colors = {n: _PALETTE[i % len(_PALETTE)] for i, n in enumerate(names)}
+    with journal_style():
+        fig, (ax1, ax2) = new_figure(DOUBLE_COLUMN_MM, 90.0, ncols=2, gridspec_kw={"width_ratios": [1, 1.15]})
+        rng = np.random.default_rng(0)  # jitter only; fixed so the figure bytes are reproducible
+        for i, n in enumerate(names):
+            r = results[n]
+            w = r.weights.to_numpy(dtype=float)
+            rel = w / w.mean()
+            y = i + rng.uniform(-0.18, 0.18, len(rel))
+            ax1.scatter(rel, y, s=4, color=colors[n], alpha=0.7, linewidths=0)
+            q = np.quantile(rel, [0.25, 0.5, 0.75])
+            ax1.plot([q[0], q[2]], [i, i], color="black", lw=1.2)
+            ax1.plot([q[1]], [i], marker="|", color="black", ms=7)
+            s = r.diagnostics["summary"]
+            ax1.annotate(f"Kish deff {s['deff_kish']:.2f}, n_eff {s['n_eff']:.0f}", (1, i - 0.27), xycoords=("axes fraction", "data"),
+                         ha="right", va="bottom", fontsize=5.5)
+        ax1.set_xscale("log")
+        allrel = np.concatenate([results[n].weights.to_numpy(dtype=float) / results[n].weights.mean() for n in names])
+        lo, hi = float(allrel[allrel > 0].min()), float(allrel.max())
+        ax1.set_xlim(lo / 1.3, hi * 1.3)
+        _log_ticks(ax1, lo / 1.3, hi * 1.3)
+        ax1.axvline(1, color="0.6", lw=0.5, ls=":")
+        ax1.set_yticks(range(len(names)), [_label(n) for n in names])
+        ax1.set_ylim(-0.75, len(names) - 0.4)
+        ax1.invert_yaxis()
+        ax1.set_xlabel("weight / mean weight (log scale)")
+        ax1.set_title("a  Weight distribution", loc="left")
+
+        # (b) Love plot over the categories of the first scenario's margin table
+        tables = {n: results[n].diagnostics.get("margins") for n in names}
+        tables = {n: t for n, t in tables.items() if t is not None}
+        if tables:
+            first = next(iter(tables.values()))
+            cats = list(zip(first["variable"], first["category"]))
+            ypos = {c: j for j, c in enumerate(cats)}
+            off = np.linspace(-0.25, 0.25, len(tables)) if len(tables) > 1 else [0.0]
+            for k, (n, t) in enumerate(tables.items()):
+                yy = [ypos.get((v, c), np.nan) + off[k] for v, c in zip(t["variable"], t["category"])]
+                ax2.scatter(t["std_diff_before"], yy, s=10, facecolors="none", edgecolors=colors[n], linewidths=0.6)
+                ax2.scatter(t["std_diff_after"], yy, s=10, marker="x", color=colors[n], linewidths=0.6)
+            ax2.axvline(0, color="0.4", lw=0.5)
+            for v in (-0.1, 0.1):
+                ax2.axvline(v, color="0.7", lw=0.4, ls="--")
+            ax2.set_yticks(range(len(cats)), [f"{v}: {c}" for v, c in cats])
+            ax2.invert_yaxis()
+            ax2.set_xlabel("standardised difference, respondents − frame")
+            handles = [Line2D([], [], ls="", marker="o", mfc="none", mec="black", label="before weighting"),
+                       Line2D([], [], ls="", marker="x", color="black", label="after weighting")]
+            handles += [Line2D([], [], ls="", marker="s", color=colors[n], label=_label(n)) for n in tables]
+            ax2.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.35, -0.13), ncol=3, frameon=False, fontsize=5.5)
+        ax2.set_title("b  Margins versus frame targets", loc="left")
+        if title:
+            fig.suptitle(title)
+    return fig
+
+
+def plot_tipping_point(
+    curves: Mapping[str, object],
+    *,
+    manski: tuple[float, float] | None = None,
+    respondent_share: float | None = None,
+    threshold: float | None = None,
+) -> Figure:
+    """Frame-wide 24/7 coverage as non-respondents' odds are shifted (delta adjustment).
+
+    Parameters
+    ----------
+    curves : dict
+        Scenario name -> :class:`~irmodels.sensitivity.TippingPoint`, or a DataFrame
+        with ``odds_ratio, estimate, lower, upper`` (e.g. pooled over replicates) whose
+        ``attrs`` may hold ``odds_ratio_star`` and ``threshold``.
+    manski : (lower, upper), optional
+        Worst-case bounds, drawn as a grey band (no assumption).
+    respondent_share : float, optional
+        Unweighted respondent percentage (e.g. 60/97), a dotted line.
+    threshold : float, optional
+        Default: the first curve's threshold.
+
+    Returns
+    -------
+    Figure
+        85 mm wide; x: odds ratio of coverage for non-respondents versus the MAR
+        prediction (log scale), y: estimated coverage among all invited
+        departments, with 95% bands; tipping points marked.
+    """
+    with journal_style():
+        fig, ax = new_figure(SINGLE_COLUMN_MM, 85.0)
+        if manski is not None:
+            ax.axhspan(manski[0], manski[1], color="0.9", lw=0, zorder=0, label="worst-case (Manski) bounds")
+        for i, (name, tp) in enumerate(curves.items()):
+            c = tp.curve if hasattr(tp, "curve") else (tp if isinstance(tp, pd.DataFrame) else pd.DataFrame(tp))
+            col = _PALETTE[i % len(_PALETTE)]
+            ax.fill_between(c["odds_ratio"], c["lower"], c["upper"], color=col, alpha=0.18, lw=0)
+            ax.plot(c["odds_ratio"], c["estimate"], color=col, lw=1.0, label=_label(name))
+            ors = getattr(tp, "odds_ratio_star", None) if hasattr(tp, "curve") else c.attrs.get("odds_ratio_star")
+            thr = getattr(tp, "threshold", None) if hasattr(tp, "curve") else c.attrs.get("threshold", threshold)
+            if threshold is None:
+                threshold = thr
+            if ors is not None and thr is not None and c["odds_ratio"].min() <= ors <= c["odds_ratio"].max():
+                ax.plot([ors], [thr], marker="o", ms=3.5, color=col, mec="black", mew=0.4, zorder=5)
+        if threshold is not None:
+            ax.axhline(threshold, color="black", lw=0.6, ls="--")
+        if respondent_share is not None:
+            ax.axhline(respondent_share, color="0.3", lw=0.6, ls=":", label=f"unweighted respondent share ({100 * respondent_share:.1f}%)")
+        ax.axvline(1, color="0.6", lw=0.4)
+        ax.set_xscale("log")
+        xs = np.concatenate([np.asarray((tp.curve if hasattr(tp, "curve") else pd.DataFrame(tp))["odds_ratio"], dtype=float) for tp in curves.values()])
+        ax.set_xlim(xs.min(), xs.max())
+        _log_ticks(ax, xs.min(), xs.max())
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("odds ratio of 24/7 coverage, non-respondents vs. MAR")
+        ax.set_ylabel("24/7 IR coverage, all invited departments")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.45, -0.2), ncol=2, frameon=False, fontsize=5.5)
+    return fig

@@ -1,0 +1,256 @@
+"""Tests of irmodels.survey against R ``survey`` 4.1.1.
+
+Reference: tests/reference/survey/make_reference.R -> reference.json on R's
+``apistrat`` data with ``svydesign(ids = ~1, weights = ~pw)``:
+
+* ``svymean`` (mean and linearisation SE) on the plain, raked, linear- and
+  logit-calibrated designs  <->  :func:`weighted_prevalence`;
+* ``svyby(~hi, ~stype, svymean)``  <->  ``weighted_prevalence(by=...)``;
+* ``svyciprop(method = "logit", df = Inf)``  <->  ``method="logit"`` interval;
+* ``svyglm(family = quasibinomial)`` coefficients and SEs on the plain, raked and
+  linear-calibrated designs  <->  :func:`svyglm_logit`.
+
+Tolerances: issue 4 asks coefficients to 1e-6 and SEs within 1%; means and their
+SEs are compared to 1e-6 relative (they agree to ~1e-12).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from irmodels.errors import DataDroppedWarning, SeparationWarning, WeightingError
+from irmodels.survey import bootstrap_weights, proportion_ci, svyglm_logit, weighted_prevalence
+from irmodels.weighting import rake, weight
+
+REF_DIR = Path(__file__).parent / "reference" / "survey"
+REF = json.loads((REF_DIR / "reference.json").read_text())
+API = pd.read_csv(REF_DIR / "apistrat.csv")
+MARGINS = REF["margins"]
+RTOL_MEAN = 1e-6
+RTOL_COEF = 1e-6
+RTOL_SE_GLM = 0.01
+R_TERMS = {"Intercept": "(Intercept)", "C(stype)[T.H]": "stypeH", "C(stype)[T.M]": "stypeM", "ell": "ell", "meals": "meals"}
+
+
+def _designs():
+    return {
+        "unweighted_design": API["pw"],
+        "raked_design": weight(API, "rake", margins=MARGINS, base_weight="pw"),
+    }
+
+
+@pytest.mark.parametrize("design", ["unweighted_design", "raked_design"])
+def test_svymean_binary_matches_r(design):
+    w = _designs()[design]
+    est, se = REF["svymean"][design]["hi"]
+    r = weighted_prevalence(API, "hi", w)
+    assert r.loc[0, "estimate"] == pytest.approx(est, rel=RTOL_MEAN)
+    assert r.loc[0, "std_error"] == pytest.approx(se, rel=RTOL_MEAN)
+
+
+def test_svymean_continuous_via_linearized_variance_matches_r():
+    """The same linearisation for a continuous mean (api00), raked design."""
+    from irmodels.survey import linearized_variance
+
+    res = weight(API, "rake", margins=MARGINS, base_weight="pw")
+    w = res.weights.to_numpy()
+    y = API["api00"].to_numpy(float)
+    m = (w * y).sum() / w.sum()
+    se = np.sqrt(linearized_variance(w * (y - m) / w.sum(), w, res.calibration)[0, 0])
+    est_r, se_r = REF["svymean"]["raked_design"]["api00"]
+    assert m == pytest.approx(est_r, rel=RTOL_MEAN) and se == pytest.approx(se_r, rel=RTOL_MEAN)
+    se0 = np.sqrt(linearized_variance(w * (y - m) / w.sum())[0, 0])
+    assert abs(se0 / se_r - 1) > 1e-3  # ignoring the calibration gives a different (R-inconsistent) SE
+
+
+@pytest.mark.parametrize("method, key, options", [("linear", "calibrate_linear", {}), ("logit", "calibrate_logit_0.5_2", {"bounds": (0.5, 2)})])
+def test_svymean_on_calibrated_designs_matches_r(method, key, options):
+    res = weight(API, method, margins=MARGINS, base_weight="pw", **options)
+    r = weighted_prevalence(API, "hi", res)
+    est, se = REF[key]["hi"]
+    assert r.loc[0, "estimate"] == pytest.approx(est, rel=RTOL_MEAN)
+    assert r.loc[0, "std_error"] == pytest.approx(se, rel=RTOL_MEAN)
+
+
+def test_domains_match_svyby():
+    r = weighted_prevalence(API, "hi", API["pw"], by="stype").set_index("group")
+    ref = REF["svyby_hi_by_stype"]
+    for g, est, se in zip(ref["stype"], ref["estimate"], ref["std_error"]):
+        assert r.loc[g, "estimate"] == pytest.approx(est, rel=RTOL_MEAN)
+        assert r.loc[g, "std_error"] == pytest.approx(se, rel=RTOL_MEAN)
+
+
+def test_logit_interval_matches_svyciprop():
+    r = weighted_prevalence(API, "hi", API["pw"], method="logit")
+    ref = REF["svyciprop_logit_hi"]
+    assert r.loc[0, "lower"] == pytest.approx(ref["lower"], rel=RTOL_MEAN)
+    assert r.loc[0, "upper"] == pytest.approx(ref["upper"], rel=RTOL_MEAN)
+
+
+@pytest.mark.parametrize("design", ["base_design", "raked_design", "linear_calibrated_design"])
+def test_svyglm_matches_r(design):
+    w = {
+        "base_design": API["pw"],
+        "raked_design": weight(API, "rake", margins=MARGINS, base_weight="pw"),
+        "linear_calibrated_design": weight(API, "linear", margins=MARGINS, base_weight="pw"),
+    }[design]
+    fit = svyglm_logit("hi ~ ell + meals + C(stype)", API, w)
+    fit["r_term"] = fit["term"].map(R_TERMS)
+    ref = pd.DataFrame(REF["svyglm"][design]).set_index("term")
+    got = fit.set_index("r_term").loc[ref.index]
+    np.testing.assert_allclose(got["estimate"], ref["estimate"], rtol=RTOL_COEF)
+    np.testing.assert_allclose(got["std_error"], ref["std_error"], rtol=RTOL_SE_GLM)
+    # observed agreement is far tighter than the issue's 1%: guard against silent drift
+    np.testing.assert_allclose(got["std_error"], ref["std_error"], rtol=1e-6)
+    assert np.allclose(got["odds_ratio"], np.exp(got["estimate"]))
+
+
+def test_svyglm_missing_raises_and_separation_warns():
+    d = API.copy()
+    d.loc[3, "ell"] = np.nan
+    with pytest.raises(WeightingError, match="missing values raise"):
+        svyglm_logit("hi ~ ell", d, d["pw"])
+    d = pd.DataFrame({"y": [0, 0, 0, 1, 1, 1], "x": [1, 2, 3, 4, 5, 6]})
+    with pytest.warns(SeparationWarning):
+        svyglm_logit("y ~ x", d, np.ones(6))
+
+
+def test_wilson_and_wald_intervals_closed_form():
+    from statsmodels.stats.proportion import proportion_confint
+
+    p, n = 0.3, 50
+    se = np.sqrt(p * (1 - p) / n)
+    lo, hi = proportion_ci(p, se, n, "wilson")
+    elo, ehi = proportion_confint(15, 50, method="wilson")
+    assert (lo, hi) == pytest.approx((elo, ehi), rel=1e-10)
+    lo, hi = proportion_ci(p, se, n, "wald")
+    assert (lo, hi) == pytest.approx((p - 1.959963984540054 * se, p + 1.959963984540054 * se), rel=1e-10)
+    with pytest.raises(WeightingError, match="unknown interval method"):
+        proportion_ci(p, se, n, "exact")
+
+
+def test_item_nonresponse_is_explicit():
+    d = pd.DataFrame({"cover_24_7": pd.array([True, False, None, True, True], dtype="boolean"), "g": list("aabbb")})
+    with pytest.raises(WeightingError, match="1 missing answers"):
+        weighted_prevalence(d, "cover_24_7", np.ones(5))
+    with pytest.warns(DataDroppedWarning, match="1 item non-response"):
+        r = weighted_prevalence(d, "cover_24_7", np.ones(5), missing="exclude")
+    assert r.loc[0, "estimate"] == pytest.approx(3 / 4) and r.loc[0, "n"] == 4 and r.loc[0, "n_missing"] == 1
+    # non-boolean outcome needs positive=
+    d["f"] = ["0", "1-25", "0", "26-50", "1-25"]
+    with pytest.raises(WeightingError, match="positive="):
+        weighted_prevalence(d, "f", np.ones(5))
+    r = weighted_prevalence(d, "f", np.ones(5), positive=["1-25", "26-50", "51-75", ">75"])
+    assert r.loc[0, "estimate"] == pytest.approx(3 / 5)
+
+
+def test_bootstrap_reruns_weighting_and_is_reproducible():
+    fn = lambda d, b: weight(d, "rake", margins=MARGINS, base_weight=b)  # noqa: E731
+    R1 = bootstrap_weights(API, fn, 50, seed=11, base_weight=API["pw"])
+    R2 = bootstrap_weights(API, fn, 50, seed=11, base_weight=API["pw"])
+    assert R1.equals(R2) and R1.shape == (200, 50)
+    assert R1.to_csv().encode() == R2.to_csv().encode()
+    # every replicate is raked again: its margins equal the population totals
+    for col in ["rep_0", "rep_17", "rep_49"]:
+        for var, m in MARGINS.items():
+            got = R1[col].groupby(API[var]).sum()
+            for cat, t in m.items():
+                assert got[cat] == pytest.approx(t, rel=1e-8)
+    assert not R1.equals(bootstrap_weights(API, fn, 50, seed=12, base_weight=API["pw"]))
+
+
+def test_bootstrap_se_agrees_with_linearisation():
+    """Rescaled bootstrap with re-raking vs. R-validated linearisation (raked design)."""
+    fn = lambda d, b: rake(d, MARGINS, b)  # noqa: E731
+    reps = bootstrap_weights(API, fn, 400, seed=2024, base_weight=API["pw"])
+    res = weight(API, "rake", margins=MARGINS, base_weight="pw")
+    lin = weighted_prevalence(API, "hi", res).loc[0, "std_error"]
+    boot = weighted_prevalence(API, "hi", res, variance="bootstrap", replicate_weights=reps).loc[0, "std_error"]
+    # Monte Carlo SE of a bootstrap SE with R = 400 is about 1/sqrt(2R) = 3.5%: allow 15%
+    assert boot == pytest.approx(lin, rel=0.15)
+
+
+def test_bootstrap_failures_raise_or_are_reported():
+    d = pd.DataFrame({"a": ["x"] * 9 + ["y"]})
+    fn = lambda dd, b: rake(dd, {"a": {"x": 90, "y": 10}}, b)  # noqa: E731
+    with pytest.raises(WeightingError, match="bootstrap replicate"):
+        bootstrap_weights(d, fn, 30, seed=1)
+    with pytest.warns(DataDroppedWarning, match="replicates skipped"):
+        reps = bootstrap_weights(d, fn, 30, seed=1, on_error="skip")
+    assert len(reps.attrs["skipped"]) + reps.shape[1] == 30 and len(reps.attrs["skipped"]) > 0
+
+
+def test_pool_prevalence_rubin_on_logit_scale():
+    from scipy.special import expit, logit
+
+    t = pd.DataFrame({"replicate": [0, 1, 2, 3], "scenario": "s", "term": "y", "group": "all",
+                      "estimate": [0.4, 0.5, 0.45, 0.55], "std_error": [0.05, 0.05, 0.04, 0.06], "deff_kish": [2.0, 2.2, 2.4, 2.6]})
+    from irmodels.survey import pool_prevalence
+
+    r = pool_prevalence(t).iloc[0]
+    q = logit(t["estimate"])
+    u = (t["std_error"] / (t["estimate"] * (1 - t["estimate"]))) ** 2
+    T = u.mean() + (1 + 1 / 4) * q.var(ddof=1)
+    assert r["estimate"] == pytest.approx(expit(q.mean()), rel=1e-12)
+    assert r["total_var"] == pytest.approx(T, rel=1e-12)
+    assert r["lower"] < r["estimate"] < r["upper"] and r["pooling_scale"] == "logit"
+    assert r["deff_kish"] == pytest.approx(2.3)
+
+
+def test_reconstruction_ensemble_end_to_end():
+    """2017 ensemble: unweighted share is exactly the published 60/97 in every replicate
+    (identified, no reconstruction variance); frame-weighted rows are labelled assumption."""
+    from irmodels.pooling import run_over_ensemble
+    from irmodels.reconstruct import reconstruct
+    from irmodels.survey import frame_weighted_prevalence, pool_prevalence
+    from irmodels.weighting import COLLAPSE_BEDS_400
+
+    ens = reconstruct(4, 7, "informed")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataDroppedWarning)
+        tidy = run_over_ensemble(
+            lambda r: frame_weighted_prevalence(r, "cover_24_7", scenarios=("radiologists", "respondents_table1"),
+                                                weight_options={"collapse": COLLAPSE_BEDS_400}), ens)
+    pooled = pool_prevalence(tidy).set_index("scenario")
+    assert pooled.loc["unweighted", "estimate"] == pytest.approx(60 / 97, rel=1e-12)
+    assert pooled.loc["unweighted", "frac_var_reconstruction"] == pytest.approx(0, abs=1e-12)
+    assert pooled.loc["unweighted", "identification"] == "identified"
+    assert pooled.loc["radiologists", "identification"] == "assumption"
+    # the null scenario (frame = respondents' distribution) reproduces the respondent share
+    assert pooled.loc["respondents_table1", "estimate"] == pytest.approx(60 / 97, rel=1e-9)
+    assert (tidy["n"] == 97).all() and (tidy["n_missing"] == 1).all()
+
+
+def test_raking_removes_nonresponse_bias_in_simulation():
+    """Simulation truth: response depends on beds class and region, coverage on beds class.
+    Raking to the true population margins removes the bias of the respondent share and the
+    95% logit interval (linearisation with raking residuals) covers the truth."""
+    rng = np.random.default_rng(20240601)
+    N = 4000
+    beds = rng.choice(["a", "b", "c"], N, p=[0.5, 0.3, 0.2])
+    region = rng.choice(["N", "S", "E", "W"], N)
+    p_cov = np.select([beds == "a", beds == "b"], [0.3, 0.55], 0.8)
+    y = rng.random(N) < p_cov
+    p_resp = np.select([beds == "a", beds == "b"], [0.05, 0.12], 0.3) * np.where(region == "E", 0.6, 1.0)
+    truth = y.mean()
+    pop = pd.DataFrame({"beds": beds, "region": region})
+    margins = {v: pop[v].value_counts().astype(float).to_dict() for v in ("beds", "region")}
+    est, unw, cover = [], [], 0
+    reps = 200
+    for _ in range(reps):
+        r = rng.random(N) < p_resp
+        d = pd.DataFrame({"beds": beds[r], "region": region[r], "y": y[r]})
+        res = weight(d, "rake", margins=margins)
+        e = weighted_prevalence(d, "y", res).iloc[0]
+        est.append(e["estimate"])
+        unw.append(d["y"].mean())
+        cover += e["lower"] <= truth <= e["upper"]
+    assert np.mean(unw) - truth > 0.1  # the respondent share is badly biased
+    assert abs(np.mean(est) - truth) < 0.01
+    assert 0.9 <= cover / reps <= 0.99
