@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 from matplotlib.patches import Patch
 
 from irmodels.codebook import load_codebook
@@ -66,8 +67,8 @@ def plot_female_radiologists(margins: pd.DataFrame) -> Figure:
         ax.set_xlabel("Female radiologists in the department (% of radiologists)")
         ax.set_ylabel("Departments")
         ax.set_title(f"Female radiologists per department (n = {item_n})", loc="left")
-        ax.text(0.0, -0.32, "'0–25%' is printed merged in the paper (no female radiologist or at most 25%).",
-                transform=ax.transAxes, fontsize=5.5, color="0.3")
+        ax.text(0.0, -0.32, "'0–25%': printed merged in the paper\n(no female radiologist, or at most 25%).",
+                transform=ax.transAxes, fontsize=5.5, color="0.3", va="top")
     return fig
 
 
@@ -116,4 +117,5 @@ def plot_respondents_by_country(margins: pd.DataFrame) -> Figure:
         ax.set_xlabel("Responding departments")
         ax.set_title(f"Respondents by country (n = {total}, {len(m)} countries)", loc="left")
         ax.set_xlim(0, m["count"].max() * 1.15)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     return fig
