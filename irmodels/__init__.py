@@ -52,6 +52,7 @@ _EXPORTS: dict[str, str] = {
     "pool_draws": "irmodels.pooling",
     "summarise_draws": "irmodels.pooling",
     "run_over_ensemble": "irmodels.pooling",
+    "replicate_diagnostics": "irmodels.pooling",
     "identification_table": "irmodels.identification",
     "identification_status": "irmodels.identification",
     "association_by_replicate": "irmodels.identification",

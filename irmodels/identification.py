@@ -93,6 +93,41 @@ def _counts() -> tuple[dict[tuple[str, str], int], dict[str, int]]:
     return counts, item_n
 
 
+def _discrepancies_of_statements() -> dict[str, list[str]]:
+    """statement_id -> the audit's discrepancy ids it is part of (``audit()['discrepancy_id']``)."""
+    from irmodels.auditing import audit
+
+    a = audit()
+    out: dict[str, list[str]] = {}
+    for sid, d in zip(a["statement_id"], a["discrepancy_id"]):
+        ids = [x for x in str(d).split(";") if x]
+        if ids:
+            out[str(sid)] = ids
+    return out
+
+
+def _provenance(source: str, statement_id: str, disc: dict[str, list[str]]) -> str:
+    """Where a published count comes from, in words, for the ``note`` column.
+
+    ``source`` and ``statement_id`` are the columns of
+    :func:`irmodels.waves.esr_cirse_2017.published_margins`; ``disc`` maps a statement to the
+    audit's discrepancies (``audit()['discrepancy_id']``). Examples: ``"printed in R4-16
+    (discrepancy D02)"``, ``"residual of R4-13;R4-14 (discrepancy D08)"``.
+    """
+    ids = [x for x in str(statement_id).split(";") if x]
+    ds = sorted({d for i in ids for d in disc.get(i, [])})
+    what = {
+        "printed": "printed in",
+        "implied": "implied by the printed percentage of",
+        "residual": "residual of",
+        "resolution": "resolution of a contradiction, from",
+    }.get(source, f"{source} from")
+    text = f"{what} {';'.join(ids)}" if ids else what
+    if ds:
+        text += f" (discrepancy {', '.join(ds)})"
+    return text
+
+
 def frechet_bounds(n_a: int, n_y: int, n_resp_y: int, n_miss_y: int, x_min: int = 0) -> dict[str, float]:
     """Sharp bounds of the difference in proportions and the odds ratio from two margins.
 
@@ -141,20 +176,28 @@ def frechet_bounds(n_a: int, n_y: int, n_resp_y: int, n_miss_y: int, x_min: int 
 @functools.cache
 def _table(pairs: tuple[tuple[str, str, str, str], ...]) -> pd.DataFrame:
     counts, item_n = _counts()
+    targets = published_targets()  # = published_margins() rows of canonical categories
+    prov = {(r.variable, r.category): (r.source, r.statement_id) for r in targets.itertuples(index=False)}
+    disc = _discrepancies_of_statements()
     N = N_RESPONDENTS
     rows = []
     for (var, cat), c in counts.items():
         n = item_n[var]
         miss = N - n
-        note = f"{c} of {n} answers (published)"
+        note = f"{c} of {n} answers ({_provenance(*prov[(var, cat)], disc)})"
         if miss:
             note += f"; {miss} missing: bounds for all {N} put every non-respondent out / in"
         rows.append((f"prevalence:{var}={cat}", "identified", c / n, c / N, (c + miss) / N, note))
     # female IR share above 25%: only the total of the three classes is published
-    f_up = 90 - counts[("female_ir_share_class", "0")] - counts[("female_ir_share_class", "1-25")]
+    from irmodels.waves.esr_cirse_2017 import published_margins
+
+    pm = published_margins()
+    up = pm.loc[(pm["variable"] == "female_ir_share_class") & (pm["category"] == ">25")].iloc[0]
+    f_up, f_n = int(up["count"]), int(up["item_n"])
     for cat in ("26-50", "51-75", ">75"):
-        rows.append((f"prevalence:female_ir_share_class={cat}", "bounded", np.nan, 0.0, f_up / 90,
-                     f"the {f_up} departments above 25% are split by the assumption set (Fig. 2 not in the text)"))
+        rows.append((f"prevalence:female_ir_share_class={cat}", "bounded", np.nan, 0.0, f_up / f_n,
+                     f"the {f_up} of {f_n} departments above 25% ({_provenance(up['source'], up['statement_id'], disc)}) "
+                     "are split by the assumption set (Fig. 2 not in the text)"))
     # identified joint facts stated in the text
     rows += [
         ("share:chair_profile=IR_mostly|membership=cirse_only", "identified", 7 / 10, 7 / 10, 7 / 10,

@@ -89,8 +89,10 @@ def import_wave(
     Raises
     ------
     MappingError
-        The mapping is malformed or does not fit the export (missing columns, answers that
-        are not codes, an empty export, ...): every problem with file, row and column.
+        The mapping is malformed or does not fit the export (missing columns, an empty
+        export, ...), or answers are not codes. In the last case the schema problems of the
+        rest of the table (bad counts, duplicate ids, cross-field rules) are listed in the
+        same error: every problem of the export, sorted by file row, at once.
     SchemaError
         The mapped table breaks the schema (every problem, rows are export file rows).
         Nothing is written when an error is raised.
@@ -104,21 +106,33 @@ def import_wave(
     from irmodels.mapping import apply_mapping, load_mapping, read_export
     from irmodels.schema import validate
 
+    from irmodels.errors import MappingError
+
     m = load_mapping(mapping)
     source = Path(export).name
     raw = read_export(export, m)
-    mapped, rep = apply_mapping(raw, m, source=source)
+    # Answers that are not codes become missing and are collected; validation then runs on the
+    # whole table, so ONE error lists the code problems and the schema problems together.
+    code_probs: list[Problem] = []
+    mapped, rep = apply_mapping(raw, m, source=source, problems=code_probs)
+    schema_probs: list[Problem] = []
+    table = None
     try:
         table = validate(mapped, source=source)
     except SchemaError as exc:
         # name the export column next to the canonical one, so the user finds the cell
         back = {name: c["column"] for name, c in m.columns.items()}
         back["respondent_id"] = m.respondent_id
-        probs = [
+        schema_probs = [
             Problem(p.rule, p.file, p.row, f"{back[p.column]} ({p.column})" if p.column in back else p.column, p.value)
             for p in exc.problems
         ]
-        raise SchemaError(probs, what=source) from None
+    if code_probs or schema_probs:
+        allp = sorted(code_probs + schema_probs,
+                      key=lambda p: (p.row is None, p.row if isinstance(p.row, int) else 0))
+        # a wrong answer code is a mapping problem; otherwise the export breaks the schema
+        cls = MappingError if code_probs else SchemaError
+        raise cls(allp, what=source)
     table = table.reset_index(drop=True)
     if out is not None:
         outp = Path(out)

@@ -227,12 +227,33 @@ def read_export(path: str | os.PathLike, mapping: Mapping) -> pd.DataFrame:
     return frame.loc[:, [h for h in header if h]]
 
 
-def apply_mapping(raw: pd.DataFrame, mapping: Mapping, *, source: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def apply_mapping(
+    raw: pd.DataFrame, mapping: Mapping, *, source: str, problems: list[Problem] | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Map an export (from :func:`read_export`) to canonical columns; return (table, report).
 
     The table still has the file rows as index and raw (string/bool) values: it is validated
-    by the caller. Raises :class:`MappingError` listing every problem (missing export
-    columns, answers that are not codes).
+    by the caller.
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        The export as read by :func:`read_export`.
+    mapping : Mapping
+        The parsed mapping.
+    source : str
+        File name reported in every problem.
+    problems : list of Problem, optional
+        If given, answers that are not codes are appended here (their cell becomes missing)
+        instead of raising, so that the caller can validate the rest of the table and report
+        every problem of the export in one error (:func:`irmodels.io.import_wave` does this).
+
+    Raises
+    ------
+    MappingError
+        The mapping names export columns that do not exist (always raised: nothing can be
+        mapped then); answers that are not codes (only when ``problems`` is None). Every
+        problem is listed.
     """
     from irmodels.schema import SHARE_RULES, _share_class_vec
 
@@ -258,6 +279,9 @@ def apply_mapping(raw: pd.DataFrame, mapping: Mapping, *, source: str) -> tuple[
                                  f"export columns: {list(raw.columns)}", file=mapping.path, column=col))
     if probs:
         raise MappingError(probs, what=source)
+    # answer-code problems: the cell becomes missing and the problem is kept, so that the
+    # caller can go on to schema validation and report everything at once
+    code_probs: list[Problem] = problems if problems is not None else []
     for col in raw.columns:
         if col not in used:
             report.append((None, col, None, "unmapped", "export column not used by the mapping (add it to ignore to silence)"))
@@ -308,7 +332,7 @@ def apply_mapping(raw: pd.DataFrame, mapping: Mapping, *, source: str) -> tuple[
                     vals.append(codes[v1])
                 else:
                     vals.append(None)
-                    probs.append(Problem(f"answer is not a code of {name}; valid codes: {sorted(codes)} "
+                    code_probs.append(Problem(f"answer is not a code of {name}; valid codes: {sorted(codes)} "
                                          "(add it to codes or recode in the mapping)", file=source, row=line,
                                          column=col, value=v0))
             else:
@@ -318,8 +342,8 @@ def apply_mapping(raw: pd.DataFrame, mapping: Mapping, *, source: str) -> tuple[
         for line, v in raw[f].items():
             if str(v).strip():
                 report.append((line, f, v, "free_text", "free-text answer (not mapped; kept in the report)"))
-    if probs:
-        raise MappingError(probs, what=source)
+    if problems is None and code_probs:
+        raise MappingError(code_probs, what=source)
     if mapping.derive_share_classes:
         for cls, (num, den) in SHARE_RULES.items():
             if cls in out.columns or num not in out.columns or den not in out.columns:

@@ -8,7 +8,9 @@ combined:
   the total variance is due to the reconstruction (between-replicate variance);
 * Bayesian posterior draws by **stacking** (:func:`pool_draws`; every replicate contributes
   the same number of draws, the mixture approximates the posterior averaged over the
-  assumption set) and summarised by :func:`summarise_draws`.
+  assumption set) and summarised by :func:`summarise_draws`. Draws are stacked only after
+  each replicate's fit passed the convergence gate (:data:`GATE`; refused or flagged
+  otherwise), and every draw keeps its replicate, chain and draw identity.
 
 References
 ----------
@@ -23,15 +25,25 @@ imputation. *Am Stat* 64:159-163 (mixing draws across completed datasets).
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+import warnings
+from typing import Any, Callable, Literal, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from irmodels.errors import Problem, SchemaError
+from irmodels.errors import ConvergenceError, ConvergenceWarning, Problem, SchemaError
 
-__all__ = ["pool", "pool_draws", "summarise_draws", "run_over_ensemble", "barnard_rubin_df"]
+__all__ = [
+    "pool",
+    "pool_draws",
+    "summarise_draws",
+    "replicate_diagnostics",
+    "run_over_ensemble",
+    "barnard_rubin_df",
+    "GATE",
+    "DIAGNOSTIC_COLUMNS",
+]
 
 
 def barnard_rubin_df(m: int, between: np.ndarray, total: np.ndarray, dfcom: float | np.ndarray = np.inf) -> np.ndarray:
@@ -247,27 +259,169 @@ def run_over_ensemble(
     return pd.concat(parts, ignore_index=True)
 
 
-def pool_draws(draws: pd.DataFrame, *, replicate_col: str = "replicate", draw_col: str = "draw") -> pd.DataFrame:
-    """Stack posterior draws from all replicates into one mixture sample.
+#: The convergence gate every Bayesian fit passes before its draws are pooled (project rule).
+GATE: dict[str, float] = {"r_hat_max": 1.01, "ess_bulk_min": 400.0, "ess_tail_min": 400.0, "n_divergent_max": 0}
+#: Columns of a per-replicate diagnostics table.
+DIAGNOSTIC_COLUMNS: tuple[str, ...] = ("replicate", "r_hat", "ess_bulk", "ess_tail", "n_divergent")
+
+
+def _tree_diagnostics(tree: Any, replicate: Any) -> dict[str, Any]:
+    """Worst R-hat / bulk ESS / tail ESS over every posterior variable, and the divergences."""
+    import arviz as az
+
+    try:
+        post = tree["posterior"]
+    except (KeyError, TypeError):
+        raise SchemaError([Problem("DataTree has no posterior group", row=_py(replicate))],
+                          what="replicate_diagnostics") from None
+    ds = post.to_dataset() if hasattr(post, "to_dataset") else post
+    rh, eb, et = az.rhat(ds), az.ess(ds, method="bulk"), az.ess(ds, method="tail")
+
+    def worst(d: Any, fn: Callable[[np.ndarray], float]) -> float:
+        vals = [fn(np.asarray(d[v], dtype=float)) for v in d.data_vars if np.isfinite(np.asarray(d[v], float)).any()]
+        return float(fn(np.asarray(vals))) if vals else float("nan")
+
+    try:
+        div = tree["sample_stats"]["diverging"]
+    except (KeyError, TypeError):
+        # without the divergence record the gate cannot be passed: say so instead of assuming 0
+        raise SchemaError([Problem("DataTree has no sample_stats.diverging (divergences unknown)",
+                                   row=_py(replicate))], what="replicate_diagnostics") from None
+    return {"replicate": replicate, "r_hat": worst(rh, np.nanmax), "ess_bulk": worst(eb, np.nanmin),
+            "ess_tail": worst(et, np.nanmin), "n_divergent": int(np.asarray(div).sum())}
+
+
+def _py(v: Any) -> Any:
+    return v.item() if hasattr(v, "item") else v
+
+
+def replicate_diagnostics(diagnostics: pd.DataFrame | Mapping[Any, Any]) -> pd.DataFrame:
+    """One convergence record per replicate, judged against the gate :data:`GATE`.
+
+    Parameters
+    ----------
+    diagnostics : pandas.DataFrame or mapping
+        Either a table with the columns of :data:`DIAGNOSTIC_COLUMNS` (``replicate, r_hat,
+        ess_bulk, ess_tail, n_divergent``; one row per replicate, or one per replicate and
+        parameter: the worst value of each replicate is used), or a mapping
+        ``{replicate: DataTree}`` of the fits (groups ``posterior`` and
+        ``sample_stats.diverging``, as returned by PyMC 6 / ArviZ 1); R-hat and ESS are then
+        computed with :func:`arviz.rhat` and :func:`arviz.ess` (rank-normalised; bulk and tail)
+        over every posterior variable.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``replicate``, ``r_hat`` (max), ``ess_bulk`` (min), ``ess_tail`` (min),
+        ``n_divergent`` (total), ``converged`` (bool: ``r_hat <= 1.01``, both ESS ``>= 400``,
+        no divergence; a missing value fails), ``reason`` (the failed criteria, "" if none).
+
+    Raises
+    ------
+    SchemaError
+        Missing columns, non-numeric values, a tree without posterior or divergences.
+    """
+    if isinstance(diagnostics, pd.DataFrame):
+        miss = [c for c in DIAGNOSTIC_COLUMNS if c not in diagnostics.columns]
+        if miss:
+            raise SchemaError([Problem(f"required column is missing (columns: {list(DIAGNOSTIC_COLUMNS)})", column=c)
+                               for c in miss], what="diagnostics")
+        d = diagnostics.loc[:, list(DIAGNOSTIC_COLUMNS)].copy()
+        probs = []
+        for c in DIAGNOSTIC_COLUMNS[1:]:
+            v = pd.to_numeric(d[c], errors="coerce")
+            for r in d.index[v.isna() & d[c].notna()]:
+                probs.append(Problem("must be a number", row=_py(r), column=c, value=d.at[r, c]))
+            d[c] = v
+        if probs:
+            raise SchemaError(probs, what="diagnostics")
+        g = d.groupby("replicate", sort=True)
+        # min_count=1 keeps an all-missing column missing (NaN fails the gate below)
+        out = pd.DataFrame({"r_hat": g["r_hat"].max(), "ess_bulk": g["ess_bulk"].min(),
+                            "ess_tail": g["ess_tail"].min(), "n_divergent": g["n_divergent"].max()}).reset_index()
+    else:
+        if not isinstance(diagnostics, Mapping):
+            raise SchemaError([Problem("diagnostics must be a DataFrame or a mapping {replicate: DataTree}, got "
+                                       f"{type(diagnostics).__name__}")], what="diagnostics")
+        out = pd.DataFrame([_tree_diagnostics(t, r) for r, t in diagnostics.items()],
+                           columns=list(DIAGNOSTIC_COLUMNS))
+    reasons = []
+    for r in out.itertuples(index=False):
+        why = []
+        if not r.r_hat <= GATE["r_hat_max"]:  # NaN fails
+            why.append(f"R-hat {r.r_hat:.3f} > {GATE['r_hat_max']}")
+        if not r.ess_bulk >= GATE["ess_bulk_min"]:
+            why.append(f"bulk ESS {r.ess_bulk:.1f} < {GATE['ess_bulk_min']:.0f}")
+        if not r.ess_tail >= GATE["ess_tail_min"]:
+            why.append(f"tail ESS {r.ess_tail:.1f} < {GATE['ess_tail_min']:.0f}")
+        if not r.n_divergent <= GATE["n_divergent_max"]:
+            why.append(f"{r.n_divergent:.0f} divergent transitions")
+        reasons.append("; ".join(why))
+    out["reason"] = reasons
+    out["converged"] = out["reason"] == ""
+    return out[[*DIAGNOSTIC_COLUMNS, "converged", "reason"]]
+
+
+def pool_draws(
+    draws: pd.DataFrame,
+    *,
+    diagnostics: pd.DataFrame | Mapping[Any, Any] | None = None,
+    on_fail: Literal["raise", "warn"] = "raise",
+    replicate_col: str = "replicate",
+    chain_col: str = "chain",
+    draw_col: str = "draw",
+) -> pd.DataFrame:
+    """Stack posterior draws from all replicates into one mixture sample, after a convergence gate.
 
     Parameters
     ----------
     draws : pandas.DataFrame
         One row per posterior draw and replicate (``replicate_col``; parameter columns, and
-        optionally ``chain``/``draw``). Every replicate must contribute the same number of
-        draws so that each replicate gets the same weight in the mixture.
+        optionally ``chain_col``/``draw_col``, the chain and the draw within the chain of the
+        replicate's fit). Every replicate must contribute the same number of draws so that
+        each replicate gets the same weight in the mixture.
+    diagnostics : DataFrame or mapping {replicate: DataTree}, optional
+        The convergence diagnostics of each replicate's fit (see
+        :func:`replicate_diagnostics`). Every replicate of ``draws`` must have one. When
+        omitted the draws cannot be checked: a :class:`ConvergenceWarning` says so and
+        ``converged`` is missing.
+    on_fail : {"raise", "warn"}
+        A replicate failing the gate (R-hat <= 1.01, bulk and tail ESS >= 400, no
+        divergences): ``"raise"`` (default) refuses to pool with a
+        :class:`ConvergenceError` naming every failing replicate; ``"warn"`` pools anyway,
+        issues a :class:`ConvergenceWarning` and marks its rows ``converged = False``.
+    replicate_col, chain_col, draw_col : str
+        Column names.
 
     Returns
     -------
     pandas.DataFrame
-        All rows, sorted by replicate, with ``draw_col`` renumbered 0..N-1 over the stack and
-        ``replicate_col`` kept (so that :func:`summarise_draws` can split the variance).
+        All rows, sorted by replicate, chain and draw, with the identity of every draw kept:
+        ``replicate_col``; ``chain_col`` made unique over the stack (0, 1, ... over the
+        (replicate, chain) pairs in order, so that chain-based diagnostics of the mixture do
+        not merge chains of different fits); ``chain_in_replicate`` (the chain id of the
+        replicate's own fit; 0 when ``draws`` has no chain column); ``draw_col`` (the draw
+        within its chain, as given; 0..n-1 within the replicate when ``draws`` has none);
+        ``converged`` (boolean per replicate; missing when no diagnostics are given); then
+        the parameter columns.
 
     Raises
     ------
     SchemaError
-        Missing replicate column, fewer than 2 replicates, unequal numbers of draws.
+        Missing replicate column, fewer than 2 replicates, unequal numbers of draws, a
+        (chain, draw) pair repeated within a replicate, diagnostics missing for a replicate,
+        a bad ``on_fail``.
+    ConvergenceError
+        ``on_fail="raise"`` and a replicate fails the gate.
+
+    Warns
+    -----
+    ConvergenceWarning
+        No diagnostics given, or ``on_fail="warn"`` and a replicate fails the gate.
     """
+    if on_fail not in ("raise", "warn"):
+        raise SchemaError([Problem("on_fail must be 'raise' or 'warn'", column="on_fail", value=on_fail)],
+                          what="pool_draws")
     if replicate_col not in draws.columns:
         raise SchemaError([Problem("draws have no replicate column", column=replicate_col)], what="pool_draws")
     sizes = draws.groupby(replicate_col).size()
@@ -277,12 +431,50 @@ def pool_draws(draws: pd.DataFrame, *, replicate_col: str = "replicate", draw_co
     if sizes.nunique() != 1:
         raise SchemaError(
             [Problem(f"replicate has {n} draws; all replicates need the same number ({sizes.iloc[0]})",
-                     row=r, column=replicate_col) for r, n in sizes.items() if n != sizes.iloc[0]],
+                     row=_py(r), column=replicate_col) for r, n in sizes.items() if n != sizes.iloc[0]],
             what="pool_draws",
         )
-    out = draws.sort_values(replicate_col, kind="stable").reset_index(drop=True)
-    out[draw_col] = np.arange(len(out))
-    return out
+    out = draws.copy()
+    if chain_col in out.columns:
+        out["chain_in_replicate"] = out[chain_col]
+    else:
+        out["chain_in_replicate"] = 0  # one chain per replicate, as far as the caller tells
+    if draw_col not in out.columns:
+        out[draw_col] = out.groupby(replicate_col, sort=False).cumcount()
+    dup = out.duplicated([replicate_col, "chain_in_replicate", draw_col], keep=False)
+    if dup.any():
+        raise SchemaError([Problem(f"({chain_col}, {draw_col}) appears twice within a replicate", row=_py(r),
+                                   column=draw_col, value=_py(out.at[r, draw_col])) for r in out.index[dup][:20]],
+                          what="pool_draws")
+    out = out.sort_values([replicate_col, "chain_in_replicate", draw_col], kind="stable").reset_index(drop=True)
+    out[chain_col] = out.groupby([replicate_col, "chain_in_replicate"], sort=False).ngroup()
+
+    if diagnostics is None:
+        warnings.warn(
+            "pool_draws: no convergence diagnostics given, so the stacked draws are NOT checked against the "
+            "gate (R-hat <= 1.01, bulk/tail ESS >= 400, no divergences); pass diagnostics= (a table with "
+            f"columns {list(DIAGNOSTIC_COLUMNS)} or {{replicate: DataTree}})",
+            ConvergenceWarning, stacklevel=2)
+        conv = pd.Series(pd.NA, index=out.index, dtype="boolean")
+    else:
+        diag = replicate_diagnostics(diagnostics).set_index("replicate")
+        missing = [r for r in sizes.index if r not in diag.index]
+        if missing:
+            raise SchemaError([Problem("replicate has draws but no convergence diagnostics", row=_py(r),
+                                       column="replicate") for r in missing], what="pool_draws")
+        bad = diag.loc[list(sizes.index)]
+        bad = bad[~bad["converged"]]
+        if len(bad):
+            lines = "; ".join(f"replicate {_py(r)}: {why}" for r, why in bad["reason"].items())
+            msg = (f"{len(bad)} of {len(sizes)} replicates failed the convergence gate (R-hat <= {GATE['r_hat_max']}, "
+                   f"bulk/tail ESS >= {GATE['ess_bulk_min']:.0f}, no divergences): {lines}")
+            if on_fail == "raise":
+                raise ConvergenceError(msg + " (pass on_fail='warn' to pool them flagged as converged=False)")
+            warnings.warn(msg + "; pooled anyway and flagged converged=False", ConvergenceWarning, stacklevel=2)
+        conv = out[replicate_col].map(diag["converged"]).astype("boolean")
+    out["converged"] = conv
+    first = [replicate_col, chain_col, "chain_in_replicate", draw_col, "converged"]
+    return out[first + [c for c in out.columns if c not in first]]
 
 
 def summarise_draws(
@@ -311,11 +503,19 @@ def summarise_draws(
         the per-replicate posterior variances), ``between_var`` (variance of the
         per-replicate posterior means), ``frac_var_reconstruction``
         (``between_var / (within_var + between_var)``, the law of total variance), and
-        ``n_replicates``, ``n_draws``.
+        ``n_replicates``, ``n_draws``, ``converged_share`` (share of replicates whose fit passed
+        the convergence gate, from the ``converged`` column of :func:`pool_draws`; NaN when it
+        was not checked).
     """
-    skip = {replicate_col, "chain", "draw"}
+    skip = {replicate_col, "chain", "draw", "chain_in_replicate", "converged"}
     if columns is None:
-        columns = [c for c in stacked.columns if c not in skip and pd.api.types.is_numeric_dtype(stacked[c])]
+        columns = [c for c in stacked.columns if c not in skip and pd.api.types.is_numeric_dtype(stacked[c])
+                   and not pd.api.types.is_bool_dtype(stacked[c])]
+    if "converged" in stacked.columns:
+        conv = stacked.groupby(replicate_col)["converged"].first()
+        converged_share = float(conv.astype("Float64").mean()) if conv.notna().all() else float("nan")
+    else:
+        converged_share = float("nan")
     g = stacked.groupby(replicate_col)
     rows = []
     a = (1 - ci_prob) / 2
@@ -329,6 +529,6 @@ def summarise_draws(
             "lower": float(np.quantile(x, a)), "upper": float(np.quantile(x, 1 - a)),
             "within_var": within, "between_var": between,
             "frac_var_reconstruction": between / (within + between) if within + between > 0 else 0.0,
-            "n_replicates": int(len(means)), "n_draws": int(len(x)),
+            "n_replicates": int(len(means)), "n_draws": int(len(x)), "converged_share": converged_share,
         })
     return pd.DataFrame(rows)

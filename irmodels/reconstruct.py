@@ -26,6 +26,7 @@ replicates with one :class:`numpy.random.Generator` seeded from ``seed``.
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import types
@@ -55,44 +56,57 @@ __all__ = [
 N_RESPONDENTS = 98
 WAVE = "esr_cirse_2017"
 
-# Published counts; the missing answers of an item are 98 minus the sum. Booleans as
-# "true"/"false". Sources: the paper's Results, and the audit's resolutions where the paper
-# contradicts itself (memberships: 82 ESR, 49 CIRSE, 39 both, 43 ESR-only => 10 CIRSE-only,
-# although the text prints 9).
-_PUBLISHED: dict[str, dict[str, int]] = {
-    "country": {
-        "DE": 15, "TR": 9, "AT": 8, "HR": 8, "FR": 8, "ES": 7, "IE": 5, "IT": 5, "GB": 4, "BG": 4,
-        "CH": 3, "RO": 3, "IL": 2, "KZ": 2, "NL": 2, "SE": 2, "SI": 2, "DK": 2, "EE": 2, "FI": 1,
-        "SK": 1, "BY": 1, "LT": 1, "RU": 1,
-    },
-    "beds_class": {"<200": 4, "200-399": 15, "400-799": 28, ">=800": 51},
-    "teaching": {"true": 93, "false": 5},
-    "chair_profile": {"DR": 26, "DR_some_IR": 31, "DR_IR_equal": 26, "IR_mostly": 15},
-    "member_esr": {"true": 82, "false": 16},
-    "member_cirse": {"true": 49, "false": 49},
-    "member_national_radiology": {"true": 84, "false": 14},
-    "member_national_ir": {"true": 46, "false": 52},
-    "ir_share_class": {"0": 3, "1-25": 58, "26-50": 25, ">50": 7},
-    "biopsy_share_class": {"0": 0, "1-25": 30, "26-50": 25, "51-75": 18, ">75": 20},
-    "female_radiologist_share_class": {"0-25": 10, "26-50": 47, "51-75": 37, ">75": 4},
-    "procedure_volume_class": {"0": 2, "1-200": 13, "201-500": 15, ">500": 68},
-    "ir_unit": {"true": 64, "false": 34},
-    "outpatient_service": {"true": 57, "false": 40},
-    "outpatient_location": {"radiology": 34, "elsewhere": 22},
-    "day_case_beds": {"true": 30, "false": 67},
-    "day_case_beds_management": {"radiology": 15, "shared": 12, "other_team": 1},
-    "admission_under_ir": {"mostly_ir": 33, "mostly_other": 44, "mixed": 20},
-    "ward_rounds": {"true": 55, "false": 42},
-    "cover_24_7": {"true": 60, "false": 37},
-    "ir_specialised": {"true": 26, "false": 71},
-    "neuro_performed": {"true": 72, "false": 26},
-    "neuro_provider": {"neuroradiologist": 45, "ir": 19, "other_specialist": 8},
-    "cardiac_performed": {"true": 84, "false": 14},
-    "cardiac_provider": {"ir": 1, "cardiology_or_surgery": 83},
-}
-# Published only partly: the 18 departments above 25% are split by the assumption set.
-_FEMALE_IR_PUBLISHED = {"0": 25, "1-25": 47}
-_FEMALE_IR_ANSWERED = 90
+# The published counts are NOT written here: they come from
+# irmodels.waves.esr_cirse_2017.published_margins() (statements.csv + the audit's resolutions),
+# the single source of truth, through _margins() below. Stated joint facts (constraints) come
+# from the same statements file by statement id (_stated()).
+
+
+@functools.cache
+def _margins_cached() -> pd.DataFrame:
+    from irmodels.waves.esr_cirse_2017 import published_margins
+
+    return published_margins()
+
+
+@functools.cache
+def _statement_counts() -> dict[str, int]:
+    from irmodels.waves.esr_cirse_2017 import load_statements
+
+    st = load_statements()
+    st = st[st["count"].notna()]
+    return {str(i): int(c) for i, c in zip(st["statement_id"], st["count"])}
+
+
+def _stated(statement_id: str) -> int:
+    """The count printed in one statement of the paper (e.g. ``"R2-10"``: 7 CIRSE-only IR_mostly)."""
+    try:
+        return _statement_counts()[statement_id]
+    except KeyError:  # pragma: no cover - a broken statements file is caught by its own loader
+        raise ReconstructionError(f"statement {statement_id} has no count in statements.csv") from None
+
+
+def _margin(variable: str, category: str) -> int:
+    """The adopted published count of one category (``published_margins``)."""
+    m = _margins_cached()
+    hit = m.loc[(m["variable"] == variable) & (m["category"] == category), "count"]
+    if len(hit) != 1:
+        raise ReconstructionError(f"published_margins() has no count for {variable}={category}")
+    return int(hit.iloc[0])
+
+
+def _item_n(variable: str) -> int:
+    """Adopted number of departments answering an item."""
+    m = _margins_cached()
+    return int(m.loc[m["variable"] == variable, "item_n"].iloc[0])
+
+
+def _target_counts(variable: str) -> dict[str, int]:
+    """``{category: count}`` of a target variable, in ``published_margins`` order."""
+    t = _targets_cached()
+    g = t[t["variable"] == variable]
+    return dict(zip(g["category"], g["count"].astype(int)))
+
 
 #: The order in which variables are generated; an association's predictor must come before
 #: its target.
@@ -109,6 +123,8 @@ GENERATION_ORDER: tuple[str, ...] = (
 # are not ranked: beds first, country nominal with 24 levels, member_esr by the combination).
 _TARGETS = set(GENERATION_ORDER) - {"beds_class", "country", "member_esr"}
 _PREDICTORS = set(GENERATION_ORDER) - {"country"}
+# Fields of one association of an assumption set.
+_ASSOC_FIELDS = ("target", "predictor", "latent_coefficient", "source", "note")
 
 # Rank order of categories (low -> high latent score). Ordered variables and booleans use the
 # codebook order; nominal ones go from least to most radiology/IR-led.
@@ -168,22 +184,44 @@ CONSTRAINTS: tuple[tuple[str, str, str], ...] = (
 # --------------------------------------------------------------------------- targets
 
 
+@functools.cache
+def _targets_cached() -> pd.DataFrame:
+    from irmodels.schema import column_dtypes
+
+    m = _margins_cached()
+    dtypes = column_dtypes()
+
+    def is_code(var: str, cat: str) -> bool:
+        dt = dtypes.get(var)
+        if isinstance(dt, pd.CategoricalDtype):
+            return cat in dt.categories
+        if isinstance(dt, pd.BooleanDtype):
+            return cat in ("true", "false")
+        return var == "country"  # a string column whose codes are the published ones
+
+    keep = [is_code(v, c) for v, c in zip(m["variable"], m["category"])]
+    return m.loc[keep].reset_index(drop=True)
+
+
 def published_targets() -> pd.DataFrame:
-    """The published 2017 counts every replicate reproduces.
+    """The published 2017 category counts every replicate reproduces.
+
+    Built from :func:`irmodels.waves.esr_cirse_2017.published_margins` (the single source of
+    the published numbers and of the audit's resolutions): every margin whose category is a
+    code of a canonical variable. The other published margins (counts in classes such as
+    ``n_radiologists`` < 10, the membership combinations, the 18 female-IR shares above 25%)
+    are reproduced through the constraints of :func:`check_reconstruction`.
 
     Returns
     -------
     pandas.DataFrame
         Columns ``variable``, ``category`` (booleans as ``"true"``/``"false"``),
-        ``count``, ``item_n`` (number of answers; 98 minus ``item_n`` are missing).
+        ``count``, ``item_n`` (number of answers; 98 minus ``item_n`` are missing),
+        ``source`` (``printed``, ``implied``, ``residual`` or ``resolution``) and
+        ``statement_id`` (the statement(s) of the paper it rests on).
         ``female_ir_share_class`` lists only the published ``"0"`` and ``"1-25"``.
     """
-    rows = []
-    for var, counts in _PUBLISHED.items():
-        n = sum(counts.values())
-        rows += [(var, cat, c, n) for cat, c in counts.items()]
-    rows += [("female_ir_share_class", cat, c, _FEMALE_IR_ANSWERED) for cat, c in _FEMALE_IR_PUBLISHED.items()]
-    return pd.DataFrame(rows, columns=["variable", "category", "count", "item_n"])
+    return _targets_cached().copy()
 
 
 # --------------------------------------------------------------------------- assumptions
@@ -212,9 +250,11 @@ def load_assumptions(assumptions: str | os.PathLike = "informed") -> dict[str, A
     Raises
     ------
     SchemaError
-        Listing every problem: unknown set name, unreadable YAML, unknown variables, a
-        predictor generated after its target, a distribution other than ``normal`` or a
-        negative ``sd``, malformed unpublished margins.
+        Listing every problem: unknown set name, unreadable YAML, unknown variables or
+        fields, a predictor generated after its target, a ``latent_coefficient`` distribution
+        other than ``normal`` or a negative ``sd``, the old key ``log_odds_ratio`` (renamed
+        ``latent_coefficient``: it is the coefficient of the latent ranking score, not the
+        realised log odds ratio), malformed unpublished margins.
     """
     if isinstance(assumptions, str) and assumptions in shipped_assumption_sets():
         where = f"assumption set {assumptions!r}"
@@ -250,8 +290,20 @@ def load_assumptions(assumptions: str | os.PathLike = "informed") -> dict[str, A
         if not isinstance(a, dict):
             problems.append(Problem("each association must be a mapping", file=where, row=row))
             continue
-        for f in ("target", "predictor", "log_odds_ratio", "source"):
-            if f not in a:
+        if "log_odds_ratio" in a:
+            # renamed: the value is the coefficient of the latent ranking score, and calling it
+            # a log odds ratio suggested (wrongly) that the reconstructed data show that OR
+            problems.append(Problem(
+                "the field log_odds_ratio was renamed latent_coefficient: it is the coefficient of the "
+                "predictor in the latent ranking score, not the realised log odds ratio (which is weaker "
+                "because the margins are fixed); rename the key, the value format is unchanged",
+                file=where, row=row, column="log_odds_ratio"))
+        for f in a:
+            if f not in _ASSOC_FIELDS and f != "log_odds_ratio":
+                problems.append(Problem(f"unknown field; allowed: {sorted(_ASSOC_FIELDS)}", file=where, row=row,
+                                        column=str(f)))
+        for f in ("target", "predictor", "latent_coefficient", "source"):
+            if f not in a and not (f == "latent_coefficient" and "log_odds_ratio" in a):
                 problems.append(Problem(f"missing field {f!r}", file=where, row=row, column=f))
         t, p = a.get("target"), a.get("predictor")
         if t is not None and t not in _TARGETS:
@@ -261,17 +313,19 @@ def load_assumptions(assumptions: str | os.PathLike = "informed") -> dict[str, A
         if t in order and p in order and order[p] >= order[t]:
             problems.append(Problem(f"predictor must be generated before the target (order: {list(GENERATION_ORDER)})",
                                     file=where, row=row, column="predictor", value=p))
-        d = a.get("log_odds_ratio")
+        d = a.get("latent_coefficient")
         if d is not None:
             if not isinstance(d, dict) or d.get("distribution") != "normal":
-                problems.append(Problem("log_odds_ratio must be {distribution: normal, mean, sd}", file=where, row=row,
-                                        column="log_odds_ratio", value=d))
+                problems.append(Problem("latent_coefficient must be {distribution: normal, mean, sd}", file=where,
+                                        row=row, column="latent_coefficient", value=d))
             else:
                 for f in ("mean", "sd"):
                     if not isinstance(d.get(f), (int, float)) or isinstance(d.get(f), bool):
-                        problems.append(Problem(f"{f} must be a number", file=where, row=row, column=f"log_odds_ratio.{f}", value=d.get(f)))
+                        problems.append(Problem(f"{f} must be a number", file=where, row=row,
+                                                column=f"latent_coefficient.{f}", value=d.get(f)))
                 if isinstance(d.get("sd"), (int, float)) and d["sd"] < 0:
-                    problems.append(Problem("sd must be >= 0", file=where, row=row, column="log_odds_ratio.sd", value=d["sd"]))
+                    problems.append(Problem("sd must be >= 0", file=where, row=row, column="latent_coefficient.sd",
+                                            value=d["sd"]))
     um = spec.get("unpublished_margins") or {}
     fu = um.get("female_ir_share_upper", {})
     alpha = fu.get("dirichlet_alpha", [6.0, 2.5, 1.5])
@@ -321,7 +375,7 @@ class _Engine:
         self.x: dict[str, np.ndarray] = {}  # predictor values for scores (centred, NA -> 0)
         self.betas: dict[str, list[tuple[str, np.ndarray]]] = {}
         for a in spec["associations"]:
-            d = a["log_odds_ratio"]
+            d = a["latent_coefficient"]
             beta = d["mean"] + d["sd"] * rng.standard_normal(k)
             self.betas.setdefault(a["target"], []).append((a["predictor"], beta))
         self.drawn_betas = {f"{t}~{p}": b for t, lst in self.betas.items() for p, b in lst}
@@ -350,10 +404,11 @@ class _Engine:
         np.put_along_axis(out, order, np.broadcast_to(values, key.shape), axis=1)
         return out
 
-    def multiset(self, var: str, n_na: int = 0, counts: dict[str, int] | None = None) -> np.ndarray:
-        counts = counts if counts is not None else _PUBLISHED[var]
+    def multiset(self, var: str, counts: dict[str, int] | None = None) -> np.ndarray:
+        """The published values of ``var`` in rank order, its missing answers (-1) first."""
+        counts = counts if counts is not None else _target_counts(var)
         order = _RANK_ORDER[var]
-        vals = [-1] * n_na
+        vals = [-1] * (self.n - sum(counts.values()))
         for i, c in enumerate(order):
             vals += [i] * counts.get(c, 0)
         if len(vals) != self.n:
@@ -367,12 +422,12 @@ class _Engine:
         x = x - np.nanmean(x, axis=1, keepdims=True)
         self.x[var] = np.nan_to_num(x, nan=0.0)
 
-    def assign(self, var: str, tiers: np.ndarray | None = None, n_na: int = 0,
+    def assign(self, var: str, tiers: np.ndarray | None = None,
                counts: dict[str, int] | None = None, values: np.ndarray | None = None) -> np.ndarray:
         key = self.score(var)
         if tiers is not None:
             key = key + _TIER * tiers
-        vals = values if values is not None else self.multiset(var, n_na, counts)
+        vals = values if values is not None else self.multiset(var, counts)
         codes = self.fill(key, vals)
         self.store(var, codes)
         return codes
@@ -383,14 +438,19 @@ class _Engine:
         C = self.codes
         zeros = np.zeros((k, n))
 
+        # Every number below comes from published_margins() (_margin, _item_n, the multisets)
+        # or from a stated joint fact of statements.csv (_stated, by statement id).
+        n_no_ir = _margin("ir_share_class", "0")  # 3 (R3-13)
+        n_vol0 = _margin("procedure_volume_class", "0")  # 2 (R4-04)
+        n_vol0_teach = _stated("DIS-04")  # 1 of the 2 without interventions teaches
         # beds: fixed layout (rows are permuted at the end)
-        beds = np.repeat(np.arange(4), [4, 15, 28, 51])
+        beds = self.multiset("beds_class")
         self.store("beds_class", np.broadcast_to(beds, (k, n)).copy())
         small = C["beds_class"] <= 1
-        # the three departments without IR (small), two of them without any intervention
-        no_ir = self.choose(small, 3)
-        vol0 = self.choose(no_ir, 2)
-        vol0_nt = self.choose(vol0, 1)  # the non-teaching one of the two
+        # the departments without IR (small), some of them without any intervention
+        no_ir = self.choose(small, n_no_ir)
+        vol0 = self.choose(no_ir, n_vol0)
+        vol0_nt = self.choose(vol0, n_vol0 - n_vol0_teach)  # the non-teaching one(s)
         vol0_t = vol0 & ~vol0_nt
         no_ir_third = no_ir & ~vol0
         self.no_ir = no_ir
@@ -400,43 +460,49 @@ class _Engine:
         nonteach = teach == 0
 
         # country: a random permutation of Table 1
-        cc = list(_PUBLISHED["country"])
+        country = _target_counts("country")
+        cc = list(country)
         key = rng.random((k, n))
-        self.country = self.fill(key, np.repeat(np.arange(len(cc)), list(_PUBLISHED["country"].values())))
+        self.country = self.fill(key, np.repeat(np.arange(len(cc)), list(country.values())))
         self.country_codes = cc
 
         # chair profile; no-IR departments are led by a DR
         chair = self.assign("chair_profile", tiers=-1.0 * no_ir)
 
         # memberships: CIRSE-only group first (published chair profiles), then the rest
+        n_co = _margin("member_esr_cirse", "cirse_only")  # 10 (audit D01)
+        n_co_ir, n_co_eq = _stated("R2-10"), _stated("R2-11")  # 7 IR_mostly, 1 DR_IR_equal
         cirse_only = (
-            self.choose(chair == 3, 7) | self.choose(chair == 2, 1) | self.choose((chair <= 1) & ~no_ir, 2)
+            self.choose(chair == 3, n_co_ir) | self.choose(chair == 2, n_co_eq)
+            | self.choose((chair <= 1) & ~no_ir, n_co - n_co_ir - n_co_eq)
         )
         cirse = self.assign("member_cirse", tiers=1.0 * cirse_only - 1.0 * no_ir)
         noncirse = cirse == 0
-        neither = self.choose(noncirse, 6)
+        neither = self.choose(noncirse, _margin("member_esr_cirse", "neither"))
         esr = np.where(cirse_only | neither, 0, 1)
         self.store("member_esr", esr)
         self.assign("member_national_radiology")
         self.assign("member_national_ir", tiers=-1.0 * no_ir)
 
         # residents: classes 0 / 1-5 / 6-12 / 13-21 / >21
+        r0, r612, r22 = (_margin("n_residents", c) for c in ("0", "6-12", ">21"))  # 2, 38, 13
+        n_high_mid = _stated("R3-11")  # >12 residents in 400-799-bed hospitals: 2
         b = rng.integers(p["res_low"], p["res_high"] + 1, size=k)  # 13-21 count
-        g = 13 + b  # more than 12
-        zero_res = vol0_nt | self.choose(nonteach & ~vol0_nt, 1)
+        g = r22 + b  # more than 12
+        zero_res = vol0_nt | self.choose(nonteach & ~vol0_nt, r0 - (n_vol0 - n_vol0_teach))
         nt_res = nonteach & ~zero_res
         big = C["beds_class"] == 3
-        n_high = self.choose((C["beds_class"] == 2) & (teach == 1), 2)
+        n_high = self.choose((C["beds_class"] == 2) & (teach == 1), n_high_mid)
         s = self.score("n_residents")
         w_el = big & (teach == 1)
         wk = np.where(w_el, -s, np.inf)
         w_rank = np.argsort(np.argsort(wk, axis=1, kind="stable"), axis=1, kind="stable")
-        w_high = w_el & (w_rank < (g - 2)[:, None])
+        w_high = w_el & (w_rank < (g - n_high_mid)[:, None])
         regular = ~(zero_res | nt_res | n_high | w_high)
         pair = self.choose(regular & ~big, 1) | self.choose(regular & big, 1)
         tiers = np.select([zero_res, nt_res, pair, n_high | w_high], [0.0, 1.0, 3.0, 4.0], default=2.0)
-        a = 45 - b
-        cls_counts = np.stack([np.full(k, 2), a, np.full(k, 38), b, np.full(k, 13)], axis=1)
+        a = n - r0 - r612 - r22 - b  # 1-5 residents
+        cls_counts = np.stack([np.full(k, r0), a, np.full(k, r612), b, np.full(k, r22)], axis=1)
         vals = _multiset_rows(cls_counts, n)
         rc = self.fill(s + _TIER * tiers, vals)
         lo = np.array([0, 1, 6, 13, 22])
@@ -451,7 +517,8 @@ class _Engine:
 
         # radiologists: 17 with fewer than 10 among the non->=800 departments
         s = self.score("n_radiologists")
-        lowrad = self.fill(s + _TIER * big, np.repeat([0, 1], [17, 81])) == 0
+        n_low = _margin("n_radiologists", "<10")  # 17 (R3-01)
+        lowrad = self.fill(s + _TIER * big, np.repeat([0, 1], [n_low, n - n_low])) == 0
         z = (np.log1p(nres) - np.log1p(nres).mean(axis=1, keepdims=True)) / np.log1p(nres).std(axis=1, keepdims=True)
         eps = rng.standard_normal((k, n))
         logn = np.log(p["median"][C["beds_class"]]) + p["sdlog"] * (p["rho"] * z + np.sqrt(1 - p["rho"] ** 2) * eps)
@@ -466,31 +533,40 @@ class _Engine:
         self.assign("procedure_volume_class", tiers=-2.0 * vol0 - 1.0 * no_ir_third)
 
         # IR share: 5 missing answers (MCAR among departments with IR), 3 zero
-        na5 = self.choose(~no_ir, 5)
-        self.assign("ir_share_class", tiers=-2.0 * na5 - 1.0 * no_ir, n_na=5)
-        partial = self.choose(na5, 1)
-        self.assign("biopsy_share_class", tiers=-1.0 * na5, n_na=5)
+        na5 = self.choose(~no_ir, n - _item_n("ir_share_class"))
+        self.assign("ir_share_class", tiers=-2.0 * na5 - 1.0 * no_ir)
+        partial = self.choose(na5, 1)  # the one department missing every 97-denominator item
+        self.assign("biopsy_share_class", tiers=-1.0 * na5)
         self.assign("female_radiologist_share_class")
-        up = rng.multinomial(18, rng.dirichlet(p["alpha"], size=k))
-        fcounts = np.concatenate([np.full((k, 1), 8), np.full((k, 1), 25), np.full((k, 1), 47), up], axis=1)
+        up = rng.multinomial(_margin("female_ir_share_class", ">25"), rng.dirichlet(p["alpha"], size=k))
+        fna = n - _item_n("female_ir_share_class")
+        fcounts = np.concatenate([np.full((k, 1), fna), np.full((k, 1), _margin("female_ir_share_class", "0")),
+                                  np.full((k, 1), _margin("female_ir_share_class", "1-25")), up], axis=1)
         fv = _multiset_rows(fcounts, n) - 1  # first block is NA (-1)
         self.assign("female_ir_share_class", tiers=-1.0 * (no_ir | na5), values=fv)
 
         # IR organisation
         self.assign("ir_unit", tiers=-1.0 * no_ir)
-        out = self.assign("outpatient_service", tiers=-2.0 * partial - 1.0 * no_ir, n_na=1)
+        # a conditional item is missing when its parent is not "true" and, for the parent-"true"
+        # departments beyond the child's item_n, by item non-response
+        def child_na(parent: str, child: str) -> int:
+            return _margin(parent, "true") - _item_n(child)
+
+        out = self.assign("outpatient_service", tiers=-2.0 * partial - 1.0 * no_ir)
         op = out == 1
-        self.assign("outpatient_location", tiers=-2.0 * ~op - 1.0 * self.choose(op, 1), n_na=42)
-        dcb = self.assign("day_case_beds", tiers=-2.0 * partial - 1.0 * no_ir, n_na=1) == 1
-        self.assign("day_case_beds_management", tiers=-2.0 * ~dcb - 1.0 * self.choose(dcb, 2), n_na=70)
-        self.assign("admission_under_ir", tiers=-2.0 * partial - 1.0 * no_ir, n_na=1)
-        self.assign("ward_rounds", tiers=-2.0 * partial - 1.0 * no_ir, n_na=1)
-        self.assign("cover_24_7", tiers=-2.0 * partial - 1.0 * no_ir, n_na=1)
-        self.assign("ir_specialised", tiers=-2.0 * partial - 1.0 * no_ir, n_na=1)
+        self.assign("outpatient_location",
+                    tiers=-2.0 * ~op - 1.0 * self.choose(op, child_na("outpatient_service", "outpatient_location")))
+        dcb = self.assign("day_case_beds", tiers=-2.0 * partial - 1.0 * no_ir) == 1
+        self.assign("day_case_beds_management",
+                    tiers=-2.0 * ~dcb - 1.0 * self.choose(dcb, child_na("day_case_beds", "day_case_beds_management")))
+        self.assign("admission_under_ir", tiers=-2.0 * partial - 1.0 * no_ir)
+        self.assign("ward_rounds", tiers=-2.0 * partial - 1.0 * no_ir)
+        self.assign("cover_24_7", tiers=-2.0 * partial - 1.0 * no_ir)
+        self.assign("ir_specialised", tiers=-2.0 * partial - 1.0 * no_ir)
         neuro = self.assign("neuro_performed", tiers=-1.0 * no_ir) == 1
-        self.assign("neuro_provider", tiers=-1.0 * ~neuro, n_na=26)
+        self.assign("neuro_provider", tiers=-1.0 * ~neuro)
         card = self.assign("cardiac_performed") == 1
-        self.assign("cardiac_provider", tiers=-2.0 * ~card - 1.0 * no_ir, n_na=14)
+        self.assign("cardiac_provider", tiers=-2.0 * ~card - 1.0 * no_ir)
 
 
 def _multiset_rows(counts: np.ndarray, n: int) -> np.ndarray:
@@ -647,34 +723,38 @@ def check_reconstruction(ensemble: pd.DataFrame) -> pd.DataFrame:
 
     v = vals
     esr, cir = v["member_esr"] == "true", v["member_cirse"] == "true"
-    add("membership_combination:both", "audit", esr & cir, 39)
-    add("membership_combination:esr_only", "audit", esr & ~cir, 43)
-    add("membership_combination:cirse_only", "audit", ~esr & cir, 10)
-    add("membership_combination:neither", "audit", ~esr & ~cir, 6)
+    # the expected numbers come from published_margins() and statements.csv, never typed here
+    mc = {c: _margin("member_esr_cirse", c) for c in ("both", "esr_only", "cirse_only", "neither")}
+    add("membership_combination:both", "audit", esr & cir, mc["both"])
+    add("membership_combination:esr_only", "audit", esr & ~cir, mc["esr_only"])
+    add("membership_combination:cirse_only", "audit", ~esr & cir, mc["cirse_only"])
+    add("membership_combination:neither", "audit", ~esr & ~cir, mc["neither"])
     co = ~esr & cir
-    add("cirse_only_chairs:IR_mostly", "published", co & (v["chair_profile"] == "IR_mostly"), 7)
-    add("cirse_only_chairs:DR_IR_equal", "published", co & (v["chair_profile"] == "DR_IR_equal"), 1)
-    add("cirse_only_chairs:DR_or_DR_some_IR", "published", co & np.isin(v["chair_profile"], ["DR", "DR_some_IR"]), 2)
+    co_ir, co_eq = _stated("R2-10"), _stated("R2-11")
+    add("cirse_only_chairs:IR_mostly", "published", co & (v["chair_profile"] == "IR_mostly"), co_ir)
+    add("cirse_only_chairs:DR_IR_equal", "published", co & (v["chair_profile"] == "DR_IR_equal"), co_eq)
+    add("cirse_only_chairs:DR_or_DR_some_IR", "published", co & np.isin(v["chair_profile"], ["DR", "DR_some_IR"]),
+        mc["cirse_only"] - co_ir - co_eq)
     nrad = df["n_radiologists"].to_numpy(dtype=float, na_value=np.nan)
     nres = df["n_residents"].to_numpy(dtype=float, na_value=np.nan)
     beds = v["beds_class"]
     big, mid, small = beds == ">=800", beds == "400-799", np.isin(beds, ["<200", "200-399"])
     teach = v["teaching"] == "true"
-    add("radiologists_below_10", "published", nrad < 10, 17)
+    add("radiologists_below_10", "published", nrad < 10, _margin("n_radiologists", "<10"))
     add("radiologists_below_10:in_>=800", "published", (nrad < 10) & big, 0)
     add("radiologists_max_90", "published", nrad == 90, 1)
     add("radiologists_max_90:in_>=800", "published", (nrad == 90) & big, 1)
     add("radiologists_max_90:above_90", "published", nrad > 90, 0)
     add("radiologists_min_4", "plausibility", nrad < 4, 0)
-    add("residents_zero", "published", nres == 0, 2)
+    add("residents_zero", "published", nres == 0, _margin("n_residents", "0"))
     add("residents_zero:teaching", "published", (nres == 0) & teach, 0)
     r612 = (nres >= 6) & (nres <= 12)
-    add("residents_6_12", "published", r612, 38)
+    add("residents_6_12", "published", r612, _margin("n_residents", "6-12"))
     grp_any = lambda m: pd.Series(m).groupby(rep).any().reindex(reps, fill_value=False).to_numpy()  # noqa: E731
     out.append(pd.DataFrame({"replicate": reps, "check": "residents_6_12:both_bed_classes", "kind": "published",
                              "expected": 1, "observed": (grp_any(r612 & mid) & grp_any(r612 & big)).astype(int)}))
-    add("residents_above_21", "published", nres > 21, 13)
-    add("residents_above_12_large:400-799_teaching", "published", (nres > 12) & mid & teach, 2)
+    add("residents_above_21", "published", nres > 21, _margin("n_residents", ">21"))
+    add("residents_above_12_large:400-799_teaching", "published", (nres > 12) & mid & teach, _stated("R3-11"))
     add("residents_above_12_large:other", "published", (nres > 12) & ~big & ~(mid & teach), 0)
     add("residents_range:70", "published", nres == 70, 1)
     add("residents_range:above_70", "published", nres > 70, 0)
@@ -682,12 +762,14 @@ def check_reconstruction(ensemble: pd.DataFrame) -> pd.DataFrame:
     no_ir = v["ir_share_class"] == "0"
     vol0 = v["procedure_volume_class"] == "0"
     add("no_ir_small", "published", no_ir & ~small, 0)
-    add("volume_zero:no_ir", "published", vol0 & no_ir, 2)
-    add("volume_zero:teaching", "published", vol0 & teach, 1)
-    add("no_ir_third_volume", "published", no_ir & (v["procedure_volume_class"] == "1-200"), 1)
+    n_vol0 = _margin("procedure_volume_class", "0")
+    add("volume_zero:no_ir", "published", vol0 & no_ir, n_vol0)
+    add("volume_zero:teaching", "published", vol0 & teach, _stated("DIS-04"))
+    add("no_ir_third_volume", "published", no_ir & (v["procedure_volume_class"] == "1-200"),
+        _margin("ir_share_class", "0") - n_vol0)
     out.append(pd.DataFrame({"replicate": reps, "check": "minimal_volume_trainees", "kind": "published", "expected": 1,
                              "observed": (pd.Series((v["procedure_volume_class"] == "1-200") & (nres > 0)).groupby(rep).sum()
-                                          .reindex(reps, fill_value=0).to_numpy() >= 3).astype(int)}))
+                                          .reindex(reps, fill_value=0).to_numpy() >= _stated("DIS-05")).astype(int)}))
     fna = v["female_ir_share_class"] == None  # noqa: E711
     ina = v["ir_share_class"] == None  # noqa: E711
     add("female_ir_missing", "published", no_ir & ~fna, 0)
@@ -708,9 +790,9 @@ def check_reconstruction(ensemble: pd.DataFrame) -> pd.DataFrame:
     add("no_ir_chair", "plausibility",
         no_ir & ((v["chair_profile"] != "DR") | (v["member_cirse"] == "true") | (v["member_national_ir"] == "true")), 0)
     add("no_ir_neuro_cardiac", "plausibility", no_ir & ((v["neuro_performed"] == "true") | (v["cardiac_provider"] == "ir")), 0)
-    for child, parent, n_ans in (("outpatient_location", "outpatient_service", 56), ("day_case_beds_management", "day_case_beds", 28),
-                                 ("neuro_provider", "neuro_performed", 72), ("cardiac_provider", "cardiac_performed", 84)):
-        add(f"conditional:{child}", "published", (v[child] != None) & (v[parent] == "true"), n_ans)  # noqa: E711
+    for child, parent in (("outpatient_location", "outpatient_service"), ("day_case_beds_management", "day_case_beds"),
+                          ("neuro_provider", "neuro_performed"), ("cardiac_provider", "cardiac_performed")):
+        add(f"conditional:{child}", "published", (v[child] != None) & (v[parent] == "true"), _item_n(child))  # noqa: E711
     res = pd.concat(out, ignore_index=True)
     res["ok"] = res["expected"] == res["observed"]
     return res

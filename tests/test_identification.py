@@ -124,3 +124,39 @@ def test_association_by_replicate_matches_direct_computation():
         y = r["cover_24_7"].to_numpy(dtype=float)
         direct.append(y[big].mean() - y[~big].mean())
     assert np.allclose(rd["value"].to_numpy(), direct, atol=EXACT, rtol=0)
+
+
+def test_notes_give_the_provenance_of_each_count():
+    """Each prevalence note names how the count was obtained (printed / implied / residual /
+    resolution) and the statement(s) and audit discrepancy it rests on, as recorded in
+    published_margins() and audit(); a residual is never called "published"."""
+    from irmodels.auditing import audit
+    from irmodels.waves.esr_cirse_2017 import published_margins
+
+    t = identification_table().set_index("estimand")
+    pm = published_margins()
+    disc = {}
+    for sid, d in zip(audit()["statement_id"], audit()["discrepancy_id"]):
+        disc[sid] = [x for x in d.split(";") if x]
+    word = {"printed": "printed in", "implied": "implied by the printed percentage of", "residual": "residual of",
+            "resolution": "resolution of a contradiction, from"}
+    checked = 0
+    for r in pm.itertuples(index=False):
+        est = f"prevalence:{r.variable}={r.category}"
+        if est not in t.index:
+            continue  # pseudo-categories (membership combinations, count classes) are not prevalences here
+        note = t.loc[est, "note"]
+        assert note.startswith(f"{r.count} of {r.item_n} answers ({word[r.source]} {r.statement_id}"), note
+        ds = sorted({d for s in r.statement_id.split(";") for d in disc.get(s, [])})
+        if ds:
+            assert f"(discrepancy {', '.join(ds)})" in note, note
+        assert "published" not in note
+        checked += 1
+    assert checked >= 85
+    assert t.loc["prevalence:admission_under_ir=mixed", "note"].startswith(
+        "20 of 97 answers (residual of R4-13;R4-14 (discrepancy D08))")
+    assert t.loc["prevalence:outpatient_location=elsewhere", "note"].startswith("22 of 56 answers (residual of R4-08)")
+    assert t.loc["prevalence:cover_24_7=false", "note"].startswith("37 of 97 answers (residual of R4-16 (discrepancy D02))")
+    assert t.loc["prevalence:teaching=true", "note"].startswith(
+        "93 of 98 answers (implied by the printed percentage of R1-06 (discrepancy D05))")
+    assert "residual of R3-27;R3-28" in t.loc["prevalence:female_ir_share_class=26-50", "note"]

@@ -211,12 +211,23 @@ def test_20_bad_assumption_set(tmp_path):
     with pytest.raises(SchemaError, match="not a shipped assumption set"):
         load_assumptions("optimistic")
     p = tmp_path / "a.yaml"
-    p.write_text("associations:\n  - {target: cover_24_7, predictor: bed_size, log_odds_ratio: {distribution: cauchy}}\n")
+    p.write_text("associations:\n  - {target: cover_24_7, predictor: bed_size, latent_coefficient: {distribution: cauchy}}\n")
     with pytest.raises(SchemaError) as ei:
         load_assumptions(p)
     one(ei, row="associations[0]", column="predictor", rule="unknown predictor")
-    one(ei, row="associations[0]", column="log_odds_ratio")
+    one(ei, row="associations[0]", column="latent_coefficient", rule="{distribution: normal, mean, sd}")
     one(ei, row="associations[0]", column="source", rule="missing field")
+
+
+def test_20b_old_key_log_odds_ratio_is_refused_with_the_new_name(tmp_path):
+    p = tmp_path / "a.yaml"
+    p.write_text("associations:\n  - {target: cover_24_7, predictor: beds_class, source: x,\n"
+                 "     log_odds_ratio: {distribution: normal, mean: 0.5, sd: 0.1}}\n")
+    with pytest.raises(SchemaError) as ei:
+        load_assumptions(p)
+    assert len(ei.value.problems) == 1  # only the rename, not also "missing latent_coefficient"
+    prob = one(ei, row="associations[0]", column="log_odds_ratio", rule="renamed latent_coefficient")
+    assert "not the realised log odds ratio" in prob.rule and prob.file == str(p)
 
 
 def test_21_cli_reports_all_problems_and_writes_nothing(tmp_path, capsys):
@@ -228,3 +239,45 @@ def test_21_cli_reports_all_problems_and_writes_nothing(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "row 3" in err and "Q02beds" in err and "'A7'" in err
     assert not out.exists()
+
+
+def test_22_export_with_code_and_schema_problems_lists_all_in_one_error(tmp_path):
+    """A bad beds code, an unknown country, a non-numeric count, a duplicate id and more IRs
+    than radiologists: ONE error with all five problems (answer-code problems do not stop the
+    import before schema validation), each with its file line, export column and value."""
+    p = edit_export(tmp_path, 5, "Q07nir", "12")  # line 5: 12 IRs, 7 radiologists
+    for line, col, val in ((6, "Q06nres", "many"), (7, "Q02beds", "A9"), (8, "Q01country", "Atlantis"),
+                           (9, "id", "1006")):  # line 9 repeats the id of line 8
+        p = _edit_in_place(p, line, col, val)
+    out = tmp_path / "out.csv"
+    with pytest.raises(MappingError) as ei:
+        import_wave(p, MAPPING, out=out)
+    probs = ei.value.problems
+    beds = one(ei, row=7, column="Q02beds", rule="not a code of beds_class")
+    assert beds.value == "A9"
+    country = one(ei, row=8, column="Q01country", rule="not a code of country")
+    assert country.value == "Atlantis"
+    nres = one(ei, row=6, column="Q06nres (n_residents)", rule="whole number")
+    assert nres.value == "many"
+    dup = [q for q in probs if "unique" in q.rule]
+    assert {(q.row, q.column, q.value) for q in dup} == {(8, "id (respondent_id)", "1006"), (9, "id (respondent_id)", "1006")}
+    nir = one(ei, row=5, column="Q07nir (n_ir)", rule="n_ir <= n_radiologists")
+    assert nir.value == 12
+    # nothing else, every problem names the export file, and the message lists them all
+    assert len(probs) == 6  # five problems; the duplicate id is reported on both of its lines
+    assert all(q.file == "export.csv" for q in probs)
+    msg = str(ei.value)
+    for frag in ("'A9'", "'Atlantis'", "'many'", "'1006'", "n_ir <= n_radiologists"):
+        assert frag in msg
+    assert [q.row for q in probs] == sorted(q.row for q in probs)  # sorted by file line
+    assert not out.exists() and not (tmp_path / "out_report.csv").exists()
+
+
+def _edit_in_place(p: Path, line: int, column: str, value: str) -> Path:
+    lines = p.read_text().splitlines()
+    header = lines[0].split(",")
+    cells = lines[line - 1].split(",")
+    cells[header.index(column)] = value
+    lines[line - 1] = ",".join(cells)
+    p.write_text("\n".join(lines) + "\n")
+    return p

@@ -9,8 +9,15 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from irmodels.errors import SchemaError
-from irmodels.pooling import barnard_rubin_df, pool, pool_draws, run_over_ensemble, summarise_draws
+from irmodels.errors import ConvergenceError, ConvergenceWarning, SchemaError
+from irmodels.pooling import (
+    barnard_rubin_df,
+    pool,
+    pool_draws,
+    replicate_diagnostics,
+    run_over_ensemble,
+    summarise_draws,
+)
 from irmodels.reconstruct import reconstruct
 
 EXACT = 1e-12
@@ -135,12 +142,20 @@ def test_run_over_ensemble_errors_name_the_replicate():
         run_over_ensemble(proportion_estimator, ens.drop(columns="replicate"))
 
 
+def _ok_diag(reps):
+    return pd.DataFrame({"replicate": list(reps), "r_hat": 1.002, "ess_bulk": 1500.0, "ess_tail": 1200.0,
+                         "n_divergent": 0})
+
+
 def test_pool_draws_and_law_of_total_variance():
     rng = np.random.default_rng(0)
     # replicate means 0 and 2, each posterior sd 1: mixture variance = 1 + 1 = 2
     d = pd.concat([pd.DataFrame({"replicate": r, "beta": rng.normal(mu, 1.0, 20000)}) for r, mu in [(0, 0.0), (1, 2.0)]])
-    st = pool_draws(d)
-    assert len(st) == 40000 and st["draw"].tolist() == list(range(40000))
+    st = pool_draws(d, diagnostics=_ok_diag([0, 1]))
+    assert len(st) == 40000
+    # identity kept: no chain column given -> one chain per replicate, draws numbered within it
+    assert st.groupby("replicate")["draw"].apply(list).tolist() == [list(range(20000))] * 2
+    assert sorted(st["chain"].unique()) == [0, 1] and st["converged"].all()
     s = summarise_draws(st).set_index("term").loc["beta"]
     # Monte-Carlo tolerance: sd of a variance estimate with 20000 draws is ~0.01
     assert s["estimate"] == pytest.approx(1.0, abs=0.03)
@@ -148,7 +163,107 @@ def test_pool_draws_and_law_of_total_variance():
     assert s["within_var"] == pytest.approx(1.0, abs=0.03)
     assert s["frac_var_reconstruction"] == pytest.approx(0.5, abs=0.02)
     assert s["std_error"] ** 2 == pytest.approx(s["within_var"] + s["between_var"], rel=1e-9)
+    assert s["converged_share"] == 1.0
     with pytest.raises(SchemaError, match="same number"):
-        pool_draws(d.iloc[:-1])
+        pool_draws(d.iloc[:-1], diagnostics=_ok_diag([0, 1]))
     with pytest.raises(SchemaError, match="at least 2 replicates"):
-        pool_draws(d[d.replicate == 0])
+        pool_draws(d[d.replicate == 0], diagnostics=_ok_diag([0]))
+
+
+def _chains(rng, reps=(0, 1, 2), chains=4, draws=50):
+    rows = []
+    for r in reps:
+        for c in range(chains):
+            rows.append(pd.DataFrame({"replicate": r, "chain": c, "draw": np.arange(draws),
+                                      "beta": rng.normal(r, 1.0, draws)}))
+    return pd.concat(rows, ignore_index=True).sample(frac=1.0, random_state=1)  # shuffled rows
+
+
+def test_pool_draws_keeps_chain_and_draw_identity():
+    d = _chains(np.random.default_rng(1))
+    st = pool_draws(d, diagnostics=_ok_diag([0, 1, 2]))
+    # 3 replicates x 4 chains = 12 distinct chains in the stack, each with its own 50 draws
+    assert st["chain"].nunique() == 12
+    assert st.groupby("chain")["replicate"].nunique().eq(1).all()
+    assert (st.groupby("chain")["draw"].apply(list) == pd.Series([list(range(50))] * 12)).all()
+    assert set(map(tuple, st[["replicate", "chain_in_replicate"]].drop_duplicates().to_numpy())) == {
+        (r, c) for r in range(3) for c in range(4)}
+    # every original (replicate, chain, draw, value) row is still there, unchanged
+    a = d.sort_values(["replicate", "chain", "draw"])[["replicate", "chain", "draw", "beta"]].to_numpy()
+    b = st[["replicate", "chain_in_replicate", "draw", "beta"]].to_numpy()
+    assert np.array_equal(a, b)
+    with pytest.raises(SchemaError, match="appears twice"):
+        pool_draws(pd.concat([d, d.iloc[:0]]).assign(draw=0), diagnostics=_ok_diag([0, 1, 2]))
+
+
+def test_pool_draws_convergence_gate_refuses_or_flags():
+    d = _chains(np.random.default_rng(2))
+    diag = _ok_diag([0, 1, 2])
+    diag.loc[1, "r_hat"] = 1.05  # replicate 1: R-hat too high
+    diag.loc[2, "n_divergent"] = 3  # replicate 2: divergences
+    with pytest.raises(ConvergenceError) as ei:
+        pool_draws(d, diagnostics=diag)
+    msg = str(ei.value)
+    assert "2 of 3 replicates" in msg and "replicate 1: R-hat 1.050 > 1.01" in msg and "replicate 2: 3 divergent" in msg
+    with pytest.warns(ConvergenceWarning, match="2 of 3 replicates failed"):
+        st = pool_draws(d, diagnostics=diag, on_fail="warn")
+    assert st.groupby("replicate")["converged"].first().tolist() == [True, False, False]
+    assert summarise_draws(st)["converged_share"].iloc[0] == pytest.approx(1 / 3)
+    # the boundaries of the gate: exactly 1.01 and exactly 400 pass; 399.9 fails
+    edge = _ok_diag([0, 1, 2]).assign(r_hat=1.01, ess_bulk=400.0, ess_tail=400.0)
+    assert pool_draws(d, diagnostics=edge)["converged"].all()
+    edge.loc[0, "ess_tail"] = 399.9
+    with pytest.raises(ConvergenceError, match="tail ESS 399.9 < 400"):
+        pool_draws(d, diagnostics=edge)
+    # per-parameter rows: the worst value of a replicate decides
+    per_par = pd.concat([_ok_diag([0, 1, 2]), _ok_diag([0, 1, 2]).assign(ess_bulk=[900.0, 120.0, 900.0])])
+    t = replicate_diagnostics(per_par).set_index("replicate")
+    assert t.loc[1, "ess_bulk"] == 120.0 and not t.loc[1, "converged"] and t.loc[0, "converged"]
+
+
+def test_pool_draws_diagnostics_required_or_loudly_missing():
+    d = _chains(np.random.default_rng(3))
+    with pytest.warns(ConvergenceWarning, match="NOT checked"):
+        st = pool_draws(d)
+    assert st["converged"].isna().all()
+    assert np.isnan(summarise_draws(st)["converged_share"].iloc[0])
+    with pytest.raises(SchemaError, match="no convergence diagnostics"):
+        pool_draws(d, diagnostics=_ok_diag([0, 1]))
+    with pytest.raises(SchemaError, match="required column is missing"):
+        pool_draws(d, diagnostics=_ok_diag([0, 1, 2]).drop(columns="ess_tail"))
+    with pytest.raises(SchemaError, match="on_fail"):
+        pool_draws(d, diagnostics=_ok_diag([0, 1, 2]), on_fail="ignore")  # type: ignore[arg-type]
+
+
+def test_pool_draws_with_datatrees():
+    """Diagnostics computed from per-replicate DataTrees with ArviZ: a well-mixed fit passes; a
+    fit whose chains sit at different values (R-hat >> 1.01) or that diverged fails."""
+    import arviz as az
+    import xarray as xr
+
+    rng = np.random.default_rng(4)
+
+    def tree(shift=0.0, ndiv=0):
+        x = rng.normal(size=(4, 1000)) + shift * np.arange(4)[:, None]
+        div = np.zeros((4, 1000), dtype=bool)
+        div[0, :ndiv] = True
+        return xr.DataTree.from_dict({"posterior": xr.Dataset({"beta": (("chain", "draw"), x)}),
+                                      "sample_stats": xr.Dataset({"diverging": (("chain", "draw"), div)})})
+
+    trees = {0: tree(), 1: tree(shift=1.0), 2: tree(ndiv=2)}
+    t = replicate_diagnostics(trees).set_index("replicate")
+    # reference: ArviZ on the same posterior
+    assert t.loc[1, "r_hat"] == pytest.approx(float(az.rhat(trees[1]["posterior"].to_dataset())["beta"]), rel=1e-12)
+    assert t["converged"].tolist() == [True, False, False]
+    assert t.loc[1, "r_hat"] > 1.1 and t.loc[2, "n_divergent"] == 2
+    draws = pd.concat([pd.DataFrame({"replicate": r, "chain": np.repeat(np.arange(4), 1000),
+                                     "draw": np.tile(np.arange(1000), 4),
+                                     "beta": trees[r]["posterior"]["beta"].values.ravel()}) for r in trees])
+    with pytest.raises(ConvergenceError, match="replicate 1"):
+        pool_draws(draws, diagnostics=trees)
+    st = pool_draws(draws[draws.replicate != 1].assign(replicate=lambda x: x.replicate.replace({2: 1})),
+                    diagnostics={0: trees[0], 1: trees[0]})
+    assert st["converged"].all() and st["chain"].nunique() == 8
+    no_div = xr.DataTree.from_dict({"posterior": trees[0]["posterior"].to_dataset()})
+    with pytest.raises(SchemaError, match="divergences unknown"):
+        replicate_diagnostics({0: no_div})

@@ -137,7 +137,7 @@ def test_drawn_betas_follow_the_assumption_distribution():
     ens = reconstruct(k=2000, seed=9, assumptions="informed", check=False)
     b = np.asarray(ens.attrs["betas"]["cover_24_7~beds_class"])
     spec = next(a for a in load_assumptions("informed")["associations"]
-                if a["target"] == "cover_24_7" and a["predictor"] == "beds_class")["log_odds_ratio"]
+                if a["target"] == "cover_24_7" and a["predictor"] == "beds_class")["latent_coefficient"]
     # 2000 draws: se of the mean = sd/sqrt(2000) ~ 0.006; tolerance 4 se
     assert abs(b.mean() - spec["mean"]) < 4 * spec["sd"] / np.sqrt(2000)
     assert abs(b.std() - spec["sd"]) < 0.1 * spec["sd"]
@@ -156,7 +156,7 @@ def test_user_assumption_file(tmp_path: Path):
     spec = yaml.safe_load((Path(__file__).parents[1] / "irmodels" / "assumptions" / "informed.yaml").read_text())
     spec["name"] = "strong"
     spec["associations"] = [
-        {"target": "cover_24_7", "predictor": "beds_class", "log_odds_ratio": {"distribution": "normal", "mean": 3.0, "sd": 0.0},
+        {"target": "cover_24_7", "predictor": "beds_class", "latent_coefficient": {"distribution": "normal", "mean": 3.0, "sd": 0.0},
          "source": "test"}
     ]
     p = tmp_path / "strong.yaml"
@@ -172,21 +172,21 @@ def test_shipped_sets():
     for name in ("independent", "informed"):
         spec = load_assumptions(name)
         for a in spec["associations"]:
-            assert a["source"] and a["log_odds_ratio"]["sd"] >= 0
+            assert a["source"] and a["latent_coefficient"]["sd"] >= 0
 
 
 def test_predictor_after_target_is_rejected(tmp_path: Path):
     p = tmp_path / "bad.yaml"
     p.write_text(yaml.safe_dump({"name": "bad", "associations": [
-        {"target": "beds_class", "predictor": "cover_24_7", "log_odds_ratio": {"distribution": "normal", "mean": 1, "sd": 1}, "source": "x"},
-        {"target": "teaching", "predictor": "cover_24_7", "log_odds_ratio": {"distribution": "normal", "mean": 1, "sd": -1}, "source": "x"},
+        {"target": "beds_class", "predictor": "cover_24_7", "latent_coefficient": {"distribution": "normal", "mean": 1, "sd": 1}, "source": "x"},
+        {"target": "teaching", "predictor": "cover_24_7", "latent_coefficient": {"distribution": "normal", "mean": 1, "sd": -1}, "source": "x"},
     ]}))
     with pytest.raises(SchemaError) as ei:
         load_assumptions(p)
     rules = [(pr.row, pr.column) for pr in ei.value.problems]
     assert ("associations[0]", "target") in rules
     assert ("associations[1]", "predictor") in rules
-    assert ("associations[1]", "log_odds_ratio.sd") in rules
+    assert ("associations[1]", "latent_coefficient.sd") in rules
 
 
 @pytest.mark.parametrize("k", [0, -1, 1.5, True])
@@ -229,3 +229,29 @@ def test_module_and_function_spellings_agree():
     a = mod(k=2, seed=3, check=False)
     b = reconstruct(k=2, seed=3, check=False)
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_targets_come_from_published_margins_single_source(monkeypatch):
+    """The reconstruction types no published count: change a margin in published_margins()
+    (here 24/7 cover 61/36 instead of 60/37) and targets, reconstruction and checks follow."""
+    import irmodels.reconstruct as rc
+
+    pm = _published()
+    mine = published_targets()
+    assert list(mine.columns) == ["variable", "category", "count", "item_n", "source", "statement_id"]
+    merged = mine.merge(pm, on=["variable", "category"], suffixes=("", "_pm"))
+    assert (merged["source"] == merged["source_pm"]).all()
+    assert (merged["statement_id"] == merged["statement_id_pm"]).all()
+
+    changed = pm.copy()
+    changed.loc[(changed.variable == "cover_24_7") & (changed.category == "true"), "count"] = 61
+    changed.loc[(changed.variable == "cover_24_7") & (changed.category == "false"), "count"] = 36
+    monkeypatch.setattr(rc, "_margins_cached", lambda: changed)
+    rc._targets_cached.cache_clear()
+    try:
+        ens = reconstruct(k=3, seed=5)  # check=True: the checks use the same (changed) targets
+        assert ens.groupby("replicate")["cover_24_7"].sum().tolist() == [61, 61, 61]
+    finally:
+        monkeypatch.undo()
+        rc._targets_cached.cache_clear()
+    assert int(published_targets().query("variable == 'cover_24_7' and category == 'true'")["count"].iloc[0]) == 60
