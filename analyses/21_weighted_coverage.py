@@ -11,24 +11,25 @@ Two data sources, the same functions:
 Weighting: raking to the scenario's region x beds-class margins (frame size 1180) with the
 explicit collapse rule irmodels.weighting.COLLAPSE_BEDS_400 (<200 and 200-399 merged;
 4 and 15 respondents in 2017). Linearisation variance accounting for the raking; logit
-intervals. Scenario "hospitals" (invitations proportional to all hospitals) is not used:
+intervals; domains with a replicate estimate of 0 or 1 are pooled with a continuity
+correction (column small_n_adjusted). Scenario "respondents_table1" is a reference
+(scenario_role: "reference: respondents' own distribution; not an estimate"): it treats
+sample-derived totals as known. Every warning raised while estimating is counted and
+written, per block of rows, to the column ``notes`` (and printed). Scenario "hospitals" (invitations proportional to all hospitals) is not used:
 its frame has fewer departments of >=800 beds (41) than there are respondents from them
 (51), so it contradicts the data (docs/weighting.md).
 """
-
-import warnings
 
 from paths import DERIVED, PAPER_GENERATED, ROOT, SIMULATED_WAVE
 
 import pandas as pd
 
-from irmodels.errors import DataDroppedWarning
 from irmodels.io import import_wave, write_table_atomic
 from irmodels.pooling import run_over_ensemble
 from irmodels.reconstruct import reconstruct
 from irmodels.report import latex_table
 from irmodels.survey import frame_weighted_prevalence, pool_prevalence
-from irmodels.weighting import COLLAPSE_BEDS_400
+from irmodels.weighting import COLLAPSE_BEDS_400, WarningLog
 
 K, SEED, ASSUMPTIONS = 100, 20170401, "informed"
 SCENARIOS = ("radiologists", "hospitals_200plus", "respondents_table1")
@@ -52,27 +53,37 @@ def estimates(data: pd.DataFrame, outcome: str, by: str | None, unweighted_ident
 if __name__ == "__main__":
     # the collapse rule and the item non-response are reported once here, not per replicate
     print(f"collapse rule: {COLLAPSE_BEDS_400}; item non-response excluded (domain estimation), counts in n_missing")
-    warnings.simplefilter("ignore", DataDroppedWarning)
     parts = []
-    ens = reconstruct(K, SEED, ASSUMPTIONS)
+    with WarningLog() as log:
+        ens = reconstruct(K, SEED, ASSUMPTIONS)
+    if log.records:
+        print(f"reconstruction: {log.text()}")
     for outcome in OUTCOMES:
         for by in (None, "region", "beds_class"):
             ident = "identified" if by is None else "assumption"
-            tidy = run_over_ensemble(lambda rep: estimates(rep, outcome, by, ident), ens)
-            pooled = pool_prevalence(tidy, by=("scenario", "term", "by", "group"))
+            with WarningLog() as log:
+                tidy = run_over_ensemble(lambda rep: estimates(rep, outcome, by, ident), ens)
+                pooled = pool_prevalence(tidy, by=("scenario", "scenario_role", "term", "by", "group"))
             pooled.insert(0, "source", f"reconstruction k={K} seed={SEED} assumptions={ASSUMPTIONS} (pooled)")
             pooled.insert(0, "wave", "esr_cirse_2017")
+            pooled["notes"] = log.text()
+            print(f"2017 {outcome} by {by or 'all'}: {log.text() or 'no warnings'}")
             parts.append(pooled)
     sim = import_wave(SIMULATED_WAVE / "export.csv", SIMULATED_WAVE / "mapping.yaml").table
     for outcome in OUTCOMES:
         for by in (None, "region", "beds_class"):
-            t = estimates(sim, outcome, by, "identified")
+            with WarningLog() as log:
+                t = estimates(sim, outcome, by, "identified")
             t.insert(0, "source", "SIMULATED demonstration wave (data/raw/simulated_demo)")
             t.insert(0, "wave", "simulated_demo")
+            t["small_n_adjusted"] = False  # not pooled: logit intervals of weighted_prevalence (Wilson at 0/1)
+            t["notes"] = log.text()
+            print(f"simulated {outcome} by {by or 'all'}: {log.text() or 'no warnings'}")
             parts.append(t)
     res = pd.concat(parts, ignore_index=True)
-    cols = ["wave", "source", "term", "by", "group", "scenario", "weighting", "estimate", "std_error", "lower", "upper",
-            "n", "n_missing", "deff_kish", "n_eff_kish", "frac_var_reconstruction", "pooling_scale", "identification", "method"]
+    cols = ["wave", "source", "term", "by", "group", "scenario", "scenario_role", "weighting", "estimate", "std_error",
+            "lower", "upper", "n", "n_missing", "deff_kish", "n_eff_kish", "frac_var_reconstruction", "pooling_scale",
+            "small_n_adjusted", "identification", "method", "notes"]
     res = res[[c for c in cols if c in res.columns]]
     out = write_table_atomic(res, DERIVED / "weighted_coverage.csv")
     print(f"wrote {out.relative_to(ROOT)} ({len(res)} rows)")
@@ -81,7 +92,7 @@ if __name__ == "__main__":
     main = res[(res["term"] == "cover_24_7") & (res["by"] == "all")]
     labels = {"unweighted": "Respondents, unweighted", "radiologists": "Frame proportional to radiologists",
               "hospitals_200plus": "Frame proportional to hospitals with 200+ beds",
-              "respondents_table1": "Frame = 2017 respondents' distribution"}
+              "respondents_table1": "Reference: respondents' own distribution (not an estimate)"}
     rows = []
     for sc in ["unweighted", *SCENARIOS]:
         row = {"Estimate": labels[sc]}
@@ -90,6 +101,8 @@ if __name__ == "__main__":
             row[head] = f"{100 * r['estimate']:.1f}% ({100 * r['lower']:.1f}-{100 * r['upper']:.1f})"
             if wave == "esr_cirse_2017":
                 ident = r["identification"]
+                if r["scenario_role"].startswith("reference"):
+                    ident += " (reference, not an estimate)"
         row["Identification (2017)"] = ident
         rows.append(row)
     tex = latex_table(
@@ -100,7 +113,9 @@ if __name__ == "__main__":
         notes=[f"2017: {K} reconstructed datasets (assumption set '{ASSUMPTIONS}'), pooled with Rubin's rules on the logit scale. "
                "Raking to region and beds-class margins (<200 and 200-399 beds merged), linearisation variance accounting "
                "for the raking, logit intervals. The simulated wave is SIMULATED data (demonstration only). Weighted "
-               "estimates depend on the frame scenario (an assumption)."],
+               "estimates depend on the frame scenario (an assumption). The reference row weights to the respondents' "
+               "own distribution: it treats sample-derived totals as known (so its interval is too narrow) and is a "
+               "null reference, not an estimate."],
     )
     print(f"wrote {tex.relative_to(ROOT)}")
     print(main[["wave", "scenario", "estimate", "lower", "upper", "identification"]].to_string(index=False))

@@ -8,21 +8,27 @@ class), logistic model with main effects of region and beds class. R = 1 - 2 S(r
 the propensity model. 2017: k = 100 reconstruction replicates (seed 20170401, "informed"),
 pooled with Rubin's rules (the joint distribution of region and beds among respondents
 depends on the reconstruction); the SIMULATED demonstration wave directly.
-"""
 
-import warnings
+R is not defined when a frame cell has an estimated propensity > 1 (the scenario has
+fewer departments there than respondents): such estimates are NaN, never a bare number,
+with the reason in ``notes`` (a PropensityAboveOneWarning, counted). Intervals are
+normal (t after pooling) and clipped to [0, 1] (irmodels.sensitivity.r_indicator_ci;
+``interval_clipped`` says where the clip was active). Scenario "respondents_table1" is
+a reference (the frame is the respondents' own distribution: R = 1 by construction), not
+an estimate (``scenario_role``).
+"""
 
 from paths import DERIVED, ROOT, SIMULATED_WAVE
 
+import numpy as np
 import pandas as pd
 
-from irmodels.errors import DataDroppedWarning
-from irmodels.frame import frame_cells, region_of
+from irmodels.frame import frame_cells, region_of, scenario_role
 from irmodels.io import import_wave, write_table_atomic
 from irmodels.pooling import pool, run_over_ensemble
 from irmodels.reconstruct import reconstruct
-from irmodels.sensitivity import r_indicator
-from irmodels.weighting import weight
+from irmodels.sensitivity import r_indicator, r_indicator_ci
+from irmodels.weighting import WarningLog, weight
 
 K, SEED, ASSUMPTIONS = 100, 20170401, "informed"
 SCENARIOS = ("radiologists", "hospitals_200plus", "respondents_table1")
@@ -35,28 +41,57 @@ def r_table(data: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for s in SCENARIOS:
         res = weight(d, "propensity", frame=CELLS[s], covariates=["region", "beds_class"])
-        R, se = r_indicator(res)
-        rows.append({"scenario": s, "term": "R_indicator", "estimate": R, "std_error": se,
+        R, se = r_indicator(res, on_invalid="nan")
+        rows.append({"scenario": s, "scenario_role": scenario_role(s), "term": "R_indicator", "estimate": R, "std_error": se,
                      "n_frame_cells_rho_above_1": int((res.diagnostics["frame_propensity"]["propensity"] > 1).sum()),
                      "identification": "assumption"})
     return pd.DataFrame(rows)
 
 
+def with_interval(t: pd.DataFrame, df: pd.Series | None = None) -> pd.DataFrame:
+    t = t.copy()
+    dfs = np.full(len(t), np.inf) if df is None else df.to_numpy(dtype=float)
+    lo_hi = [r_indicator_ci(e, s, df=d) for e, s, d in zip(t["estimate"], t["std_error"], dfs)]
+    t["lower"], t["upper"] = [a for a, _ in lo_hi], [b for _, b in lo_hi]
+    # the clip was active where a bound sits exactly on 0 or 1
+    t["interval_clipped"] = (t["lower"] == 0.0) | (t["upper"] == 1.0)
+    return t
+
+
 if __name__ == "__main__":
-    warnings.simplefilter("ignore", DataDroppedWarning)
-    ens = reconstruct(K, SEED, ASSUMPTIONS)
-    tidy = run_over_ensemble(r_table, ens)
-    pooled = pool(tidy, by=("scenario", "term"))
+    with WarningLog() as log17:
+        ens = reconstruct(K, SEED, ASSUMPTIONS)
+        tidy = run_over_ensemble(r_table, ens)
+    parts = []
+    for (s, role), g in tidy.groupby(["scenario", "scenario_role"], sort=False):
+        bad = int(g["estimate"].isna().sum())
+        if bad:
+            # a NaN replicate cannot be pooled (pooling never drops replicates): the pooled R is NaN too
+            r = pd.DataFrame([{"scenario": s, "scenario_role": role, "term": "R_indicator", "estimate": np.nan, "std_error": np.nan,
+                               "df": np.nan, "frac_var_reconstruction": np.nan, "identification": "assumption",
+                               "n_frame_cells_rho_above_1": float(g["n_frame_cells_rho_above_1"].mean()),
+                               "n_replicates_undefined": bad}])
+        else:
+            r = pool(g.drop(columns="n_frame_cells_rho_above_1"), by=("scenario", "scenario_role", "term"))
+            r["n_frame_cells_rho_above_1"] = 0.0
+            r["n_replicates_undefined"] = 0
+        parts.append(r)
+    pooled = with_interval(pd.concat(parts, ignore_index=True), pd.concat(parts, ignore_index=True)["df"])
     pooled.insert(0, "wave", "esr_cirse_2017")
-    sim = import_wave(SIMULATED_WAVE / "export.csv", SIMULATED_WAVE / "mapping.yaml").table
-    simt = r_table(sim)
+    pooled["notes"] = log17.text()
+    with WarningLog() as logsim:
+        sim = import_wave(SIMULATED_WAVE / "export.csv", SIMULATED_WAVE / "mapping.yaml").table
+        simt = r_table(sim)
+    simt = with_interval(simt)
     simt.insert(0, "wave", "simulated_demo")
-    simt["lower"] = simt["estimate"] - 1.959963984540054 * simt["std_error"]
-    simt["upper"] = simt["estimate"] + 1.959963984540054 * simt["std_error"]
-    cols = ["wave", "scenario", "term", "estimate", "std_error", "lower", "upper", "frac_var_reconstruction",
-            "n_frame_cells_rho_above_1", "identification"]
+    simt["n_replicates_undefined"] = 0
+    simt["notes"] = logsim.text()
+    cols = ["wave", "scenario", "scenario_role", "term", "estimate", "std_error", "lower", "upper", "interval_clipped",
+            "frac_var_reconstruction", "n_frame_cells_rho_above_1", "n_replicates_undefined", "identification", "notes"]
     res = pd.concat([pooled, simt], ignore_index=True)
     res = res[[c for c in cols if c in res.columns]]
     out = write_table_atomic(res, DERIVED / "r_indicator.csv")
-    print(res.to_string(index=False))
+    print(res.drop(columns=["notes", "scenario_role"]).to_string(index=False))
+    for w, log in (("2017", log17), ("simulated", logsim)):
+        print(f"{w} warnings: {log.text() or 'none'}")
     print(f"wrote {out.relative_to(ROOT)}")

@@ -114,7 +114,7 @@ def weighting_numbers() -> dict:
         out[k + "Lo"] = 100 * row.lower
         out[k + "Hi"] = 100 * row.upper
         out[k + "NEff"] = row.n_eff_kish
-    tp = _read("tipping_point_summary.csv", "23_tipping_point_figure.py")
+    tp = _read("tipping_point_summary.csv", "25_tipping_point_summary.py")
     tp = tp[tp["wave"] == "esr_cirse_2017"]
     for row in tp.itertuples():
         k = macro_key("tip", row.scenario)

@@ -84,6 +84,10 @@ _EXPORTS: dict[str, str] = {
     "tipping_from_curve": "irmodels.sensitivity",
     "manski_bounds": "irmodels.sensitivity",
     "r_indicator": "irmodels.sensitivity",
+    "r_indicator_ci": "irmodels.sensitivity",
+    "scenario_role": "irmodels.frame",
+    "PropensityAboveOneWarning": "irmodels.weighting",
+    "WarningLog": "irmodels.weighting",
     "TippingPoint": "irmodels.sensitivity",
 }
 

@@ -38,6 +38,7 @@ __all__ = [
     "REGIONS",
     "SCENARIOS",
     "Scenario",
+    "scenario_role",
     "DEFAULT_STATISTICS",
     "region_of",
     "load_statistics",
@@ -93,12 +94,17 @@ class Scenario:
         (hospital counts x :data:`BEDS_MIDPOINTS`), ``hospitals``,
         ``hospitals_200plus`` or ``respondents``.
     description : str
+    reference : bool
+        True for a null/reference scenario whose "frame" is derived from the sample
+        itself (it treats sample-derived totals as known and so shrinks standard
+        errors): its weighted results are a reference point, not an estimate.
     """
 
     name: str
     country_rule: str
     beds_rule: str
     description: str
+    reference: bool = False
 
 
 #: The named frame scenarios (see docs/weighting.md for the reasoning).
@@ -136,12 +142,41 @@ SCENARIOS: dict[str, Scenario] = {
             "respondents",
             "Null scenario: the frame has the respondents' distribution (Table 1 countries, "
             "published beds counts 4/15/28/51). Weights are constant; the weighted estimate "
-            "equals the respondent percentage.",
+            "equals the respondent percentage. A reference, not an estimate: sample-derived totals "
+            "are treated as known, which shrinks the standard error.",
+            reference=True,
         ),
     )
 }
 
 _PUBLISHED_BEDS_2017: dict[str, int] = {"<200": 4, "200-399": 15, "400-799": 28, ">=800": 51}
+
+
+#: Role labels written next to results in tables (:func:`scenario_role`).
+ROLE_REFERENCE = "reference: respondents' own distribution; not an estimate"
+ROLE_ESTIMATE = "estimate (frame scenario is an assumption)"
+ROLE_UNWEIGHTED = "respondent percentage (unweighted)"
+ROLE_USER = "estimate (user-supplied frame)"
+
+
+def scenario_role(name: str) -> str:
+    """How a result under frame scenario ``name`` may be read, for table columns.
+
+    Returns :data:`ROLE_REFERENCE` for a reference scenario (``respondents_table1``),
+    :data:`ROLE_UNWEIGHTED` for ``"unweighted"``, :data:`ROLE_USER` for a ``"user"``
+    frame and :data:`ROLE_ESTIMATE` for the other named scenarios.
+
+    Examples
+    --------
+    >>> scenario_role("respondents_table1")
+    "reference: respondents' own distribution; not an estimate"
+    """
+    if name == "unweighted":
+        return ROLE_UNWEIGHTED
+    if name == "user":
+        return ROLE_USER
+    sc = SCENARIOS.get(name)
+    return ROLE_REFERENCE if sc is not None and sc.reference else ROLE_ESTIMATE
 
 
 def region_of(country: str | pd.Series) -> str | pd.Series:

@@ -28,9 +28,9 @@ import pandas as pd
 from scipy import optimize, stats
 
 from irmodels.errors import DataDroppedWarning, WeightingError
-from irmodels.weighting import WeightingResult, effective_n
+from irmodels.weighting import PropensityAboveOneWarning, WeightingResult, effective_n
 
-__all__ = ["TippingPoint", "tipping_point", "tipping_from_curve", "manski_bounds", "r_indicator"]
+__all__ = ["TippingPoint", "tipping_point", "tipping_from_curve", "manski_bounds", "r_indicator", "r_indicator_ci"]
 
 
 def _expit(x: np.ndarray | float) -> np.ndarray | float:
@@ -304,6 +304,7 @@ def r_indicator(
     weights: np.ndarray | pd.Series | None = None,
     *,
     model: dict | None = None,
+    on_invalid: str = "raise",
 ) -> tuple[float, float]:
     """R-indicator of representativeness and its standard error.
 
@@ -319,10 +320,22 @@ def r_indicator(
         ``diagnostics["propensity_model"]`` of a propensity weighting: the SE is then
         the delta-method SE through the model's coefficients (taken automatically
         from a WeightingResult).
+    on_invalid : {"raise", "nan"}
+        What to do when some propensity exceeds 1 (a frame cell with fewer units
+        than respondents: the frame contradicts the data and :math:`R` is not
+        defined): ``raise`` a WeightingError (default), or return ``(nan, nan)``
+        after a :class:`~irmodels.weighting.PropensityAboveOneWarning`.
 
     Returns
     -------
     (R, se) : tuple of float
+        For an interval within [0, 1] use :func:`r_indicator_ci`.
+
+    Raises
+    ------
+    WeightingError
+        Not a propensity weighting; non-finite propensities or weights; any
+        propensity > 1 (with ``on_invalid="raise"``).
 
     Notes
     -----
@@ -354,6 +367,17 @@ def r_indicator(
         raise WeightingError(f"r_indicator: {len(rho)} propensities but {len(d)} weights")
     if not (np.all(np.isfinite(rho)) and np.all(np.isfinite(d)) and np.all(d >= 0)):
         raise WeightingError("r_indicator: propensities and weights must be finite, weights >= 0")
+    if on_invalid not in ("raise", "nan"):
+        raise WeightingError(f"r_indicator: on_invalid must be 'raise' or 'nan'; got {on_invalid!r}")
+    above = int((rho > 1).sum())
+    if above:
+        msg = (f"r_indicator: {above} of {len(rho)} frame cells have response propensity > 1 (max {rho.max():.3g}): "
+               "the frame has fewer units than respondents there, so the propensities are not probabilities and R is "
+               "not defined; use a frame scenario consistent with the data")
+        if on_invalid == "raise":
+            raise WeightingError(msg)
+        warnings.warn(msg + "; R reported as NaN", PropensityAboveOneWarning, stacklevel=2)
+        return float("nan"), float("nan")
     R = _r_value(rho, d)
     if model is not None:
         X = np.asarray(model["design_frame"], dtype=float)
@@ -377,6 +401,36 @@ def r_indicator(
         return R, 0.0
     se_s2 = np.sqrt(max(m4 - s2**2, 0.0) / effective_n(d))
     return R, float(se_s2 / np.sqrt(s2))
+
+
+def r_indicator_ci(estimate: float, std_error: float, level: float = 0.95, *, df: float = np.inf) -> tuple[float, float]:
+    """Normal (or t) interval for an R-indicator, clipped to [0, 1].
+
+    Parameters
+    ----------
+    estimate, std_error : float
+        :math:`\\hat R` and its standard error (:func:`r_indicator`, or Rubin-pooled).
+    level : float
+    df : float
+        Degrees of freedom of a t interval (e.g. Barnard-Rubin after pooling); default normal.
+
+    Returns
+    -------
+    (lower, upper)
+        :math:`\\hat R \\pm t_{df}\\,se`, clipped to [0, 1]; (nan, nan) for a NaN estimate.
+
+    Notes
+    -----
+    With propensities in [0, 1], :math:`S(\\rho) \\le 1/2`, so :math:`R \\in [0, 1]`.
+    A transformation (e.g. logit) is not used because the reference scenario
+    "respondents' own distribution" gives :math:`R = 1` (every propensity equal),
+    where any such transformation degenerates; the interval is clipped instead, so a
+    bound at exactly 0 or 1 means the normal interval crossed it.
+    """
+    if not np.isfinite(estimate) or not np.isfinite(std_error):
+        return float("nan"), float("nan")
+    q = float(stats.t.ppf(0.5 + level / 2, df)) if np.isfinite(df) else float(stats.norm.ppf(0.5 + level / 2))
+    return float(np.clip(estimate - q * std_error, 0.0, 1.0)), float(np.clip(estimate + q * std_error, 0.0, 1.0))
 
 
 def tipping_from_curve(curve: pd.DataFrame, threshold: float = 0.5) -> dict:

@@ -482,6 +482,7 @@ def frame_weighted_prevalence(
     frame_total: float = 1180,
     weight_options: dict | None = None,
     unweighted_identification: str = "identified",
+    frame: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Prevalence weighted to each frame scenario, next to the unweighted respondent share.
 
@@ -507,16 +508,21 @@ def frame_weighted_prevalence(
     unweighted_identification : str
         Label of the unweighted row (``identified`` for a published respondent
         percentage; ``assumption`` if it comes from reconstructed data).
+    frame : DataFrame, optional
+        A user frame (:func:`irmodels.frame.load_frame`): weighted as scenario
+        ``"user"``, replacing ``scenarios``.
 
     Returns
     -------
     DataFrame
         The columns of :func:`weighted_prevalence` plus ``scenario`` (``"unweighted"``
-        for the respondent share), ``weighting``, ``deff_kish``, ``n_eff_kish`` and
-        ``identification`` (``assumption`` for every frame-weighted estimate: it
+        for the respondent share), ``scenario_role`` (:func:`irmodels.frame.scenario_role`:
+        the reference scenario ``respondents_table1`` is labelled "reference: respondents'
+        own distribution; not an estimate"), ``weighting``, ``deff_kish``, ``n_eff_kish``
+        and ``identification`` (``assumption`` for every frame-weighted estimate: it
         depends on the frame scenario).
     """
-    from irmodels.frame import SCENARIOS, frame_margins, region_of
+    from irmodels.frame import SCENARIOS, frame_margins, region_of, scenario_role
     from irmodels.weighting import weight
 
     d = data.copy(deep=False)
@@ -527,19 +533,27 @@ def frame_weighted_prevalence(
     base = weighted_prevalence(d, outcome, np.ones(len(d)), positive=positive, by=by, method=interval, missing=missing)
     rows.append(base.assign(scenario="unweighted", weighting="none (respondents)", deff_kish=1.0, n_eff_kish=float(len(d)),
                             identification=unweighted_identification))
-    for s in scenarios if scenarios is not None else list(SCENARIOS):
-        margins = frame_margins(s, variables=tuple(margin_vars), total=frame_total)
+    names = ["user"] if frame is not None else (list(scenarios) if scenarios is not None else list(SCENARIOS))
+    for s in names:
+        margins = frame_margins(s, frame=frame, variables=tuple(margin_vars), total=frame_total)
         res = weight(d, method, margins=margins, **(weight_options or {}))
         est = weighted_prevalence(d, outcome, res, positive=positive, by=by, method=interval, missing=missing)
         summ = res.diagnostics["summary"]
         rows.append(est.assign(scenario=s, weighting=f"{method} to {' + '.join(margin_vars)}", deff_kish=summ["deff_kish"],
                                n_eff_kish=summ["n_eff"], identification="assumption"))
     out = pd.concat(rows, ignore_index=True)
-    first = ["scenario", "term"] + (["by"] if by is not None else []) + ["group"]
+    out.insert(0, "scenario_role", out["scenario"].map(scenario_role))
+    first = ["scenario", "scenario_role", "term"] + (["by"] if by is not None else []) + ["group"]
     return out[first + [c for c in out.columns if c not in first]]
 
 
-def pool_prevalence(tidy: pd.DataFrame, *, by: tuple[str, ...] = ("scenario", "term", "group"), level: float = 0.95) -> pd.DataFrame:
+def pool_prevalence(
+    tidy: pd.DataFrame,
+    *,
+    by: tuple[str, ...] = ("scenario", "term", "group"),
+    level: float = 0.95,
+    n_col: str = "n_eff",
+) -> pd.DataFrame:
     """Pool prevalences over reconstruction replicates (Rubin's rules on the logit scale).
 
     Parameters
@@ -550,22 +564,51 @@ def pool_prevalence(tidy: pd.DataFrame, *, by: tuple[str, ...] = ("scenario", "t
     by : tuple of str
         Columns identifying one estimand.
     level : float
+    n_col : str
+        Column with each replicate's effective sample size :math:`n^*` of the
+        estimand (``n_eff`` of :func:`weighted_prevalence`; ``n`` works too). Only
+        read for estimands with a replicate estimate of exactly 0 or 1; a missing
+        column then raises.
 
     Returns
     -------
     DataFrame
         The output of :func:`irmodels.pooling.pool`, back-transformed: ``estimate``,
         ``lower``, ``upper`` on the probability scale, ``std_error`` by the delta
-        method, ``pooling_scale`` (``logit``; ``probability`` for an estimand with a
-        replicate estimate of exactly 0 or 1, where the logit is infinite); other
+        method, ``pooling_scale`` (``logit``, or ``logit, continuity-corrected``),
+        ``small_n_adjusted`` (True where the continuity correction was used); other
         numeric columns that vary by replicate (``deff_kish``, ``n_eff_kish``, ...) are
         averaged over replicates.
+
+    Raises
+    ------
+    WeightingError
+        An estimand needs the continuity correction and ``n_col`` is missing or not positive.
 
     Notes
     -----
     Proportions are pooled on the logit scale (van Buuren 2018, sec. 5.2): per
     replicate :math:`q = \\mathrm{logit}\\,\\hat p`, :math:`u = (se/(\\hat p(1-\\hat p)))^2`;
     Rubin's rules; interval :math:`\\mathrm{expit}(\\bar q \\pm t_{df}\\sqrt T)`.
+
+    Small n: when some replicate of an estimand has :math:`\\hat p = 0` or 1 (the
+    logit is infinite, the linearisation SE is 0), *every* replicate of that
+    estimand is continuity-corrected with its effective sample size :math:`n^*`
+    and :math:`y^* = \\hat p\\,n^*`: :math:`\\tilde p = (y^* + 0.5)/(n^* + 1)`,
+    :math:`q = \\mathrm{logit}\\,\\tilde p`; :math:`u = (se/(\\tilde p(1-\\tilde p)))^2` for
+    a replicate with :math:`0<\\hat p<1`, and the binomial logit variance of the
+    corrected counts :math:`u = 1/(y^*+0.5) + 1/(n^*-y^*+0.5)` (Gart & Zweifel 1967)
+    for one at 0 or 1. The pooled estimate is then shrunk towards 1/2 by the
+    correction (flagged in ``small_n_adjusted``); the interval stays inside (0, 1) and
+    does not collapse to a point for a domain whose answers are all 0 or all 1.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"replicate": [0, 1], "term": "y", "group": "g", "scenario": "s",
+    ...                   "estimate": [0.0, 0.25], "std_error": [0.0, 0.2], "n_eff": [4.0, 4.0]})
+    >>> r = pool_prevalence(t).iloc[0]
+    >>> bool(r["small_n_adjusted"]), bool(0 < r["lower"] < r["upper"] < 1)
+    (True, True)
     """
     from irmodels.pooling import pool
 
@@ -573,24 +616,33 @@ def pool_prevalence(tidy: pd.DataFrame, *, by: tuple[str, ...] = ("scenario", "t
     parts = []
     for _, g in tidy.groupby(by, sort=False, dropna=False):
         p = g["estimate"].to_numpy(dtype=float)
+        se = g["std_error"].to_numpy(dtype=float)
         if np.all((p > 0) & (p < 1)):
-            t = g.assign(estimate=np.log(p / (1 - p)), std_error=g["std_error"] / (p * (1 - p)))
-            r = pool(t, by=by, ci_prob=level)
-            q = r["estimate"].to_numpy()
-            pe = 1 / (1 + np.exp(-q))
-            r["estimate"] = pe
-            r["std_error"] = r["std_error"] * pe * (1 - pe)
-            r["lower"] = 1 / (1 + np.exp(-r["lower"]))
-            r["upper"] = 1 / (1 + np.exp(-r["upper"]))
-            r["pooling_scale"] = "logit"
+            q, s = np.log(p / (1 - p)), se / (p * (1 - p))
+            scale, adjusted = "logit", False
         else:
-            r = pool(g, by=by, ci_prob=level)
-            r["lower"] = r["lower"].clip(lower=0)
-            r["upper"] = r["upper"].clip(upper=1)
-            r["pooling_scale"] = "probability"
+            if n_col not in g.columns:
+                raise WeightingError(f"pool_prevalence: a replicate estimate of 0 or 1 in {dict(zip(by, g[by].iloc[0]))} needs the effective sample size column {n_col!r} for the continuity correction")
+            ns = g[n_col].to_numpy(dtype=float)
+            if not np.all(np.isfinite(ns) & (ns > 0)):
+                raise WeightingError(f"pool_prevalence: column {n_col!r} must be finite and > 0 for the continuity correction; got {ns.tolist()[:10]}")
+            ys = p * ns
+            pt = (ys + 0.5) / (ns + 1)
+            q = np.log(pt / (1 - pt))
+            interior = (p > 0) & (p < 1)
+            s = np.where(interior, se / (pt * (1 - pt)), np.sqrt(1 / (ys + 0.5) + 1 / (ns - ys + 0.5)))
+            scale, adjusted = "logit, continuity-corrected (y*+0.5)/(n*+1)", True
+        r = pool(g.assign(estimate=q, std_error=s), by=by, ci_prob=level)
+        pe = 1 / (1 + np.exp(-r["estimate"].to_numpy()))
+        r["estimate"] = pe
+        r["std_error"] = r["std_error"] * pe * (1 - pe)
+        r["lower"] = 1 / (1 + np.exp(-r["lower"]))
+        r["upper"] = 1 / (1 + np.exp(-r["upper"]))
+        r["pooling_scale"] = scale
+        r["small_n_adjusted"] = adjusted
         # other numeric per-replicate columns (e.g. deff_kish, n_eff_kish): replicate means
         for c in g.columns:
-            if c not in r.columns and c not in by and c != "replicate" and pd.api.types.is_numeric_dtype(g[c]):
+            if c not in r.columns and c not in by and c != "replicate" and pd.api.types.is_numeric_dtype(g[c]) and not pd.api.types.is_bool_dtype(g[c]):
                 r[c] = float(g[c].mean())
         parts.append(r)
     return pd.concat(parts, ignore_index=True)

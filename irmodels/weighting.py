@@ -32,10 +32,12 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from irmodels.errors import ConvergenceError, DataDroppedWarning, WeightingError
+from irmodels.errors import ConvergenceError, DataDroppedWarning, IrmodelsWarning, WeightingError
 
 __all__ = [
     "COLLAPSE_BEDS_400",
+    "PropensityAboveOneWarning",
+    "WarningLog",
     "WeightingResult",
     "METHODS",
     "register_method",
@@ -55,6 +57,59 @@ Margins = Mapping[str, Mapping[Any, float]]
 #: (4 and 15 respondents in 2017) are merged into ``"<400"``, which makes raking to
 #: region x beds margins feasible in every reconstruction replicate.
 COLLAPSE_BEDS_400: dict = {"beds_class": {"merge": {"<200": "<400", "200-399": "<400"}}}
+
+
+class PropensityAboveOneWarning(IrmodelsWarning):
+    """Estimated response propensity > 1 in some frame cells.
+
+    The frame scenario has fewer departments than respondents there (the
+    scenario contradicts the data): weights below 1 and an R-indicator that is
+    not defined (:func:`irmodels.sensitivity.r_indicator` refuses it).
+    """
+
+
+class WarningLog:
+    """Record every warning issued in a block; summarise distinct messages with counts.
+
+    Used by the analysis scripts instead of silencing warnings: the summary goes
+    into the product (a ``notes`` column) and to stdout.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with WarningLog() as log:
+    ...     for _ in range(3):
+    ...         warnings.warn("x merged", DataDroppedWarning)
+    >>> log.text()
+    'DataDroppedWarning x3: x merged'
+    """
+
+    def __init__(self) -> None:
+        self.records: list = []
+        self._cm: warnings.catch_warnings | None = None
+
+    def __enter__(self) -> "WarningLog":
+        self._cm = warnings.catch_warnings(record=True)
+        self.records = self._cm.__enter__()
+        warnings.simplefilter("always")  # count every occurrence, not one per code location
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        assert self._cm is not None
+        self._cm.__exit__(*exc)
+
+    def summary(self) -> pd.DataFrame:
+        """``category, message, count``: one row per distinct warning, in order of first occurrence."""
+        counts: dict[tuple[str, str], int] = {}
+        for w in self.records:
+            key = (w.category.__name__, str(w.message))
+            counts[key] = counts.get(key, 0) + 1
+        return pd.DataFrame([{"category": c, "message": m, "count": n} for (c, m), n in counts.items()],
+                            columns=["category", "message", "count"])
+
+    def text(self, sep: str = " | ") -> str:
+        """Each distinct warning as ``"<Category> x<count>: <message>"``, joined by ``sep`` ('' if none)."""
+        return sep.join(f"{r.category} x{r.count}: {r.message}" for r in self.summary().itertuples())
 
 
 @dataclass
@@ -486,7 +541,10 @@ def _propensity(data, *, margins=None, frame=None, base, covariates: list[str] |
     if not fit.converged:
         raise ConvergenceError("propensity model (logistic GLM) did not converge; use fewer covariates or collapse sparse categories explicitly")
     if np.any(rho_frame > 1):
-        info["warning"] = f"{int((rho_frame > 1).sum())} frame cells have estimated response propensity > 1: the frame scenario has fewer departments than respondents there"
+        bad = frame_prop[rho_frame > 1]
+        cells = "; ".join(f"{dict(zip(keys, map(str, r[:len(keys)])))} rho={r[-1]:.2f}" for r in bad[keys + ["propensity"]].itertuples(index=False))
+        info["warning"] = f"{len(bad)} frame cells have estimated response propensity > 1: the frame scenario has fewer departments than respondents there ({cells})"
+        warnings.warn(info["warning"], PropensityAboveOneWarning, stacklevel=3)
     return w, info
 
 

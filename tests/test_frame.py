@@ -177,3 +177,28 @@ def test_all_hospitals_scenario_contradicts_the_respondents():
     assert m[">=800"] < 51
     assert frame_margins("radiologists")["beds_class"][">=800"] > 51
     assert frame_margins("hospitals_200plus")["beds_class"][">=800"] > 51
+
+
+def test_cli_user_frame_missing_country_names_file_and_country(tmp_path, capsys):
+    """`irmodels weight/prevalence/tipping-point --frame f.csv`: a respondent country
+    absent from the user frame exits 2 with an error naming the frame file and the country."""
+    from irmodels.cli import main
+    from irmodels.io import write_table_atomic
+    from irmodels.reconstruct import reconstruct
+
+    ens = reconstruct(1, 3, "informed")
+    table = tmp_path / "resp.csv"
+    write_table_atomic(ens.drop(columns="replicate"), table)
+    countries = sorted(set(ens["country"].astype(str)))
+    assert "DE" in countries and "TR" in countries
+    frame = tmp_path / "my_frame.csv"
+    kept = [c for c in countries if c not in ("DE", "TR")]
+    frame.write_text("country,N\n" + "".join(f"{c},{10 + i}\n" for i, c in enumerate(kept)))
+    for cmd in (["weight", str(table), "--out", str(tmp_path / "w.csv"), "--margins", "country"],
+                ["prevalence", str(table), "--margins", "country"],
+                ["tipping-point", str(table), "--margins", "country"]):
+        rc = main([*cmd, "--frame", str(frame)])
+        err = capsys.readouterr().err
+        assert rc == 2, cmd
+        assert "file my_frame.csv" in err and "value 'DE'" in err and "value 'TR'" in err, err
+        assert "required country missing from the frame" in err

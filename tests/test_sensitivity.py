@@ -136,3 +136,61 @@ def test_tipping_point_at_zero_is_the_weighted_estimate():
     assert tp.curve.loc[0, "std_error"] == pytest.approx(wp["std_error"], rel=1e-12)
     with pytest.raises(WeightingError, match="outside"):
         tipping_point(d, "cover_24_7", res, frame_size=97.5)
+
+
+def test_r_indicator_refuses_propensity_above_one():
+    """rho > 1 (frame cell with fewer units than respondents): R is not defined. Default
+    raises; on_invalid='nan' returns NaN with a PropensityAboveOneWarning."""
+    from irmodels.weighting import PropensityAboveOneWarning
+
+    with pytest.raises(WeightingError, match=r"1 of 3 frame cells have response propensity > 1 \(max 1.5\)"):
+        r_indicator(np.array([0.1, 0.2, 1.5]), [10, 10, 2])
+    with pytest.warns(PropensityAboveOneWarning, match="R reported as NaN"):
+        R, se = r_indicator(np.array([0.1, 0.2, 1.5]), [10, 10, 2], on_invalid="nan")
+    assert np.isnan(R) and np.isnan(se)
+    d = pd.DataFrame({"beds_class": ["a"] * 5 + ["b"] * 5})
+    with pytest.warns(PropensityAboveOneWarning):
+        res = weight(d, "propensity", frame=pd.DataFrame({"beds_class": ["a", "b"], "N": [2.0, 100.0]}))
+    with pytest.raises(WeightingError, match="propensity > 1"):
+        r_indicator(res)
+    with pytest.raises(WeightingError, match="on_invalid"):
+        r_indicator(np.array([0.1, 0.2]), on_invalid="ignore")
+
+
+def test_r_indicator_interval_stays_in_unit_interval():
+    from scipy import stats
+
+    from irmodels.sensitivity import r_indicator_ci
+
+    z = stats.norm.ppf(0.975)
+    assert r_indicator_ci(0.8, 0.05) == pytest.approx((0.8 - z * 0.05, 0.8 + z * 0.05), rel=1e-12)
+    assert r_indicator_ci(0.06, 0.099) == pytest.approx((0.0, 0.06 + z * 0.099), rel=1e-12)  # was -0.133 before the clip
+    assert r_indicator_ci(1.0 - 1e-16, 4.6e-8) == (pytest.approx(1 - z * 4.6e-8, rel=1e-12), 1.0)
+    t = stats.t.ppf(0.975, 10)
+    assert r_indicator_ci(0.5, 0.1, df=10) == pytest.approx((0.5 - t * 0.1, 0.5 + t * 0.1), rel=1e-12)
+    assert all(np.isnan(r_indicator_ci(float("nan"), float("nan"))))
+
+
+def test_tipping_point_figure_says_what_is_assumed():
+    """Subtitle built from the arguments; legend explains band, MAR line, threshold and dots."""
+    from matplotlib.text import Text
+
+    from irmodels.figures.style import SINGLE_COLUMN_MM
+    from irmodels.figures.weighting import plot_tipping_point
+
+    d = _wave()
+    tp = tipping_point(d, "cover_24_7", np.ones(len(d)), frame_size=N_FRAME)
+    src = "2017: reconstruction ensemble (assumption set 'informed', k=100, pooled)"
+    fig = plot_tipping_point({"radiologists": tp}, manski=(0.05, 0.97), respondent_share=60 / 97, source=src,
+                             frame_identification="assumption", identification="assumption")
+    texts = [t.get_text().replace("\n", " ") for t in fig.findobj(Text)]
+    assert f"{src}; frame scenario = assumption; identification: assumption" in texts
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    for label in ("95% interval (shaded)", "OR = 1: missing at random (MAR)",
+                  "tipping point (estimate = threshold)", "threshold (50%)", "worst-case (Manski) bounds",
+                  "∝ radiologists", "respondents, unweighted (61.9%)"):
+        assert label in legend, label
+    assert fig.get_size_inches()[0] * 25.4 == pytest.approx(SINGLE_COLUMN_MM)
+    # nothing is typed in when the caller gives no provenance
+    bare = plot_tipping_point({"x": tp})
+    assert not any("identification:" in t.get_text() for t in bare.findobj(Text))

@@ -254,3 +254,73 @@ def test_raking_removes_nonresponse_bias_in_simulation():
     assert np.mean(unw) - truth > 0.1  # the respondent share is badly biased
     assert abs(np.mean(est) - truth) < 0.01
     assert 0.9 <= cover / reps <= 0.99
+
+
+def test_pool_prevalence_small_n_continuity_correction():
+    """Replicates at p = 0 (a 4-respondent domain): every replicate of the estimand is
+    continuity-corrected, p~ = (y*+0.5)/(n*+1), and pooled on the logit scale (hand
+    computation below); the interval stays inside (0, 1) instead of the clipped Wald
+    [0.00, 0.81] the old probability-scale fallback gave."""
+    from scipy import stats
+    from scipy.special import expit, logit
+
+    from irmodels.survey import pool_prevalence
+
+    t = pd.DataFrame({"replicate": [0, 1, 2], "scenario": "s", "term": "y", "group": "<200",
+                      "estimate": [0.0, 0.25, 0.0], "std_error": [0.0, 0.25, 0.0], "n_eff": [4.0, 3.0, 4.0]})
+    r = pool_prevalence(t).iloc[0]
+    ys = t["estimate"] * t["n_eff"]
+    pt = (ys + 0.5) / (t["n_eff"] + 1)
+    q = logit(pt)
+    u = np.array([1 / 0.5 + 1 / 4.5, (0.25 / (pt[1] * (1 - pt[1]))) ** 2, 1 / 0.5 + 1 / 4.5])
+    B, Ubar, m = q.var(ddof=1), u.mean(), 3
+    T = Ubar + (1 + 1 / m) * B
+    assert r["estimate"] == pytest.approx(expit(q.mean()), rel=1e-12)
+    assert r["total_var"] == pytest.approx(T, rel=1e-12)
+    df = (m - 1) * (1 + Ubar / ((1 + 1 / m) * B)) ** 2  # Rubin's df (complete-data df infinite)
+    half = stats.t.ppf(0.975, df) * np.sqrt(T)
+    assert r["lower"] == pytest.approx(expit(q.mean() - half), rel=1e-6)
+    assert r["upper"] == pytest.approx(expit(q.mean() + half), rel=1e-6)
+    assert 0 < r["lower"] < r["estimate"] < r["upper"] < 1
+    assert bool(r["small_n_adjusted"]) and r["pooling_scale"].startswith("logit, continuity-corrected")
+    # an interior estimand in the same call is untouched
+    t2 = pd.concat([t, t.assign(group="big", estimate=[0.4, 0.5, 0.45], std_error=0.05, n_eff=90.0)], ignore_index=True)
+    r2 = pool_prevalence(t2).set_index("group")
+    assert not r2.loc["big", "small_n_adjusted"] and r2.loc["big", "pooling_scale"] == "logit"
+    assert r2.loc["<200", "estimate"] == pytest.approx(r["estimate"], rel=1e-12)
+    with pytest.raises(WeightingError, match="effective sample size column 'n_eff'"):
+        pool_prevalence(t.drop(columns="n_eff"))
+
+
+def test_pool_prevalence_all_zero_domain_is_not_a_point():
+    """Every replicate 0 of 4: no between-replicate variance, but the interval is the
+    corrected binomial one, expit(logit(0.1) +- z sqrt(1/0.5 + 1/4.5)), not [0, 0]."""
+    from scipy import stats
+    from scipy.special import expit, logit
+
+    from irmodels.survey import pool_prevalence
+
+    t = pd.DataFrame({"replicate": [0, 1], "scenario": "s", "term": "y", "group": "g", "estimate": 0.0,
+                      "std_error": 0.0, "n_eff": 4.0})
+    r = pool_prevalence(t).iloc[0]
+    s = np.sqrt(1 / 0.5 + 1 / 4.5)
+    z = stats.norm.ppf(0.975)
+    assert r["estimate"] == pytest.approx(0.1, rel=1e-12)
+    # B = 0: pool's Barnard-Rubin df is huge but finite, so t ~ z (rel 1e-6)
+    assert (r["lower"], r["upper"]) == pytest.approx((expit(logit(0.1) - z * s), expit(logit(0.1) + z * s)), rel=1e-6)
+
+
+def test_reference_scenario_is_labelled_not_an_estimate():
+    from irmodels.frame import ROLE_ESTIMATE, ROLE_REFERENCE, ROLE_UNWEIGHTED
+    from irmodels.survey import frame_weighted_prevalence
+
+    d = pd.DataFrame({"country": ["DE", "FR", "TR", "IT", "SE", "PL"] * 4,
+                      "beds_class": pd.Categorical([">=800", "400-799", "200-399", "<200"] * 6),
+                      "cover_24_7": pd.array([True, False, True] * 8, dtype="boolean")})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataDroppedWarning)  # the explicit collapse is not under test here
+        t = frame_weighted_prevalence(d, "cover_24_7", scenarios=("radiologists", "respondents_table1"),
+                                      margin_vars=("beds_class",)).set_index("scenario")
+    assert t.loc["respondents_table1", "scenario_role"] == ROLE_REFERENCE == "reference: respondents' own distribution; not an estimate"
+    assert t.loc["radiologists", "scenario_role"] == ROLE_ESTIMATE
+    assert t.loc["unweighted", "scenario_role"] == ROLE_UNWEIGHTED

@@ -267,3 +267,68 @@ def test_rake_to_frame_cells_uses_their_margins():
     assert g["DE"] == pytest.approx(30) and g["FR"] == pytest.approx(5) and g["AT"] == pytest.approx(5)
     assert res.weights.groupby(d["beds_class"]).sum()["400-799"] == pytest.approx(25)
     assert frame_margins("user", frame=cells, total=None)["country"]["DE"] == 30
+
+
+def _figure_texts(fig) -> list[str]:
+    """Every text artist drawn on a figure (titles, annotations, fig.text, tick labels, legends)."""
+    from matplotlib.text import Text
+
+    return [t.get_text() for t in fig.findobj(Text) if t.get_text()]
+
+
+def test_diagnostics_figure_states_source_threshold_and_small_ticks():
+    """Panel a's provenance and identification are printed (from the arguments), the
+    +-0.1 balance lines are in the legend, and weights below 0.2 x mean get a tick."""
+    from irmodels.figures.style import DOUBLE_COLUMN_MM
+    from irmodels.figures.weighting import plot_weight_diagnostics
+
+    d = pd.DataFrame({"a": ["x"] * 8 + ["y"] * 2, "b": ["u", "v"] * 5})
+    margins = {"a": {"x": 10.0, "y": 90.0}, "b": {"u": 50.0, "v": 50.0}}  # x units get weight ~0.14 x mean
+    res = {"s1": weight(d, "rake", margins=margins)}
+    rel = res["s1"].weights / res["s1"].weights.mean()
+    assert rel.min() < 0.2
+    src = "one reconstruction replicate (0 of k = 3); weights depend on the unpublished joint distribution"
+    fig = plot_weight_diagnostics(res, source=src, identification="assumption")
+    texts = [t.replace("\n", " ") for t in _figure_texts(fig)]
+    assert any(src in t and "identification: assumption" in t for t in texts)
+    ax1, ax2 = fig.axes[:2]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "±0.1: balance threshold" in legend and "before weighting" in legend and "after weighting" in legend
+    ticks = [t for t in ax1.get_xticks() if ax1.get_xlim()[0] <= t <= ax1.get_xlim()[1]]
+    assert min(ticks) < 0.2  # a labelled tick below 0.2
+    assert fig.get_size_inches()[0] * 25.4 == pytest.approx(DOUBLE_COLUMN_MM)
+    # without source: no provenance line is invented
+    assert not any("identification:" in t for t in _figure_texts(plot_weight_diagnostics(res)))
+
+
+def test_propensity_above_one_is_a_named_warning():
+    """A frame cell with fewer units than respondents (5 respondents, N = 2) gives
+    propensity 2.5 > 1: a PropensityAboveOneWarning naming the cell, not only info."""
+    from irmodels.errors import IrmodelsWarning
+    from irmodels.weighting import PropensityAboveOneWarning
+
+    d = pd.DataFrame({"beds_class": ["a"] * 5 + ["b"] * 5})
+    frame = pd.DataFrame({"beds_class": ["a", "b"], "N": [2.0, 100.0]})
+    with pytest.warns(PropensityAboveOneWarning, match=r"1 frame cells .*'beds_class': 'a'.* rho=2.50"):
+        res = weight(d, "propensity", frame=frame)
+    assert issubclass(PropensityAboveOneWarning, IrmodelsWarning)
+    assert res.diagnostics["frame_propensity"]["propensity"].max() == pytest.approx(2.5, rel=1e-6)
+    assert "propensity > 1" in res.diagnostics["warning"]
+
+
+def test_warning_log_counts_distinct_messages():
+    import warnings
+
+    from irmodels.weighting import WarningLog
+
+    with WarningLog() as log:
+        for _ in range(3):
+            warnings.warn("merged x", DataDroppedWarning)
+        warnings.warn("other", UserWarning)
+    s = log.summary()
+    assert s.to_dict("records") == [{"category": "DataDroppedWarning", "message": "merged x", "count": 3},
+                                    {"category": "UserWarning", "message": "other", "count": 1}]
+    assert log.text() == "DataDroppedWarning x3: merged x | UserWarning x1: other"
+    with WarningLog() as empty:
+        pass
+    assert empty.text() == "" and empty.summary().empty

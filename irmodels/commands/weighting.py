@@ -39,16 +39,23 @@ def _reported(fn):
     return run
 
 
-def _user_frame(args: argparse.Namespace):
+def _user_frame(args: argparse.Namespace, data=None):
+    """The user frame file, validated; with ``data``, every respondent country must be in it."""
     from irmodels.frame import load_frame
 
-    return load_frame(args.frame) if getattr(args, "frame", None) else None
+    if not getattr(args, "frame", None):
+        return None
+    required = None
+    if data is not None and "country" in data.columns:
+        required = sorted(set(data["country"].dropna().astype(str)))
+    # FrameError names the frame file (Problem.file) and each missing country
+    return load_frame(args.frame, required_countries=required)
 
 
-def _margins(args: argparse.Namespace) -> dict:
+def _margins(args: argparse.Namespace, data=None) -> dict:
     from irmodels.frame import frame_margins
 
-    fr = _user_frame(args)
+    fr = _user_frame(args, data)
     scenario = "user" if fr is not None else args.scenario
     return frame_margins(scenario, frame=fr, total=args.total, variables=tuple(args.margins.split(",")))
 
@@ -94,7 +101,7 @@ def _weight(args: argparse.Namespace) -> int:
     from irmodels.weighting import weight
 
     data = _load(args)
-    res = weight(data, args.method, margins=_margins(args), collapse=_collapse(args),
+    res = weight(data, args.method, margins=_margins(args, data), collapse=_collapse(args),
                  trim={"upper": args.trim} if args.trim else None)
     id_col = "respondent_id" if "respondent_id" in data.columns else None
     out = pd.DataFrame({"respondent_id": data[id_col] if id_col else data.index, "weight": res.weights.to_numpy()})
@@ -121,7 +128,8 @@ def _prevalence(args: argparse.Namespace) -> int:
     scen = args.scenario_list.split(",") if args.scenario_list else None
     res = frame_weighted_prevalence(data, args.outcome, scenarios=scen, margin_vars=tuple(args.margins.split(",")),
                                     positive=positive, by=args.by, interval=args.interval, missing="exclude",
-                                    frame_total=args.total, weight_options={"collapse": _collapse(args)})
+                                    frame_total=args.total, weight_options={"collapse": _collapse(args)},
+                                    frame=_user_frame(args, data))
     _print_table(res, args.format)
     return 0
 
@@ -134,7 +142,7 @@ def _tipping(args: argparse.Namespace) -> int:
     from irmodels.weighting import weight
 
     data = _load(args)
-    res = weight(data, "rake", margins=_margins(args), collapse=_collapse(args))
+    res = weight(data, "rake", margins=_margins(args, data), collapse=_collapse(args))
     tp = tipping_point(data, args.outcome, res, threshold=args.threshold, frame_size=args.total)
     mb = manski_bounds(data, args.outcome, frame_size=args.total).iloc[0]
     row = {**tp.summary(), "manski_lower": mb["lower"], "manski_upper": mb["upper"]}
@@ -149,7 +157,7 @@ def _common(p: argparse.ArgumentParser, *, table: bool = True) -> None:
         p.add_argument("table", help="validated respondent table (CSV written by irmodels, e.g. import-wave --out)")
     p.add_argument("--scenario", default="radiologists",
                    help="frame scenario (irmodels.frame.SCENARIOS: radiologists, hospitals_200plus, hospitals, respondents_table1)")
-    p.add_argument("--frame", help="user frame file (CSV: country, N[, beds_class, teaching, source]); replaces --scenario")
+    p.add_argument("--frame", help="user frame file (CSV: country, N[, beds_class, teaching, source]); replaces --scenario (and --scenario-list); every country of the table must be in it")
     p.add_argument("--total", type=float, default=1180, help="frame size (default 1180 invitations)")
     p.add_argument("--format", choices=["csv", "table"], default="table")
 

@@ -6,6 +6,7 @@ Inputs are results of :func:`irmodels.weighting.weight` and
 
 from __future__ import annotations
 
+import textwrap
 from typing import Mapping
 
 import numpy as np
@@ -22,7 +23,7 @@ SCENARIO_LABELS: dict[str, str] = {
     "radiologists": "∝ radiologists",
     "hospitals_200plus": "∝ hospitals ≥200 beds",
     "hospitals": "∝ all hospitals",
-    "respondents_table1": "2017 respondents' distribution",
+    "respondents_table1": "reference: respondents' own distribution",
     "user": "user frame",
 }
 
@@ -31,22 +32,46 @@ SCENARIO_LABELS: dict[str, str] = {
 _PALETTE = tuple(c for c in OKABE_ITO if c != "#F0E442")
 
 
-def _log_ticks(ax, lo: float, hi: float) -> None:
-    """Readable ticks (0.1, 0.2, 0.5, 1, 2, 5, ...) on a log x axis; no minor labels."""
+def _log_ticks(ax, lo: float, hi: float, mantissas: tuple[float, ...] = (1, 2, 5), fine: bool = True) -> list[float]:
+    """Readable ticks (0.1, 0.2, 0.5, 1, 2, 5, ...) on a log x axis; no minor labels.
+
+    When the axis extends well below the lowest such tick, one finer tick (from
+    1, 1.5, 2, 3, 5, 7 x 10^k) is added there so the smallest values can be read.
+    Returns the ticks.
+    """
     from matplotlib.ticker import FixedLocator, NullFormatter
 
-    ticks = [m * 10.0**e for e in range(-3, 4) for m in (1, 2, 5)]
+    ticks = [m * 10.0**e for e in range(-3, 4) for m in mantissas]
     ticks = [t for t in ticks if lo <= t <= hi]
+    if not fine:
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        return ticks
+    fine = sorted(round(m * 10.0**e, 6) for e in range(-3, 4) for m in (1, 1.5, 2, 3, 5, 7))
+    below = [t for t in fine if lo <= t and (not ticks or t * 1.25 <= ticks[0])]
+    if below:
+        if ticks and ticks[0] < 1 and ticks[0] / below[0] < 1.6:
+            ticks = ticks[1:]  # labels of 0.15 and 0.2 would collide: keep the finer one
+        ticks = [below[0], *ticks]
     ax.xaxis.set_major_locator(FixedLocator(ticks))
     ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
     ax.xaxis.set_minor_formatter(NullFormatter())
+    return ticks
 
 
 def _label(name: str) -> str:
     return SCENARIO_LABELS.get(name, name)
 
 
-def plot_weight_diagnostics(results: Mapping[str, object], *, title: str | None = None) -> Figure:
+def plot_weight_diagnostics(
+    results: Mapping[str, object],
+    *,
+    title: str | None = None,
+    source: str | None = None,
+    identification: str | None = None,
+    balance_threshold: float = 0.1,
+) -> Figure:
     """Weight distribution and margin balance for each frame scenario.
 
     Parameters
@@ -55,6 +80,15 @@ def plot_weight_diagnostics(results: Mapping[str, object], *, title: str | None 
         Scenario name -> :class:`~irmodels.weighting.WeightingResult` (with margin
         diagnostics, i.e. weighted with ``margins=`` or ``frame=``).
     title : str, optional
+    source : str, optional
+        What the weights were computed on, printed under the panels, e.g. "2017: one
+        reconstruction replicate (0 of k = 100, assumption set 'informed'); its weights
+        depend on the unpublished region x beds joint distribution".
+    identification : str, optional
+        Identification status of the weights (e.g. ``assumption``), printed with ``source``.
+    balance_threshold : float
+        Standardised difference drawn as dashed lines at +- this value (0.1, a
+        common balance threshold), explained in the legend.
 
     Returns
     -------
@@ -62,7 +96,8 @@ def plot_weight_diagnostics(results: Mapping[str, object], *, title: str | None 
         170 mm wide. (a) weights relative to their mean (log scale), one row per
         scenario, annotated with Kish's design effect and effective sample size.
         (b) standardised differences between the respondents' margins and each
-        scenario's targets before weighting (circles) and after (crosses).
+        scenario's targets before weighting (circles) and after (crosses). With
+        ``source``, a caption line states what panel a shows and its identification.
     """
     names = list(results)
     if not names:
@@ -89,7 +124,7 @@ def plot_weight_diagnostics(results: Mapping[str, object], *, title: str | None 
         ax1.set_xlim(lo / 1.3, hi * 1.3)
         _log_ticks(ax1, lo / 1.3, hi * 1.3)
         ax1.axvline(1, color="0.6", lw=0.5, ls=":")
-        ax1.set_yticks(range(len(names)), [_label(n) for n in names])
+        ax1.set_yticks(range(len(names)), [textwrap.fill(_label(n), 22) for n in names])
         ax1.set_ylim(-0.75, len(names) - 0.4)
         ax1.invert_yaxis()
         ax1.set_xlabel("weight / mean weight (log scale)")
@@ -108,15 +143,21 @@ def plot_weight_diagnostics(results: Mapping[str, object], *, title: str | None 
                 ax2.scatter(t["std_diff_before"], yy, s=10, facecolors="none", edgecolors=colors[n], linewidths=0.6)
                 ax2.scatter(t["std_diff_after"], yy, s=10, marker="x", color=colors[n], linewidths=0.6)
             ax2.axvline(0, color="0.4", lw=0.5)
-            for v in (-0.1, 0.1):
-                ax2.axvline(v, color="0.7", lw=0.4, ls="--")
+            for v in (-balance_threshold, balance_threshold):
+                ax2.axvline(v, color="0.6", lw=0.5, ls="--")
             ax2.set_yticks(range(len(cats)), [f"{v}: {c}" for v, c in cats])
             ax2.invert_yaxis()
             ax2.set_xlabel("standardised difference, respondents − frame")
             handles = [Line2D([], [], ls="", marker="o", mfc="none", mec="black", label="before weighting"),
                        Line2D([], [], ls="", marker="x", color="black", label="after weighting")]
+            handles += [Line2D([], [], ls="--", color="0.6", lw=0.5, label=f"±{balance_threshold:g}: balance threshold")]
             handles += [Line2D([], [], ls="", marker="s", color=colors[n], label=_label(n)) for n in tables]
-            ax2.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.35, -0.13), ncol=3, frameon=False, fontsize=5.5)
+            note = None
+            if source:
+                note = textwrap.fill(f"a: {source}" + (f"; identification: {identification}" if identification else ""), 140)
+            # a figure legend (constrained layout reserves room for it); the provenance of panel a is its title
+            fig.legend(handles=handles, loc="outside lower center", ncol=3, frameon=False, fontsize=5.5,
+                       title=note, title_fontsize=5.5, alignment="left")
         ax2.set_title("b  Margins versus frame targets", loc="left")
         if title:
             fig.suptitle(title)
@@ -129,6 +170,10 @@ def plot_tipping_point(
     manski: tuple[float, float] | None = None,
     respondent_share: float | None = None,
     threshold: float | None = None,
+    source: str | None = None,
+    frame_identification: str | None = None,
+    identification: str | None = None,
+    level: float = 0.95,
 ) -> Figure:
     """Frame-wide 24/7 coverage as non-respondents' odds are shifted (delta adjustment).
 
@@ -144,16 +189,30 @@ def plot_tipping_point(
         Unweighted respondent percentage (e.g. 60/97), a dotted line.
     threshold : float, optional
         Default: the first curve's threshold.
+    source : str, optional
+        What the curves were computed on, e.g. "2017: reconstruction ensemble
+        (assumption set 'informed', k=100, pooled)".
+    frame_identification : str, optional
+        Identification status of the frame scenario (``assumption`` for the named scenarios).
+    identification : str, optional
+        Identification status of the curves (e.g. the ``identification`` column of the curve).
+    level : float
+        Coverage of the bands (for the legend).
 
     Returns
     -------
     Figure
         85 mm wide; x: odds ratio of coverage for non-respondents versus the MAR
         prediction (log scale), y: estimated coverage among all invited
-        departments, with 95% bands; tipping points marked.
+        departments, with bands; tipping points marked. The legend explains the
+        bands, the MAR line (OR = 1), the threshold line and the tipping-point dots;
+        a subtitle built from ``source``, ``frame_identification`` and
+        ``identification`` says which numbers depend on an assumption.
     """
+    from matplotlib.patches import Patch
+
     with journal_style():
-        fig, ax = new_figure(SINGLE_COLUMN_MM, 85.0)
+        fig, ax = new_figure(SINGLE_COLUMN_MM, 115.0)
         if manski is not None:
             ax.axhspan(manski[0], manski[1], color="0.9", lw=0, zorder=0, label="worst-case (Manski) bounds")
         for i, (name, tp) in enumerate(curves.items()):
@@ -168,16 +227,27 @@ def plot_tipping_point(
             if ors is not None and thr is not None and c["odds_ratio"].min() <= ors <= c["odds_ratio"].max():
                 ax.plot([ors], [thr], marker="o", ms=3.5, color=col, mec="black", mew=0.4, zorder=5)
         if threshold is not None:
-            ax.axhline(threshold, color="black", lw=0.6, ls="--")
+            ax.axhline(threshold, color="black", lw=0.6, ls="--", label=f"threshold ({100 * threshold:g}%)")
         if respondent_share is not None:
-            ax.axhline(respondent_share, color="0.3", lw=0.6, ls=":", label=f"unweighted respondent share ({100 * respondent_share:.1f}%)")
-        ax.axvline(1, color="0.6", lw=0.4)
+            ax.axhline(respondent_share, color="0.3", lw=0.6, ls=":", label=f"respondents, unweighted ({100 * respondent_share:.1f}%)")
+        ax.axvline(1, color="0.6", lw=0.6, label="OR = 1: missing at random (MAR)")
         ax.set_xscale("log")
         xs = np.concatenate([np.asarray((tp.curve if hasattr(tp, "curve") else pd.DataFrame(tp))["odds_ratio"], dtype=float) for tp in curves.values()])
         ax.set_xlim(xs.min(), xs.max())
-        _log_ticks(ax, xs.min(), xs.max())
+        _log_ticks(ax, xs.min(), xs.max(), mantissas=(1, 5), fine=False)
         ax.set_ylim(0, 1)
         ax.set_xlabel("odds ratio of 24/7 coverage, non-respondents vs. MAR")
         ax.set_ylabel("24/7 IR coverage, all invited departments")
-        ax.legend(loc="upper center", bbox_to_anchor=(0.45, -0.2), ncol=2, frameon=False, fontsize=5.5)
+        handles, labels = ax.get_legend_handles_labels()
+        handles += [Patch(facecolor="0.55", alpha=0.35, lw=0, label=f"{100 * level:g}% interval (shaded)"),
+                    Line2D([], [], ls="", marker="o", ms=3.5, mfc="white", mec="black", mew=0.4,
+                           label="tipping point (estimate = threshold)")]
+        # a figure legend below the axes: constrained layout reserves room for it
+        fig.legend(handles=handles, loc="outside lower center", ncol=2, frameon=False, fontsize=5.5, handlelength=1.2,
+                   columnspacing=0.8, handletextpad=0.4)
+        parts = [p for p in (source,
+                             f"frame scenario = {frame_identification}" if frame_identification else None,
+                             f"identification: {identification}" if identification else None) if p]
+        if parts:
+            ax.set_title(textwrap.fill("; ".join(parts), 62), fontsize=5.5, loc="left", gid="provenance")
     return fig
