@@ -16,7 +16,14 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["write_table_atomic", "write_text_atomic", "import_wave", "ImportResult", "read_table"]
+__all__ = ["write_table_atomic", "write_text_atomic", "publish_permissions", "import_wave", "ImportResult", "read_table"]
+
+
+def publish_permissions(path: str | os.PathLike) -> None:
+    """Give a temporary file the permissions a normal ``open()`` would (mkstemp makes it 0600)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)
 
 
 def write_text_atomic(text: str, path: str | os.PathLike) -> Path:
@@ -27,6 +34,7 @@ def write_text_atomic(text: str, path: str | os.PathLike) -> Path:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
+        publish_permissions(tmp)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -20,6 +20,8 @@ matplotlib.use("Agg")  # no screen on CI machines; set before pyplot is imported
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from irmodels.io import publish_permissions  # noqa: E402
+
 __all__ = [
     "MM",
     "SINGLE_COLUMN_MM",
@@ -138,6 +140,7 @@ def save_figure(fig: Figure, path: str | os.PathLike, *, close: bool = True) -> 
         try:
             with journal_style():  # fonttype 42 etc. apply at save time, not at draw time
                 fig.savefig(tmp, format=suffix[1:], dpi=300, metadata=meta[suffix])
+            publish_permissions(tmp)
             os.replace(tmp, target)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

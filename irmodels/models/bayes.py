@@ -1,0 +1,841 @@
+"""Bayesian models (engine ``pymc``): hierarchical logistic, latent-proportion, beta-binomial, ordinal.
+
+Reached through :func:`irmodels.fit` with ``engine="pymc"``. Every model has
+named dims and coords: ``term`` (design columns), ``country`` (or whatever the
+``group`` column is; the dim is named after it), ``obs`` (likelihood cells),
+``cutpoint`` (ordinal thresholds).
+
+Models (``eta = X b + a[group]``, ``a = sd_group * z``, ``z ~ Normal(0, 1)``:
+non-centred group intercepts, which sample well when groups are small; option
+``centered=True`` gives ``a ~ Normal(0, sd_group)``, better when every group
+has very many respondents):
+
+* ``bernoulli`` / ``binomial``: ``k_c ~ Binomial(n_c, expit(eta_c))`` where
+  rows sharing group and covariates are first **collapsed** into binomial
+  cells ``c`` (exact: the Bernoulli likelihood of a cell is the binomial one
+  up to a constant), so fit time depends on the number of distinct
+  covariate patterns, not on the number of respondents.
+* ``binomial`` with ``share_class=...`` (female IR representation): a latent
+  logit-proportion per department ``logit p_i = eta_i + sd_department * u_i``.
+  Departments with counts contribute ``Binomial(n_i, p_i)`` (``u_i`` sampled,
+  non-centred); departments known only by a share class contribute
+  ``P(lo < p_i <= hi) = Phi((logit hi - eta_i)/sd) - Phi((logit lo - eta_i)/sd)``
+  (interval censoring of the same latent normal, ``u_i`` integrated out),
+  in one likelihood. Class bins are read from the category codes
+  (``"0"``, ``"1-25"``, ..., ``">75"``); **assumption**: the class reports the
+  latent proportion (binomial noise of small departments is ignored for
+  class-only rows) and the class ``"0"`` ("all IRs are men") means
+  ``p_i < zero_threshold`` (default 0.05; option ``zero_threshold``).
+* ``beta_binomial``: ``k_i ~ BetaBinomial(n_i, mu_i phi, (1 - mu_i) phi)``, ``mu_i = expit(eta_i)``.
+* ``ordinal``: cumulative logit ``P(Y <= j) = expit(theta_j - eta)``, collapsed
+  into multinomial counts per covariate pattern (``OrderedMultinomial``).
+
+Priors (weakly informative, on the log-odds scale; ``priors=`` overrides the
+scales, ``prior_scale=`` multiplies all of them for sensitivity analyses):
+
+==================  =======================  =========================================
+parameter           prior                    why
+==================  =======================  =========================================
+``b[Intercept]``    Normal(0, 2.5)           baseline prevalence anywhere in ~(1%, 99%)
+``b[term]``         Normal(0, 1.5)           odds ratios mostly within 1/20 .. 20
+``sd_<group>``      HalfNormal(1)            between-country odds vary up to ~e^2
+``sd_department``   HalfNormal(1)            department spread of the latent logit share
+``cutpoints``       Normal(0, 2.5), ordered  thresholds of the cumulative logit
+``phi``             Gamma(2, 0.1)            beta-binomial precision, mean 20
+==================  =======================  =========================================
+
+Convergence gate (:func:`check_convergence`): every free parameter has
+R-hat <= 1.01, bulk and tail ESS >= 400, and there are no divergent
+transitions; otherwise :class:`~irmodels.errors.ConvergenceError` (or, with
+``on_fail="warn"``, a :class:`~irmodels.errors.ConvergenceWarning` and
+``converged=False`` in every tidy row).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import special, stats
+
+from irmodels.errors import ConvergenceError, ConvergenceWarning, ModelSpecError
+
+__all__ = [
+    "DEFAULT_PRIORS",
+    "GATE",
+    "OPTIONS",
+    "fit_pymc",
+    "fit_ensemble",
+    "build_model",
+    "collapse",
+    "check_convergence",
+    "tidy_pymc",
+    "group_effects",
+    "posterior_draws",
+    "pointwise_log_likelihood",
+    "loo",
+    "compare",
+    "ppc_table",
+    "prior_predictive",
+    "prior_sensitivity",
+    "share_bin_edges",
+]
+
+DEFAULT_PRIORS: dict[str, Any] = {
+    "intercept": 2.5,
+    "b": 1.5,
+    "sd_group": 1.0,
+    "sd_department": 1.0,
+    "cutpoints": 2.5,
+    "phi": (2.0, 0.1),
+}
+GATE = {"r_hat_max": 1.01, "ess_bulk_min": 400.0, "ess_tail_min": 400.0, "n_divergent_max": 0}
+OPTIONS = {"_defer_sampling", "centered", "draws", "tune", "chains", "cores", "nuts_sampler", "adaptation", "target_accept", "on_fail", "cache_dir",
+           "prior_scale", "zero_threshold", "collapse", "progressbar"}
+
+
+def _priors(f) -> dict:
+    unknown = sorted(set(f.priors) - set(DEFAULT_PRIORS))
+    if unknown:
+        raise ModelSpecError(f"unknown prior keys {unknown}; valid: {sorted(DEFAULT_PRIORS)}")
+    p = {**DEFAULT_PRIORS, **f.priors}
+    s = float(f.options.get("prior_scale", 1.0))
+    if not s > 0:
+        raise ModelSpecError(f"prior_scale={s}: must be > 0")
+    for k in ("intercept", "b", "sd_group", "sd_department", "cutpoints"):
+        p[k] = float(p[k]) * s
+    return p
+
+
+def share_bin_edges(levels: list[str], zero_threshold: float = 0.05) -> np.ndarray:
+    """Upper and lower edges (proportions) of share-class bins from their codes.
+
+    ``"0"`` -> ``(0, zero_threshold)``; ``"a-b"`` -> upper ``b/100``;
+    ``">a"`` -> upper 1; the lower edge of each bin is the upper edge of the
+    previous one, so the bins partition (0, 1).
+
+    Returns
+    -------
+    ndarray (K, 2)
+        ``[lower, upper]`` per level.
+    """
+    uppers = []
+    for code in levels:
+        c = str(code).strip()
+        if c == "0":
+            u = zero_threshold
+        elif c.startswith(">"):
+            u = 1.0
+        elif "-" in c:
+            u = float(c.split("-")[1]) / 100.0
+        else:
+            raise ModelSpecError(f"share class code {code!r} is not '0', 'a-b' or '>a'")
+        uppers.append(u)
+    up = np.array(uppers)
+    lo = np.concatenate([[0.0], up[:-1]])
+    if np.any(up <= lo):
+        raise ModelSpecError(f"share classes {levels} do not give increasing bins")
+    return np.column_stack([lo, up])
+
+
+def collapse(X: np.ndarray, group: np.ndarray | None, *cols: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Unique (group, X, cols...) patterns: returns (pattern rows, inverse index, multiplicity)."""
+    parts = [X]
+    if group is not None:
+        parts.append(group[:, None].astype(float))
+    parts += [np.asarray(c, dtype=float)[:, None] for c in cols]
+    key = np.ascontiguousarray(np.hstack(parts))
+    # rows as opaque byte strings: np.unique on a 1-d void view is ~10x faster than axis=0
+    rows = key.view(np.dtype((np.void, key.dtype.itemsize * key.shape[1]))).ravel()
+    _, first, inverse, counts = np.unique(rows, return_index=True, return_inverse=True, return_counts=True)
+    return key[first], inverse.ravel(), counts
+
+
+class _Prepared:
+    """Likelihood inputs after collapsing (shared by model building and post-processing)."""
+
+    def __init__(self, f):
+        d = f.design
+        self.kind = f.family
+        X = d.X.to_numpy()
+        self.terms = list(d.X.columns)
+        self.group_name = f.group
+        self.group_levels = d.group_levels
+        self.zero_threshold = float(f.options.get("zero_threshold", 0.05))
+        do_collapse = bool(f.options.get("collapse", True))
+        if f.family in ("bernoulli", "binomial") and d.share_class is None:
+            k = d.y.astype(float)
+            n = np.ones_like(k) if d.trials is None else d.trials.astype(float)
+            if do_collapse:
+                uniq, inv, _ = collapse(X, d.group)
+                self.X = uniq[:, : X.shape[1]]
+                self.g = uniq[:, X.shape[1]].astype(int) if d.group is not None else None
+                self.k = np.bincount(inv, weights=k, minlength=len(uniq)).astype(int)
+                self.n = np.bincount(inv, weights=n, minlength=len(uniq)).astype(int)
+                self.row_cell = inv
+            else:
+                self.X, self.g, self.k, self.n = X, d.group, k.astype(int), n.astype(int)
+                self.row_cell = np.arange(len(k))
+            self.kind = "logistic"
+        elif f.family == "binomial":
+            has = d.share_class < 0
+            self.kind = "latent"
+            self.Xc, self.gc = X[has], (d.group[has] if d.group is not None else None)
+            self.kc, self.nc = d.y[has], d.trials[has]
+            edges = share_bin_edges(d.share_class_levels, self.zero_threshold)
+            cls = d.share_class[~has]
+            self.Xs, self.gs = X[~has], (d.group[~has] if d.group is not None else None)
+            self.edges = edges
+            if len(cls) and not do_collapse:
+                self.cls, self.mult = cls.astype(int), np.ones(len(cls))
+            elif len(cls):
+                uniq, inv, cnt = collapse(self.Xs, self.gs, cls)
+                p = X.shape[1]
+                self.Xs = uniq[:, :p]
+                self.gs = uniq[:, p].astype(int) if d.group is not None else None
+                self.cls = uniq[:, -1].astype(int)
+                self.mult = cnt.astype(float)
+            else:
+                self.cls = np.zeros(0, dtype=int)
+                self.mult = np.zeros(0)
+            self.row_is_count = has
+        elif f.family == "beta_binomial":
+            self.X, self.g, self.k, self.n = X, d.group, d.y, d.trials
+            self.kind = "beta_binomial"
+        else:  # ordinal
+            K = len(d.categories)
+            if do_collapse:
+                uniq, inv, _ = collapse(X, d.group)
+            else:
+                uniq = np.hstack([X] + ([d.group[:, None].astype(float)] if d.group is not None else []))
+                inv = np.arange(len(X))
+            counts = np.zeros((len(uniq), K), dtype=int)
+            np.add.at(counts, (inv, d.y), 1)
+            self.X = uniq[:, : X.shape[1]]
+            self.g = uniq[:, X.shape[1]].astype(int) if d.group is not None else None
+            self.counts = counts
+            self.categories = d.categories
+            self.row_cell = inv
+            self.kind = "ordinal"
+
+
+def _gdata(g, name, dim):
+    """Group index as model data (so a compiled model can be re-used with new data)."""
+    import pymc as pm
+
+    return None if g is None else pm.Data(name, np.asarray(g, dtype="int64"), dims=dim)
+
+
+def build_model(f):
+    """Build the PyMC model of fit ``f`` (named dims/coords); returns ``(model, prepared)``."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    prep = _Prepared(f)
+    pri = _priors(f)
+    coords: dict[str, list] = {"term": prep.terms}
+    gname = prep.group_name
+    if gname:
+        coords[gname] = list(prep.group_levels)
+    if prep.kind == "ordinal":
+        coords["cutpoint"] = [f"{a}|{b}" for a, b in zip(prep.categories[:-1], prep.categories[1:])]
+        coords["category"] = list(prep.categories)
+    scales = np.array([pri["intercept"] if t == "Intercept" else pri["b"] for t in prep.terms])
+    with pm.Model(coords=coords) as model:
+        b = pm.Normal("b", mu=0.0, sigma=scales, dims="term")
+
+        def group_effect(gidx):
+            if not gname or gidx is None:
+                return 0.0
+            sd = pm.HalfNormal(f"sd_{gname}", sigma=pri["sd_group"]) if f"sd_{gname}" not in model.named_vars \
+                else model[f"sd_{gname}"]
+            if f"a_{gname}" not in model.named_vars:
+                if f.options.get("centered", False):
+                    # centred: better when every group has many respondents (e.g. 10^6 simulated)
+                    pm.Normal(f"a_{gname}", 0.0, sd, dims=gname)
+                else:
+                    z = pm.Normal(f"z_{gname}", 0.0, 1.0, dims=gname)
+                    pm.Deterministic(f"a_{gname}", sd * z, dims=gname)
+            return model[f"a_{gname}"][gidx]
+
+        if prep.kind == "logistic":
+            model.add_coord("obs", np.arange(len(prep.k)))
+            Xd = pm.Data("X", prep.X, dims=("obs", "term"))
+            eta = pt.dot(Xd, b) + group_effect(_gdata(prep.g, "g", "obs"))
+            pm.Binomial("y", n=pm.Data("n", prep.n, dims="obs"), logit_p=eta,
+                        observed=pm.Data("k", prep.k, dims="obs"), dims="obs")
+        elif prep.kind == "beta_binomial":
+            model.add_coord("obs", np.arange(len(prep.k)))
+            Xd = pm.Data("X", prep.X, dims=("obs", "term"))
+            mu = pm.math.invlogit(pt.dot(Xd, b) + group_effect(_gdata(prep.g, "g", "obs")))
+            alpha_, beta_ = pri["phi"]
+            phi = pm.Gamma("phi", alpha=alpha_, beta=beta_)
+            pm.BetaBinomial("y", n=pm.Data("n", prep.n, dims="obs"), alpha=mu * phi, beta=(1 - mu) * phi,
+                            observed=pm.Data("k", prep.k, dims="obs"), dims="obs")
+        elif prep.kind == "ordinal":
+            model.add_coord("obs", np.arange(len(prep.X)))
+            Xd = pm.Data("X", prep.X, dims=("obs", "term"))
+            eta = pt.dot(Xd, b) + group_effect(_gdata(prep.g, "g", "obs"))
+            K = len(prep.categories)
+            cut = pm.Normal("cutpoints", mu=0.0, sigma=pri["cutpoints"], dims="cutpoint",
+                            transform=pm.distributions.transforms.ordered,
+                            initval=np.linspace(-1.5, 1.5, K - 1))
+            counts = pm.Data("counts", prep.counts, dims=("obs", "category"))
+            pm.OrderedMultinomial("y", eta=eta, cutpoints=cut, n=counts.sum(axis=1), observed=counts,
+                                  dims=("obs", "category"))
+        else:  # latent proportion: counts and/or share classes
+            sd_dep = pm.HalfNormal("sd_department", sigma=pri["sd_department"])
+            if len(prep.kc):
+                model.add_coord("obs", np.arange(len(prep.kc)))
+                Xc = pm.Data("X", prep.Xc, dims=("obs", "term"))
+                u = pm.Normal("u_department", 0.0, 1.0, dims="obs")
+                eta_c = pt.dot(Xc, b) + group_effect(_gdata(prep.gc, "g", "obs")) + sd_dep * u
+                pm.Binomial("y", n=pm.Data("n", prep.nc, dims="obs"), logit_p=eta_c,
+                            observed=pm.Data("k", prep.kc, dims="obs"), dims="obs")
+            if len(prep.cls):
+                model.add_coord("class_cell", np.arange(len(prep.cls)))
+                Xs = pm.Data("X_class", prep.Xs, dims=("class_cell", "term"))
+                eta_s = pt.dot(Xs, b) + group_effect(_gdata(prep.gs, "g_class", "class_cell"))
+                # logit edges, clipped so that the open ends are finite (+-30 is certainty in float64)
+                lo = pm.Data("logit_lower", np.clip(special.logit(prep.edges[prep.cls, 0]), -30, 30), dims="class_cell")
+                hi = pm.Data("logit_upper", np.clip(special.logit(prep.edges[prep.cls, 1]), -30, 30), dims="class_cell")
+                dist = pm.Normal.dist(mu=eta_s, sigma=sd_dep)
+                lp = pm.math.logdiffexp(pm.logcdf(dist, hi), pm.logcdf(dist, lo))
+                mult = pm.Data("multiplicity", prep.mult, dims="class_cell")
+                pm.Potential("share_class_loglik", pt.sum(mult * lp))
+    return model, prep
+
+
+def _cache_path(cache_dir: Path, f) -> Path:
+    return Path(cache_dir) / f"{f.extra['content_hash']}.nc"
+
+
+def _save_netcdf(idata, path: Path, f) -> None:
+    """Write the posterior with provenance attrs (spec, data hash, seed), atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    idata.attrs.update({
+        "spec": json.dumps({"formula": f.formula, "family": f.family, "engine": f.engine, "group": f.group,
+                            "priors": f.priors, "options": {k: v for k, v in f.options.items() if k != "cache_dir"}},
+                           sort_keys=True, default=str),
+        "spec_id": f.spec_id,
+        "data_hash": f.data_hash,
+        "seed": int(f.seed),
+        "content_hash": f.extra["content_hash"],
+    })
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".nc", dir=path.parent)
+    os.close(fd)
+    try:
+        idata.to_netcdf(tmp, engine="h5netcdf")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _load_netcdf(path: Path):
+    import xarray as xr
+
+    with xr.open_datatree(path, engine="h5netcdf") as dt:
+        return dt.load()
+
+
+def _settings(f, prep) -> dict:
+    on_fail = f.options.get("on_fail", "raise")
+    if on_fail not in ("raise", "warn"):
+        raise ModelSpecError(f"on_fail={on_fail!r}: valid values are 'raise' and 'warn'")
+    sampler = f.options.get("nuts_sampler", "nutpie")
+    if sampler not in ("nutpie", "pymc"):
+        raise ModelSpecError(f"nuts_sampler={sampler!r}: valid values are 'nutpie' and 'pymc'")
+    if sampler != "nutpie" and "adaptation" in f.options:
+        raise ModelSpecError("adaptation applies to nuts_sampler='nutpie' only")
+    chains = int(f.options.get("chains", 4))
+    return {
+        "on_fail": on_fail,
+        "sampler": sampler,
+        "draws": int(f.options.get("draws", 1000)),
+        "tune": int(f.options.get("tune", 1000)),
+        "chains": chains,
+        "cores": int(f.options.get("cores", min(chains, 2))),
+        "target_accept": float(f.options.get("target_accept", 0.9)),
+        "progressbar": bool(f.options.get("progressbar", False)),
+        # low-rank mass-matrix adaptation absorbs the intercept/offset correlation of
+        # non-centred country intercepts (bulk ESS ~3x that of the diagonal adaptation);
+        # the latent-proportion model has one latent per department, where the low-rank
+        # update costs more than it gains, so it keeps the diagonal adaptation
+        "adaptation": f.options.get("adaptation", "diag" if prep.kind == "latent" and len(prep.kc) else "low_rank"),
+    }
+
+
+def _sample(model, st: dict, seed: int, compiled=None):
+    """Draw from the posterior: nutpie (compiled once, data swappable) or PyMC's own NUTS."""
+    if st["sampler"] == "nutpie":
+        import nutpie
+
+        cm = compiled if compiled is not None else nutpie.compile_pymc_model(model)
+        return nutpie.sample(cm, draws=st["draws"], tune=st["tune"], chains=st["chains"], cores=st["cores"],
+                             seed=int(seed), progress_bar=st["progressbar"], save_warmup=False,
+                             adaptation=st["adaptation"], target_accept=st["target_accept"])
+    import pymc as pm
+
+    with model, warnings.catch_warnings():
+        # the gate reports convergence in one place; PyMC's own messages would duplicate it
+        warnings.filterwarnings("ignore", message=".*(divergen|r_hat|R-hat|effective sample).*")
+        return pm.sample(draws=st["draws"], tune=st["tune"], chains=st["chains"], cores=st["cores"],
+                         random_seed=int(seed), nuts_sampler="pymc", progressbar=st["progressbar"],
+                         compute_convergence_checks=False, nuts={"target_accept": st["target_accept"]})
+
+
+def _gate(f, idata, on_fail: str) -> None:
+    f.result = idata
+    diag = check_convergence(idata)
+    f.extra["convergence"] = diag
+    if not diag["converged"]:
+        msg = (f"fit {f.spec_id!r} failed the convergence gate (R-hat <= {GATE['r_hat_max']}, bulk/tail ESS >= "
+               f"{GATE['ess_bulk_min']:.0f}, no divergences): max R-hat {diag['r_hat_max']:.3f}, min bulk ESS "
+               f"{diag['ess_bulk_min']:.0f}, min tail ESS {diag['ess_tail_min']:.0f}, {diag['n_divergent']} "
+               "divergences. Increase draws/tune or target_accept, or reparameterise")
+        if on_fail == "raise":
+            raise ConvergenceError(msg)
+        warnings.warn(msg, ConvergenceWarning, stacklevel=4)
+
+
+def fit_pymc(f, cache_dir: Path | None = None) -> None:
+    """Sample the posterior of fit ``f`` (or load it from ``cache_dir``) and apply the convergence gate."""
+    model, prep = build_model(f)
+    st = _settings(f, prep)
+    f.extra["model"], f.extra["prepared"] = model, prep
+    idata = None
+    if cache_dir is not None and _cache_path(cache_dir, f).exists():
+        idata = _load_netcdf(_cache_path(cache_dir, f))
+        f.extra["from_cache"] = True
+    if idata is None:
+        idata = _sample(model, st, f.seed)
+        f.extra["from_cache"] = False
+        if cache_dir is not None:
+            _save_netcdf(idata, _cache_path(cache_dir, f), f)
+    _gate(f, idata, st["on_fail"])
+
+
+def _data_values(model, prep) -> dict:
+    """Current values of every pm.Data container (the arrays nutpie can swap)."""
+    return {v.name: v.get_value() for v in model.data_vars}
+
+
+def fit_ensemble(formula: str, ensemble: pd.DataFrame, *, family: str, group: str | None = None,
+                 replicate_col: str = "replicate", seed: int = 0, priors: dict | None = None,
+                 **options: Any) -> list:
+    """Fit one Bayesian model to every replicate of a reconstruction ensemble, compiling once.
+
+    The model is built and compiled (nutpie) for the first replicate; later
+    replicates only swap the data arrays (rows are not collapsed, so every
+    replicate has the same shapes). Replicate ``r`` is sampled with seed
+    ``seed + r``; each posterior passes the convergence gate (``on_fail``).
+
+    Parameters
+    ----------
+    formula, family, group, priors, options
+        As for :func:`irmodels.fit` with ``engine="pymc"`` (``cache_dir`` caches each replicate).
+    ensemble : DataFrame
+        Long table with ``replicate_col`` (:func:`irmodels.reconstruct.reconstruct`).
+
+    Returns
+    -------
+    list of Fit
+        One fit per replicate, in replicate order; ``fit.extra["replicate"]`` holds the label.
+
+    Raises
+    ------
+    ModelSpecError
+        Replicates differ in rows or group levels after the missing-data rule
+        (then fit them one by one with :func:`irmodels.fit`).
+    """
+    from irmodels.models.fit import fit as fit_one
+
+    if replicate_col not in ensemble.columns:
+        raise ModelSpecError(f"ensemble has no column {replicate_col!r}")
+    options = {**options, "collapse": False}
+    fits = []
+    compiled = None
+    ref = None
+    for r, rep in ensemble.groupby(replicate_col, sort=True):
+        data = rep.drop(columns=replicate_col).reset_index(drop=True)
+        f = fit_one(formula, data, family=family, engine="pymc", group=group, seed=int(seed) + int(r),
+                    priors=priors, _defer_sampling=True, **options)
+        model, prep = f.extra["model"], f.extra["prepared"]
+        st = _settings(f, prep)
+        values = _data_values(model, prep)
+        shape = ({k: np.shape(v) for k, v in values.items()}, tuple(f.design.group_levels or ()))
+        if ref is None:
+            ref = shape
+        elif shape != ref:
+            raise ModelSpecError(f"replicate {r} has different data shapes or group levels than the first "
+                                 f"({shape} vs {ref}); fit replicates one by one")
+        cache_dir = options.get("cache_dir")
+        idata = None
+        if cache_dir is not None and _cache_path(Path(cache_dir), f).exists():
+            idata = _load_netcdf(_cache_path(Path(cache_dir), f))
+            f.extra["from_cache"] = True
+        if idata is None:
+            if st["sampler"] == "nutpie":
+                import nutpie
+
+                if compiled is None:
+                    compiled = nutpie.compile_pymc_model(model)
+                idata = _sample(model, st, f.seed, compiled=compiled.with_data(**values))
+            else:
+                idata = _sample(model, st, f.seed)
+            f.extra["from_cache"] = False
+            if cache_dir is not None:
+                _save_netcdf(idata, _cache_path(Path(cache_dir), f), f)
+        _gate(f, idata, st["on_fail"])
+        f.extra["replicate"] = r
+        fits.append(f)
+    return fits
+
+
+def _free_vars(idata) -> list[str]:
+    post = idata["posterior"]
+    names = [str(v) for v in post.data_vars]
+    # deterministic a_<group> = sd * z is a function of free parameters already checked
+    return [v for v in names if not (v.startswith("a_") and "z_" + v[2:] in names)]
+
+
+def check_convergence(idata) -> dict:
+    """The convergence gate over every free parameter.
+
+    Returns
+    -------
+    dict
+        ``r_hat_max``, ``ess_bulk_min``, ``ess_tail_min``, ``n_divergent`` and
+        ``converged`` (bool: all criteria of :data:`GATE` met).
+    """
+    import arviz as az
+
+    ds = idata["posterior"].to_dataset()[_free_vars(idata)]
+    rh = az.rhat(ds)
+    eb = az.ess(ds, method="bulk")
+    et = az.ess(ds, method="tail")
+    rmax = float(max(np.nanmax(np.asarray(rh[v])) for v in rh.data_vars))
+    bmin = float(min(np.nanmin(np.asarray(eb[v])) for v in eb.data_vars))
+    tmin = float(min(np.nanmin(np.asarray(et[v])) for v in et.data_vars))
+    ndiv = int(np.asarray(idata["sample_stats"]["diverging"]).sum())
+    ok = (rmax <= GATE["r_hat_max"] and bmin >= GATE["ess_bulk_min"] and tmin >= GATE["ess_tail_min"]
+          and ndiv <= GATE["n_divergent_max"])
+    return {"r_hat_max": rmax, "ess_bulk_min": bmin, "ess_tail_min": tmin, "n_divergent": ndiv, "converged": ok}
+
+
+def _reported(f) -> list[tuple[str, np.ndarray]]:
+    """(term, draws (chain, draw)) for every reported parameter."""
+    post = f.result["posterior"]
+    out = []
+    b = np.asarray(post["b"])
+    for j, t in enumerate(f.design.X.columns):
+        out.append((t, b[..., j]))
+    if "cutpoints" in post:
+        cut = np.asarray(post["cutpoints"])
+        cats = f.design.categories
+        for j in range(cut.shape[-1]):
+            out.append((f"threshold[{cats[j]}|{cats[j + 1]}]", cut[..., j]))
+    if f.group and f"sd_{f.group}" in post:
+        out.append((f"sd({f.group})", np.asarray(post[f"sd_{f.group}"])))
+    if "sd_department" in post:
+        out.append(("sd_department", np.asarray(post["sd_department"])))
+    if "phi" in post:
+        out.append(("phi", np.asarray(post["phi"])))
+    return out
+
+
+def _summ(draws: np.ndarray, ci_prob: float) -> dict:
+    import arviz as az
+    import xarray as xr
+
+    ds = xr.Dataset({"x": (("chain", "draw"), draws)})
+    q = (1 - ci_prob) / 2
+    return {
+        "estimate": float(draws.mean()),
+        "std_error": float(draws.std(ddof=1)),
+        "lower": float(np.quantile(draws, q)),
+        "upper": float(np.quantile(draws, 1 - q)),
+        "r_hat": float(az.rhat(ds)["x"]),
+        "ess_bulk": float(az.ess(ds, method="bulk")["x"]),
+        "ess_tail": float(az.ess(ds, method="tail")["x"]),
+    }
+
+
+def tidy_pymc(f, ci_prob: float) -> pd.DataFrame:
+    """Tidy rows of a PyMC fit: posterior mean, sd, equal-tailed interval, diagnostics."""
+    rows = []
+    diag = f.extra["convergence"]
+    for term, draws in _reported(f):
+        rows.append({"term": term, **_summ(draws, ci_prob)})
+    out = pd.DataFrame(rows)
+    out["method"] = "pymc_nuts" if f.options.get("nuts_sampler", "nutpie") == "pymc" else "pymc_nutpie"
+    out["n_divergent"] = diag["n_divergent"]
+    out["converged"] = bool(diag["converged"])
+    return out
+
+
+def group_effects(f, ci_prob: float = 0.95) -> pd.DataFrame:
+    """Posterior summary of the group (country) intercepts ``a_<group>``.
+
+    Returns
+    -------
+    DataFrame
+        ``group`` (level label), ``estimate``, ``std_error``, ``lower``,
+        ``upper``, ``n`` (respondents in the level), ``spec_id``.
+    """
+    if f.engine != "pymc" or not f.group:
+        raise ModelSpecError("group_effects needs a pymc fit with a group")
+    a = np.asarray(f.result["posterior"][f"a_{f.group}"])
+    counts = np.bincount(f.design.group, minlength=len(f.design.group_levels))
+    rows = []
+    for j, lev in enumerate(f.design.group_levels):
+        s = _summ(a[..., j], ci_prob)
+        rows.append({"group": lev, "estimate": s["estimate"], "std_error": s["std_error"], "lower": s["lower"],
+                     "upper": s["upper"], "n": int(counts[j])})
+    out = pd.DataFrame(rows)
+    out["spec_id"] = f.spec_id
+    return out
+
+
+def posterior_draws(f, name: str) -> np.ndarray:
+    """Draws of a posterior variable flattened over chains: shape (S, ...)."""
+    arr = np.asarray(f.result["posterior"][name])
+    return arr.reshape((-1,) + arr.shape[2:])
+
+
+def _linear_predictor(f, X: np.ndarray, g: np.ndarray | None) -> np.ndarray:
+    b = posterior_draws(f, "b")
+    eta = b @ X.T
+    if f.group and g is not None:
+        a = posterior_draws(f, f"a_{f.group}")
+        eta = eta + a[:, g]
+    return eta
+
+
+def pointwise_log_likelihood(f) -> np.ndarray:
+    """Log-likelihood of every original row (department) per draw, shape (chain, draw, row).
+
+    Rows, not collapsed cells, are the units, so PSIS-LOO compares models
+    with different predictors on the same observations. For the latent
+    proportion model, count rows are conditional on the sampled department
+    latent ``u_i``; class rows are marginal (see the module notes).
+    """
+    d = f.design
+    post = f.result["posterior"]
+    C, D = post.sizes["chain"], post.sizes["draw"]
+    X = d.X.to_numpy()
+    if f.family == "ordinal":
+        eta = _linear_predictor(f, X, d.group)
+        cut = posterior_draws(f, "cutpoints")
+        cdf = special.expit(cut[:, None, :] - eta[:, :, None])
+        cdf = np.concatenate([np.zeros(cdf.shape[:2] + (1,)), cdf, np.ones(cdf.shape[:2] + (1,))], axis=2)
+        probs = np.diff(cdf, axis=2)
+        ll = np.log(np.take_along_axis(probs, np.broadcast_to(d.y[None, :, None], probs.shape[:2] + (1,)), 2)[..., 0])
+    elif f.family == "beta_binomial":
+        mu = special.expit(_linear_predictor(f, X, d.group))
+        phi = posterior_draws(f, "phi")[:, None]
+        ll = stats.betabinom.logpmf(d.y[None, :], d.trials[None, :], mu * phi, (1 - mu) * phi)
+    elif d.share_class is None:
+        eta = _linear_predictor(f, X, d.group)
+        n = np.ones(len(d.y)) if d.trials is None else d.trials.astype(float)
+        k = d.y.astype(float)
+        # binomial log-pmf on the logit scale (stable, and much faster than scipy's pmf)
+        log_choose = special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
+        ll = log_choose + k * (-np.logaddexp(0, -eta)) + (n - k) * (-np.logaddexp(0, eta))
+    else:
+        prep = f.extra["prepared"]
+        eta = _linear_predictor(f, X, d.group)
+        sd = posterior_draws(f, "sd_department")[:, None]
+        ll = np.zeros_like(eta)
+        has = prep.row_is_count
+        if has.any():
+            u = posterior_draws(f, "u_department")
+            ll[:, has] = stats.binom.logpmf(d.y[has][None, :], d.trials[has][None, :],
+                                            special.expit(eta[:, has] + sd * u))
+        if (~has).any():
+            e = prep.edges[d.share_class[~has]]
+            lo, hi = special.logit(e[:, 0]), special.logit(e[:, 1])
+            m = eta[:, ~has]
+            pr = stats.norm.cdf((hi - m) / sd) - stats.norm.cdf((lo - m) / sd)
+            ll[:, ~has] = np.log(np.maximum(pr, 1e-300))
+    return ll.reshape(C, D, -1)
+
+
+def loo(f):
+    """PSIS-LOO (ArviZ) over departments; returns the ArviZ ELPDData."""
+    import arviz as az
+    import xarray as xr
+
+    ll = pointwise_log_likelihood(f)
+    dt = f.result.copy()
+    dt["log_likelihood"] = xr.DataTree(xr.Dataset({"y": (("chain", "draw", "row"), ll)}))
+    return az.loo(dt, var_name="y")
+
+
+def compare(fits: dict[str, Any]) -> pd.DataFrame:
+    """PSIS-LOO comparison of fits on the same rows (``arviz.compare``), best first."""
+    import arviz as az
+
+    n_rows = {k: len(f.design.y) for k, f in fits.items()}
+    if len(set(n_rows.values())) != 1:
+        raise ModelSpecError(f"LOO comparison needs the same rows in every fit, got {n_rows}")
+    return az.compare({k: loo(f) for k, f in fits.items()})
+
+
+def _predict_prob(f, X: np.ndarray, g: np.ndarray | None, *, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Posterior draws (S, rows) of the expected outcome probability for new design rows.
+
+    For the latent-proportion model the department latent is integrated out
+    (Gauss-Hermite, 20 nodes): the expected share of female IRs.
+    """
+    eta = _linear_predictor(f, X, g)
+    if "sd_department" in f.result["posterior"]:
+        x, w = np.polynomial.hermite_e.hermegauss(20)
+        w = w / w.sum()
+        sd = posterior_draws(f, "sd_department")[:, None, None]
+        return np.sum(special.expit(eta[..., None] + sd * x[None, None, :]) * w, axis=-1)
+    return special.expit(eta)
+
+
+def ppc_table(f, by: str | None = None, *, seed: int = 0, ci_prob: float = 0.95, n_rep: int = 1000) -> pd.DataFrame:
+    """Posterior predictive check: observed vs replicated proportions by a column.
+
+    Replicated data are drawn from the posterior predictive at the observed
+    rows (binomial/bernoulli: outcome counts; ordinal: category counts;
+    latent model: count rows only), summed by ``by`` (or overall).
+
+    Returns
+    -------
+    DataFrame
+        ``level`` (value of ``by`` or ``"all"``), ``category`` (ordinal) or
+        ``"success"``, ``observed`` (proportion), ``rep_mean``, ``rep_lower``,
+        ``rep_upper`` (interval of the replicated proportion), ``p_value``
+        (posterior predictive P(rep >= observed)), ``spec_id``.
+    """
+    rng = np.random.default_rng(seed)
+    d = f.design
+    X = d.X.to_numpy()
+    levels = d.data[by].astype(str).to_numpy() if by else np.array(["all"] * len(X))
+    col = d.data[by] if by else None
+    # levels in category order when the column is categorical (e.g. beds classes), else sorted
+    order = ([str(c) for c in col.cat.categories if str(c) in set(levels)]
+             if col is not None and isinstance(col.dtype, pd.CategoricalDtype) else list(np.unique(levels)))
+    q = (1 - ci_prob) / 2
+    eta = _linear_predictor(f, X, d.group)
+    S = eta.shape[0]
+    idx = rng.choice(S, size=min(n_rep, S), replace=False)
+    eta = eta[idx]
+    rows = []
+    if f.family == "ordinal":
+        cut = posterior_draws(f, "cutpoints")[idx]
+        cdf = special.expit(cut[:, None, :] - eta[:, :, None])
+        cdf = np.concatenate([np.zeros(cdf.shape[:2] + (1,)), cdf, np.ones(cdf.shape[:2] + (1,))], axis=2)
+        probs = np.clip(np.diff(cdf, axis=2), 0, None)
+        u = rng.random(eta.shape)[..., None]
+        yrep = (u > np.cumsum(probs, axis=2)).sum(axis=2)
+        yrep = np.minimum(yrep, len(d.categories) - 1)
+        for lev in order:
+            m = levels == lev
+            for j, cat in enumerate(d.categories):
+                rep = (yrep[:, m] == j).mean(axis=1)
+                obs = float((d.y[m] == j).mean())
+                rows.append({"level": lev, "category": cat, "observed": obs, "rep_mean": rep.mean(),
+                             "rep_lower": np.quantile(rep, q), "rep_upper": np.quantile(rep, 1 - q),
+                             "p_value": float((rep >= obs).mean())})
+    else:
+        if d.share_class is not None:
+            m_rows = d.share_class < 0
+        else:
+            m_rows = np.ones(len(X), dtype=bool)
+        n = np.ones(len(X)) if d.trials is None else np.maximum(d.trials, 0)
+        if f.family == "beta_binomial":
+            phi = posterior_draws(f, "phi")[idx][:, None]
+            mu = special.expit(eta)
+            p = rng.beta(mu * phi, (1 - mu) * phi)
+        elif d.share_class is not None:
+            sd = posterior_draws(f, "sd_department")[idx][:, None]
+            p = special.expit(eta + sd * rng.standard_normal(eta.shape))  # a new department from the model
+        else:
+            p = special.expit(eta)
+        krep = rng.binomial(n[None, :].astype(int), p)
+        for lev in order:
+            m = (levels == lev) & m_rows
+            if not m.any() or n[m].sum() == 0:
+                continue
+            rep = krep[:, m].sum(axis=1) / n[m].sum()
+            obs = float(d.y[m].sum() / n[m].sum())
+            rows.append({"level": lev, "category": "success", "observed": obs, "rep_mean": rep.mean(),
+                         "rep_lower": np.quantile(rep, q), "rep_upper": np.quantile(rep, 1 - q),
+                         "p_value": float((rep >= obs).mean())})
+    out = pd.DataFrame(rows)
+    out["spec_id"] = f.spec_id
+    return out
+
+
+def prior_predictive(formula: str, data: pd.DataFrame, *, family: str, group: str | None = None,
+                     priors: dict | None = None, draws: int = 500, seed: int = 0, **options) -> pd.DataFrame:
+    """Prior predictive check: the outcome proportion implied by the priors alone.
+
+    Builds the same model as :func:`irmodels.fit` (``engine="pymc"``) and
+    draws from the prior predictive (``pymc.sample_prior_predictive``).
+
+    Returns
+    -------
+    DataFrame
+        One row per draw: ``draw``, ``proportion`` (replicated overall
+        proportion of successes, or share of the highest category for
+        ordinal models; count rows only for the latent model).
+    """
+    import pymc as pm
+
+    from irmodels.models.fit import Fit, build_design
+
+    design = build_design(formula, data, family=family, group=group, weights=None,
+                          trials=options.get("trials"), share_class=options.get("share_class"),
+                          missing=options.get("missing", "raise"), drop_intercept=(family == "ordinal"),
+                          merges=options.get("merge_categories"))
+    f = Fit(formula=formula, family=family, engine="pymc", group=group, weights=None, seed=seed,
+            priors=dict(priors or {}), options=dict(options), spec_id="prior_predictive", design=design,
+            result=None, data_hash="")
+    model, prep = build_model(f)
+    with model:
+        pp = pm.sample_prior_predictive(draws=draws, random_seed=seed)
+    if "y" not in pp["prior_predictive"]:
+        raise ModelSpecError("this model has no observed count rows to predict (share classes only)")
+    y = np.asarray(pp["prior_predictive"]["y"]).reshape(draws, *np.asarray(pp["prior_predictive"]["y"]).shape[2:])
+    if prep.kind == "ordinal":
+        prop = y[..., -1].sum(axis=1) / prep.counts.sum()
+    elif prep.kind == "latent":
+        prop = y.sum(axis=1) / max(prep.nc.sum(), 1)
+    else:
+        prop = y.sum(axis=1) / prep.n.sum()
+    return pd.DataFrame({"draw": np.arange(draws), "proportion": prop})
+
+
+def prior_sensitivity(formula: str, data: pd.DataFrame, *, scales: tuple[float, ...] = (0.5, 1.0, 2.0),
+                      ci_prob: float = 0.95, **fit_kwargs) -> pd.DataFrame:
+    """Refit with every prior scale multiplied by each of ``scales``; tidy rows stacked.
+
+    Returns
+    -------
+    DataFrame
+        The :meth:`~irmodels.models.fit.Fit.tidy` columns plus ``prior_scale``.
+    """
+    from irmodels.models.fit import fit
+
+    out = []
+    for s in scales:
+        opts = dict(fit_kwargs)
+        opts["engine"] = "pymc"
+        opts["prior_scale"] = float(s)
+        t = fit(formula, data, **opts).tidy(ci_prob=ci_prob)
+        t["prior_scale"] = float(s)
+        out.append(t)
+    return pd.concat(out, ignore_index=True)

@@ -1,0 +1,132 @@
+"""MRP (irmodels.models.mrp.poststratify) on fits with a known, hand-made posterior.
+
+No sampling: the posterior is a small DataTree with chosen draws, so every
+post-stratified number can be computed by hand. Checked: the population
+weighting sum_c N_c theta_c / sum_c N_c, the averaging over the respondents'
+mix of predictors the cells lack (chair_profile, teaching), the fallback to
+coarser strata, new countries (intercept drawn from Normal(0, sd_country)),
+ordinal "positive" categories, input errors.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import xarray as xr
+from scipy.special import expit
+
+from irmodels.errors import ModelSpecError, SchemaError
+from irmodels.models.fit import Fit, build_design
+from irmodels.models.mrp import poststratify
+
+BEDS = ["<200", "200-399", "400-799", ">=800"]
+CHAIR = ["DR", "DR_some_IR", "DR_IR_equal", "IR_mostly"]
+
+
+def respondents() -> pd.DataFrame:
+    return pd.DataFrame({
+        "country": ["AT", "AT", "AT", "DE", "DE"],
+        "beds_class": pd.Categorical(["<200", "<200", ">=800", ">=800", ">=800"], categories=BEDS, ordered=True),
+        "teaching": [True, False, True, True, True],
+        "chair_profile": pd.Categorical(["DR", "IR_mostly", "DR", "IR_mostly", "IR_mostly"], categories=CHAIR,
+                                        ordered=True),
+        "cover_24_7": [True, False, True, True, False],
+    })
+
+
+FORMULA = "cover_24_7 ~ beds_class + teaching + chair_profile"
+
+
+def fake_fit(b: np.ndarray, a: np.ndarray, sd: np.ndarray, family: str = "bernoulli", cut=None, data=None) -> Fit:
+    """A Fit whose posterior is given: b (S, p), a (S, G), sd (S,); one chain."""
+    data = respondents() if data is None else data
+    formula = FORMULA if family == "bernoulli" else FORMULA.replace("cover_24_7", "share")
+    design = build_design(formula, data, family=family, group="country", weights=None, trials=None,
+                          share_class=None, missing="raise", drop_intercept=(family == "ordinal"))
+    post = {"b": (("chain", "draw", "term"), b[None]), "a_country": (("chain", "draw", "country"), a[None]),
+            "sd_country": (("chain", "draw"), sd[None])}
+    if cut is not None:
+        post["cutpoints"] = (("chain", "draw", "cutpoint"), cut[None])
+    dt = xr.DataTree.from_dict({"posterior": xr.Dataset(post)})
+    return Fit(formula=formula, family=family, engine="pymc", group="country", weights=None, seed=0, priors={},
+               options={}, spec_id="fake", design=design, result=dt, data_hash="")
+
+
+def draws(seed=0, S=50):
+    rng = np.random.default_rng(seed)
+    p = 1 + 3 + 1 + 3
+    return rng.normal(0, 0.5, (S, p)), rng.normal(0, 0.5, (S, 2)), np.abs(rng.normal(0.5, 0.1, S))
+
+
+def test_poststratification_weights_and_predictor_mix():
+    b, a, sd = draws()
+    f = fake_fit(b, a, sd)
+    cells = pd.DataFrame({"country": ["AT", "AT", "DE"], "beds_class": pd.Categorical(["<200", ">=800", ">=800"]),
+                          "N": [30.0, 10.0, 60.0]})
+    res = poststratify(f, cells).set_index("domain")
+    X = f.design.X.to_numpy()
+    p = expit(b @ X.T + a[:, [0, 0, 0, 1, 1]])  # respondents' probabilities (AT=0, DE=1)
+    theta_at_small = p[:, [0, 1]].mean(axis=1)  # AT <200: mix of respondents 0 and 1
+    theta_at_large = p[:, 2]
+    theta_de_large = p[:, [3, 4]].mean(axis=1)
+    europe = (30 * theta_at_small + 10 * theta_at_large + 60 * theta_de_large) / 100
+    assert res.loc["Europe", "estimate"] == pytest.approx(europe.mean(), rel=1e-12)
+    assert res.loc["Europe", "std_error"] == pytest.approx(europe.std(ddof=1), rel=1e-12)
+    assert res.loc["Europe", "lower"] == pytest.approx(np.quantile(europe, 0.025), rel=1e-12)
+    at = (30 * theta_at_small + 10 * theta_at_large) / 40
+    assert res.loc["AT", "estimate"] == pytest.approx(at.mean(), rel=1e-12)
+    assert res.loc["AT", "n_respondents"] == 3 and res.loc["DE", "N"] == 60.0
+    assert list(res.attrs["draws"].columns) == ["Europe:Europe", "country:AT", "country:DE"]
+    assert res.attrs["fallback"] == 0
+
+
+def test_fallback_to_beds_stratum_and_new_country():
+    b, a, sd = draws(1)
+    f = fake_fit(b, a, sd)
+    # DE has no <200 respondent: the mix comes from all <200 respondents (AT's two)
+    cells = pd.DataFrame({"country": ["DE", "XX"], "beds_class": pd.Categorical(["<200", ">=800"]), "N": [1.0, 1.0]})
+    res = poststratify(f, cells, seed=3)
+    assert res.attrs["fallback"] == 2  # DE <200 and the new country XX
+    assert res.attrs["new_countries"] == ["XX"]
+    sub = respondents().iloc[[0, 1]].assign(country="DE")
+    X = f.design.new_X(sub).to_numpy()
+    de = expit(b @ X.T + a[:, [1]]).mean(axis=1)
+    got = res.set_index("domain").loc["DE", "estimate"]
+    assert got == pytest.approx(de.mean(), rel=1e-12)
+    # new country: intercept sd_country * N(0, 1) with the given seed
+    rng = np.random.default_rng(3)
+    a_new = sd * rng.standard_normal((len(sd), 1))[:, 0]
+    Xl = f.design.new_X(respondents().iloc[[2, 3, 4]]).to_numpy()
+    xx = expit(b @ Xl.T + a_new[:, None]).mean(axis=1)
+    assert res.set_index("domain").loc["XX", "estimate"] == pytest.approx(xx.mean(), rel=1e-12)
+
+
+def test_ordinal_positive_categories():
+    d = respondents().drop(columns="cover_24_7")
+    d["share"] = pd.Categorical(["0", "1-25", "26-50", "0", "1-25"], categories=["0", "1-25", "26-50"], ordered=True)
+    rng = np.random.default_rng(2)
+    S = 40
+    b = rng.normal(0, 0.3, (S, 7))
+    a = rng.normal(0, 0.3, (S, 2))
+    cut = np.sort(rng.normal(0, 1, (S, 2)), axis=1)
+    f = fake_fit(b, a, np.full(S, 0.3), family="ordinal", cut=cut, data=d)
+    cells = pd.DataFrame({"country": ["AT"], "beds_class": pd.Categorical([">=800"]), "N": [5.0]})
+    res = poststratify(f, cells, positive=["26-50"]).set_index("domain")
+    X = f.design.new_X(d.iloc[[2]]).to_numpy()
+    eta = b @ X.T[:, 0] + a[:, 0]
+    top = 1 - expit(cut[:, 1] - eta)
+    assert res.loc["Europe", "estimate"] == pytest.approx(top.mean(), rel=1e-12)
+    with pytest.raises(ModelSpecError, match="not in"):
+        poststratify(f, cells, positive=["51-75"])
+
+
+def test_bad_cells_raise():
+    b, a, sd = draws()
+    f = fake_fit(b, a, sd)
+    with pytest.raises(ModelSpecError, match="lack columns"):
+        poststratify(f, pd.DataFrame({"country": ["AT"]}))
+    bad = pd.DataFrame({"country": ["AT", "AT"], "beds_class": ["<200", "huge"], "N": [-1.0, 1.0]})
+    with pytest.raises(SchemaError) as e:
+        poststratify(f, bad)
+    assert {(p.row, p.column) for p in e.value.problems} == {(0, "N"), (1, "beds_class")}
