@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
 import pandas as pd
 from paths import DERIVED, PAPER_GENERATED, ROOT
 
@@ -134,7 +135,56 @@ def weighting_numbers() -> dict:
     return out
 
 
-PARTS = (audit_numbers, margin_numbers, reconstruction_numbers, weighting_numbers)
+def _or(row) -> tuple[float, float, float]:
+    return float(np.exp(row["estimate"])), float(np.exp(row["lower"])), float(np.exp(row["upper"]))
+
+
+def model_numbers() -> dict:
+    from irmodels.simulate import truth
+
+    d = _read("model_results.csv", "30_model_results.py")
+    d["assumptions"] = d["assumptions"].fillna("")
+    out = {}
+    term = "beds_class[T.>=800]"
+    for data, aset in (("esr_cirse_2017", "informed"), ("esr_cirse_2017", "independent"), ("simulated_demo", "")):
+        for engine in ("pymc", "statsmodels"):
+            sel = d[(d["data"] == data) & (d["assumptions"] == aset) & (d["engine"] == engine)
+                    & (d["spec_id"] == "cover_24_7") & (d["term"] == term)]
+            if len(sel) != 1:
+                sys.exit(f"90_paper_numbers: expected one {engine} row for {term} in {data}/{aset}, found {len(sel)}")
+            est, lo, hi = _or(sel.iloc[0])
+            k = macro_key("or", "beds", "large", "sim" if data == "simulated_demo" else aset, engine)
+            out[k] = f"{est:.2f}"
+            out[k + "Lo"] = f"{lo:.2f}"
+            out[k + "Hi"] = f"{hi:.2f}"
+            if data == "esr_cirse_2017":
+                out[macro_key("label", aset, engine)] = str(sel.iloc[0]["identification"])
+    from irmodels.pooling import GATE
+
+    out["GateRhat"] = f"{GATE['r_hat_max']:.2f}"
+    out["GateEss"] = int(GATE["ess_bulk_min"])
+    out["OrBedsLargeSimTruth"] = f"{np.exp(truth()['cover_24_7']['coef']['beds_class[>=800]']):.2f}"
+    conv = d[(d["data"] == "esr_cirse_2017") & (d["engine"] == "pymc")]["converged_share"].dropna()
+    out["ConvergedShareMinPct"] = f"{100 * conv.min():.0f}"
+    out["NTermsTwentySeventeen"] = int(((d["data"] == "esr_cirse_2017") & (d["term"] != "Intercept")).sum())
+    out["NTermsAssumption"] = int(((d["data"] == "esr_cirse_2017") & (d["term"] != "Intercept")
+                                   & (d["identification"] == "assumption")).sum())
+    m = _read("mrp_estimates.csv", "33_mrp_estimates.py")
+    m = m[(m["level"] == "Europe") & (m["data"] == "esr_cirse_2017") & (m["scenario"] == "radiologists")]
+    for outcome, key in (("cover_24_7", "Cover"), ("female_ir_share_class", "FemaleIR")):
+        r = m[m["outcome"] == outcome].iloc[0]
+        out[f"Mrp{key}Pct"] = 100 * r["estimate"]
+        out[f"Mrp{key}Lo"] = 100 * r["lower"]
+        out[f"Mrp{key}Hi"] = 100 * r["upper"]
+        out[f"Mrp{key}WtPct"] = 100 * r["weighting_estimate"]
+    sbc = pd.read_csv(ROOT / "validation" / "sbc_uniformity.csv")
+    out["SbcSims"] = int(sbc["n_sims"].iloc[0])
+    out["SbcPMin"] = f"{sbc['p_value'].min():.2f}"
+    out["SbcPMax"] = f"{sbc['p_value'].max():.2f}"
+    return out
+
+
+PARTS = (audit_numbers, margin_numbers, reconstruction_numbers, weighting_numbers, model_numbers)
 
 if __name__ == "__main__":
     values: dict = {}

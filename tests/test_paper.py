@@ -48,6 +48,7 @@ def _body_text(tex: str) -> str:
     tex = re.sub(r"(?<!\\)%.*", "", tex)  # comments
     tex = re.sub(r"\\begin\{thebibliography\}.*?\\end\{thebibliography\}", "", tex, flags=re.S)
     tex = re.sub(r"\\(input|includegraphics|label|ref|cite|graphicspath|IfFileExists|usepackage|documentclass)(\[[^\]]*\])?\{[^}]*\}", "", tex)
+    tex = re.sub(r"\\texttt\{[^}]*\}", "", tex)  # code names such as lme4::glmer
     tex = re.sub(r"\\ir[A-Za-z]+", "", tex)
     return tex
 
