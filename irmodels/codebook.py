@@ -12,7 +12,16 @@ from typing import Any
 
 import yaml
 
-__all__ = ["load_codebook", "categories", "codebook_markdown"]
+__all__ = ["load_codebook", "categories", "codebook_markdown", "COUNTRY_NAMES"]
+
+# English short names of the 2017 (Table 1) countries, for display (ISO 3166-1 alpha-2 keys).
+COUNTRY_NAMES: dict[str, str] = {
+    "DE": "Germany", "TR": "Turkey", "AT": "Austria", "HR": "Croatia", "FR": "France", "ES": "Spain",
+    "IE": "Ireland", "IT": "Italy", "GB": "United Kingdom", "BG": "Bulgaria", "CH": "Switzerland",
+    "RO": "Romania", "IL": "Israel", "KZ": "Kazakhstan", "NL": "Netherlands", "SE": "Sweden",
+    "SI": "Slovenia", "DK": "Denmark", "EE": "Estonia", "FI": "Finland", "SK": "Slovakia",
+    "BY": "Belarus", "LT": "Lithuania", "RU": "Russia",
+}
 
 
 @functools.cache

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from irmodels.codebook import COUNTRY_NAMES
 from irmodels.io import write_text_atomic
 from irmodels.simulate import simulate_wave, truth
 
@@ -35,13 +36,6 @@ N = 600
 SEED = 20170517
 HERE = Path(__file__).resolve().parents[1]
 
-COUNTRY_NAMES = {
-    "DE": "Germany", "TR": "Turkey", "AT": "Austria", "HR": "Croatia", "FR": "France", "ES": "Spain",
-    "IE": "Ireland", "IT": "Italy", "GB": "United Kingdom", "BG": "Bulgaria", "CH": "Switzerland",
-    "RO": "Romania", "IL": "Israel", "KZ": "Kazakhstan", "NL": "Netherlands", "SE": "Sweden",
-    "SI": "Slovenia", "DK": "Denmark", "EE": "Estonia", "FI": "Finland", "SK": "Slovakia",
-    "BY": "Belarus", "LT": "Lithuania", "RU": "Russia",
-}
 BEDS = {"<200": "A1", "200-399": "A2", "400-799": "A3", ">=800": "A4"}
 CHAIR = {"DR": "A1", "DR_some_IR": "A2", "DR_IR_equal": "A3", "IR_mostly": "A4"}
 VOLUME = {"0": "A1", "1-200": "A2", "201-500": "A3", ">500": "A4"}

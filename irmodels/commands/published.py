@@ -3,18 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
+
+from irmodels.commands import print_table
 
 
-def _print_table(df, fmt: str) -> None:
-    import pandas as pd
-
-    if fmt == "csv":
-        sys.stdout.write(df.to_csv(index=False, lineterminator="\n"))
-    else:
-        with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200,
-                               "display.max_colwidth", 60):
-            print(df.to_string(index=False))
 
 
 def _audit(args: argparse.Namespace) -> int:
@@ -30,14 +22,14 @@ def _audit(args: argparse.Namespace) -> int:
         df = discrepancies(wave=args.wave)
     else:
         df = identity_checks(wave=args.wave)
-    _print_table(df, args.format)
+    print_table(df, args.format)
     return 0
 
 
 def _margins(args: argparse.Namespace) -> int:
     from irmodels.waves.esr_cirse_2017 import published_margins
 
-    _print_table(published_margins(), args.format)
+    print_table(published_margins(), args.format)
     return 0
 
 

@@ -6,16 +6,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from irmodels.commands import print_table
 
-def _print_table(df, fmt: str) -> None:
-    import pandas as pd
 
-    if fmt == "csv":
-        sys.stdout.write(df.to_csv(index=False, lineterminator="\n"))
-    else:
-        with pd.option_context("display.max_rows", None, "display.max_columns", None, "display.width", 200,
-                               "display.max_colwidth", 80):
-            print(df.to_string(index=False))
 
 
 def _reported(fn):
@@ -89,7 +82,7 @@ def _frame(args: argparse.Namespace) -> int:
     if args.by:
         keys = args.by.split(",")
         cells = cells.groupby([cells[k].astype(str) for k in keys], observed=True)["N"].sum().reset_index()
-    _print_table(cells, args.format)
+    print_table(cells, args.format)
     return 0
 
 
@@ -115,7 +108,7 @@ def _weight(args: argparse.Namespace) -> int:
         print(f"warning: {m}", file=sys.stderr)
     print(f"wrote {args.out}", file=sys.stderr)
     if args.diagnostics and res.diagnostics["margins"] is not None:
-        _print_table(res.diagnostics["margins"], args.format)
+        print_table(res.diagnostics["margins"], args.format)
     return 0
 
 
@@ -130,7 +123,7 @@ def _prevalence(args: argparse.Namespace) -> int:
                                     positive=positive, by=args.by, interval=args.interval, missing="exclude",
                                     frame_total=args.total, weight_options={"collapse": _collapse(args)},
                                     frame=_user_frame(args, data))
-    _print_table(res, args.format)
+    print_table(res, args.format)
     return 0
 
 
@@ -146,7 +139,7 @@ def _tipping(args: argparse.Namespace) -> int:
     tp = tipping_point(data, args.outcome, res, threshold=args.threshold, frame_size=args.total)
     mb = manski_bounds(data, args.outcome, frame_size=args.total).iloc[0]
     row = {**tp.summary(), "manski_lower": mb["lower"], "manski_upper": mb["upper"]}
-    _print_table(pd.DataFrame([row]), args.format)
+    print_table(pd.DataFrame([row]), args.format)
     for n in tp.notes:
         print(f"note: {n}", file=sys.stderr)
     return 0

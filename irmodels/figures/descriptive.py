@@ -12,19 +12,11 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from matplotlib.patches import Patch
 
-from irmodels.codebook import load_codebook
+from irmodels.codebook import COUNTRY_NAMES, load_codebook
 from irmodels.figures.style import OKABE_ITO, SINGLE_COLUMN_MM, journal_style, new_figure
 
-__all__ = ["plot_female_radiologists", "plot_female_ir", "plot_respondents_by_country", "COUNTRY_NAMES"]
+__all__ = ["plot_female_radiologists", "plot_female_ir", "plot_respondents_by_country"]
 
-# Display names (English short names) for the Table 1 countries.
-COUNTRY_NAMES = {
-    "DE": "Germany", "TR": "Turkey", "AT": "Austria", "HR": "Croatia", "FR": "France", "ES": "Spain",
-    "IE": "Ireland", "IT": "Italy", "GB": "United Kingdom", "BG": "Bulgaria", "CH": "Switzerland",
-    "RO": "Romania", "IL": "Israel", "KZ": "Kazakhstan", "NL": "Netherlands", "SE": "Sweden",
-    "SI": "Slovenia", "DK": "Denmark", "EE": "Estonia", "FI": "Finland", "SK": "Slovakia",
-    "BY": "Belarus", "LT": "Lithuania", "RU": "Russia",
-}
 
 
 def _var(margins: pd.DataFrame, variable: str) -> pd.DataFrame:
