@@ -66,7 +66,8 @@ if __name__ == "__main__":
     weighting = sel[sel["level"] == "Europe"][["domain", "weighting_estimate", "weighting_lower",
                                                "weighting_upper"]].set_axis(["domain", "estimate", "lower", "upper"],
                                                                             axis=1)
-    fig = mrp_plot(sel, weighting, title="24/7 coverage 2017 (radiologists frame)")
+    aset = ", ".join(sorted(set(sel["assumptions"].dropna())))
+    fig = mrp_plot(sel, weighting, title=f"24/7 coverage 2017: radiologists frame; assumption set '{aset}'\n(identification: assumption)")
     figs = save_figure(fig, FIGURES / "mrp_by_country")
     print(f"wrote {path.relative_to(ROOT)} ({len(out)} rows), "
           f"{', '.join(str(p.relative_to(ROOT)) for p in figs)}")
