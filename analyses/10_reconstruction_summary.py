@@ -10,7 +10,7 @@ import pandas as pd
 from paths import DERIVED, ROOT
 
 from irmodels.io import write_table_atomic
-from irmodels.reconstruct import reconstruct, shipped_assumption_sets, summarise_ensemble
+from irmodels.reconstruction import reconstruct, shipped_assumption_sets, summarise_ensemble
 
 K, SEED = 1000, 2017
 

@@ -26,7 +26,7 @@ import pandas as pd
 
 from irmodels.io import import_wave, write_table_atomic
 from irmodels.pooling import run_over_ensemble
-from irmodels.reconstruct import reconstruct
+from irmodels.reconstruction import reconstruct
 from irmodels.report import latex_table
 from irmodels.survey import frame_weighted_prevalence, pool_prevalence
 from irmodels.weighting import COLLAPSE_BEDS_400, WarningLog

@@ -16,7 +16,7 @@ from paths import FIGURES, ROOT
 from irmodels.figures.style import save_figure
 from irmodels.figures.weighting import plot_weight_diagnostics
 from irmodels.frame import frame_margins, region_of
-from irmodels.reconstruct import reconstruct
+from irmodels.reconstruction import reconstruct
 from irmodels.weighting import COLLAPSE_BEDS_400, WarningLog, weight
 
 K, SEED, ASSUMPTIONS, REPLICATE = 100, 20170401, "informed", 0

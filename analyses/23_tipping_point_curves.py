@@ -21,7 +21,7 @@ import pandas as pd
 from irmodels.frame import frame_margins, region_of, scenario_role
 from irmodels.io import import_wave, write_table_atomic
 from irmodels.pooling import run_over_ensemble
-from irmodels.reconstruct import reconstruct
+from irmodels.reconstruction import reconstruct
 from irmodels.sensitivity import tipping_point
 from irmodels.survey import pool_prevalence
 from irmodels.weighting import COLLAPSE_BEDS_400, WarningLog, weight

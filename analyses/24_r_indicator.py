@@ -26,7 +26,7 @@ import pandas as pd
 from irmodels.frame import frame_cells, region_of, scenario_role
 from irmodels.io import import_wave, write_table_atomic
 from irmodels.pooling import pool, run_over_ensemble
-from irmodels.reconstruct import reconstruct
+from irmodels.reconstruction import reconstruct
 from irmodels.sensitivity import r_indicator, r_indicator_ci
 from irmodels.weighting import WarningLog, weight
 

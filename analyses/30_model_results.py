@@ -18,7 +18,7 @@ import pandas as pd
 
 from irmodels.errors import DataDroppedWarning, SeparationWarning
 from irmodels.io import import_wave, write_table_atomic
-from irmodels.reconstruct import reconstruct
+from irmodels.reconstruction import reconstruct
 from irmodels.specs import ANALYSIS, fit_all, fit_all_ensemble
 
 if __name__ == "__main__":

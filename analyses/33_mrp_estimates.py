@@ -24,7 +24,7 @@ from irmodels.frame import frame_cells
 from irmodels.io import import_wave, write_table_atomic
 from irmodels.models.bayes import fit_ensemble
 from irmodels.models.mrp import poststratify, poststratify_ensemble
-from irmodels.reconstruct import reconstruct
+from irmodels.reconstruction import reconstruct
 from irmodels.specs import ANALYSIS, fit_spec, get_spec
 
 SCENARIOS = ("radiologists", "hospitals_200plus")

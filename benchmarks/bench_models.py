@@ -34,7 +34,7 @@ import nutpie  # noqa: E402,F401
 
 from irmodels.errors import DataDroppedWarning  # noqa: E402
 from irmodels.models.fit import fit  # noqa: E402
-from irmodels.reconstruct import reconstruct  # noqa: E402
+from irmodels.reconstruction import reconstruct  # noqa: E402
 from irmodels.simulate import simulate_wave  # noqa: E402
 
 t_import = time.perf_counter() - t_import

@@ -13,7 +13,7 @@ import os
 import platform
 import time
 
-from irmodels.reconstruct import check_reconstruction, reconstruct
+from irmodels.reconstruction import check_reconstruction, reconstruct
 from irmodels.schema import validate
 
 

@@ -92,7 +92,7 @@ def descriptive_results(data: pd.DataFrame | None = None, *, wave: str = "esr_ci
     ----------
     data : DataFrame, optional
         A respondent-level table of the wave (e.g. one replicate of
-        :func:`irmodels.reconstruct.reconstruct`). When omitted, counts are
+        :func:`irmodels.reconstruction.reconstruct`). When omitted, counts are
         taken from :func:`irmodels.waves.esr_cirse_2017.published_margins`.
     wave : str
         The wave (only ``"esr_cirse_2017"``).

@@ -14,7 +14,7 @@ Every estimand irmodels reports about the 2017 respondents gets one of three lab
 ``assumption``
     The published data do not restrict it in a useful way (the bounds are the whole
     parameter space, e.g. an odds ratio whose bounds are 0 and infinity); its value comes
-    from the assumption set of the reconstruction (:mod:`irmodels.reconstruct`).
+    from the assumption set of the reconstruction (:mod:`irmodels.reconstruction`).
 
 Estimand names (results downstream join on them)
 ------------------------------------------------
@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from irmodels.errors import Problem, SchemaError
-from irmodels.reconstruct import N_RESPONDENTS, published_targets
+from irmodels.reconstruction import N_RESPONDENTS, published_targets
 
 __all__ = [
     "identification_table",
@@ -342,7 +342,7 @@ def association_by_replicate(
     Parameters
     ----------
     ensemble : pandas.DataFrame
-        Output of :func:`irmodels.reconstruct.reconstruct`.
+        Output of :func:`irmodels.reconstruction.reconstruct`.
     pairs : iterable of (outcome, outcome_level, predictor, predictor_level), optional
         Default :data:`DEFAULT_PAIRS`.
 

@@ -1,6 +1,6 @@
 """Combining results over an ensemble of reconstructed datasets.
 
-The 2017 respondents are reconstructed ``k`` times (:func:`irmodels.reconstruct.reconstruct`);
+The 2017 respondents are reconstructed ``k`` times (:func:`irmodels.reconstruction.reconstruct`);
 any estimator is run once per replicate (:func:`run_over_ensemble`) and the results are
 combined:
 
@@ -227,7 +227,7 @@ def run_over_ensemble(
         Takes one replicate (the respondent-level table without ``replicate_col``, index
         reset) and returns a tidy DataFrame (e.g. ``term, estimate, std_error``).
     ensemble : pandas.DataFrame
-        Long table with ``replicate_col`` (output of :func:`irmodels.reconstruct.reconstruct`).
+        Long table with ``replicate_col`` (output of :func:`irmodels.reconstruction.reconstruct`).
 
     Returns
     -------

@@ -184,7 +184,7 @@ def test_cli_user_frame_missing_country_names_file_and_country(tmp_path, capsys)
     absent from the user frame exits 2 with an error naming the frame file and the country."""
     from irmodels.cli import main
     from irmodels.io import write_table_atomic
-    from irmodels.reconstruct import reconstruct
+    from irmodels.reconstruction import reconstruct
 
     ens = reconstruct(1, 3, "informed")
     table = tmp_path / "resp.csv"

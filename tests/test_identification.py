@@ -17,7 +17,7 @@ from irmodels.identification import (
     identification_status,
     identification_table,
 )
-from irmodels.reconstruct import reconstruct
+from irmodels.reconstruction import reconstruct
 
 EXACT = 1e-12
 

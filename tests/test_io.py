@@ -99,7 +99,7 @@ def test_write_table_atomic_leaves_no_temp_files(tmp_path):
 
 
 def test_read_table_roundtrip_of_reconstruction(tmp_path):
-    from irmodels.reconstruct import reconstruct
+    from irmodels.reconstruction import reconstruct
 
     ens = reconstruct(k=3, seed=1)
     p = write_table_atomic(ens, tmp_path / "ens.csv")

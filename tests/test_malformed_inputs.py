@@ -10,7 +10,7 @@ import pytest
 
 from irmodels.errors import MappingError, SchemaError
 from irmodels.io import import_wave, read_table
-from irmodels.reconstruct import load_assumptions
+from irmodels.reconstruction import load_assumptions
 from irmodels.schema import validate
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,7 +18,7 @@ from irmodels.pooling import (
     run_over_ensemble,
     summarise_draws,
 )
-from irmodels.reconstruct import reconstruct
+from irmodels.reconstruction import reconstruct
 
 EXACT = 1e-12
 

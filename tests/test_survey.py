@@ -207,7 +207,7 @@ def test_reconstruction_ensemble_end_to_end():
     """2017 ensemble: unweighted share is exactly the published 60/97 in every replicate
     (identified, no reconstruction variance); frame-weighted rows are labelled assumption."""
     from irmodels.pooling import run_over_ensemble
-    from irmodels.reconstruct import reconstruct
+    from irmodels.reconstruction import reconstruct
     from irmodels.survey import frame_weighted_prevalence, pool_prevalence
     from irmodels.weighting import COLLAPSE_BEDS_400
 

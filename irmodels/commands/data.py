@@ -48,7 +48,7 @@ def _import_wave(args: argparse.Namespace) -> int:
 def _reconstruct(args: argparse.Namespace) -> int:
     from irmodels.errors import IrmodelsError
     from irmodels.io import write_table_atomic
-    from irmodels.reconstruct import reconstruct
+    from irmodels.reconstruction import reconstruct
 
     try:
         ens = reconstruct(args.k, args.seed, assumptions=args.assumptions)

@@ -442,7 +442,7 @@ def fit_ensemble(formula: str, ensemble: pd.DataFrame, *, family: str, group: st
     formula, family, group, priors, options
         As for :func:`irmodels.fit` with ``engine="pymc"`` (``cache_dir`` caches each replicate).
     ensemble : DataFrame
-        Long table with ``replicate_col`` (:func:`irmodels.reconstruct.reconstruct`).
+        Long table with ``replicate_col`` (:func:`irmodels.reconstruction.reconstruct`).
 
     Returns
     -------

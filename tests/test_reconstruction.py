@@ -1,4 +1,4 @@
-"""Tests of irmodels.reconstruct: every replicate reproduces every published 2017 count and
+"""Tests of irmodels.reconstruction: every replicate reproduces every published 2017 count and
 constraint (compared with irmodels.waves.esr_cirse_2017.published_margins, the lead's reading
 of the paper, not only with the module's own target list), passes validate, is deterministic,
 and the assumption sets differ where they should."""
@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from irmodels.errors import SchemaError
-from irmodels.reconstruct import (
+from irmodels.reconstruction import (
     CONSTRAINTS,
     check_reconstruction,
     load_assumptions,
@@ -221,20 +221,11 @@ def test_done_criterion_k1000_seed1():
             assert (got == row.count).all(), (var, row.category)
 
 
-def test_module_and_function_spellings_agree():
-    # `irmodels.reconstruct` may be the module (after `import irmodels.reconstruct`) or the
-    # function (lazy export): both must be callable with the same result.
-    import irmodels.reconstruct as mod
-
-    a = mod(k=2, seed=3, check=False)
-    b = reconstruct(k=2, seed=3, check=False)
-    pd.testing.assert_frame_equal(a, b)
-
 
 def test_targets_come_from_published_margins_single_source(monkeypatch):
     """The reconstruction types no published count: change a margin in published_margins()
     (here 24/7 cover 61/36 instead of 60/37) and targets, reconstruction and checks follow."""
-    import irmodels.reconstruct as rc
+    import irmodels.reconstruction as rc
 
     pm = _published()
     mine = published_targets()

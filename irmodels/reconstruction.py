@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import functools
 import os
-import sys
-import types
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -836,19 +834,3 @@ def summarise_ensemble(ensemble: pd.DataFrame) -> pd.DataFrame:
         })
     cols = ["quantity", "status", "mean", "sd", "q025", "q500", "q975", "lower_bound", "upper_bound"]
     return pd.DataFrame(rows).reindex(columns=cols)
-
-
-class _CallableModule(types.ModuleType):
-    """Make ``irmodels.reconstruct(k, seed, ...)`` work even when the name is the module.
-
-    The public API exports the function ``reconstruct`` under the same name as this module.
-    Once any code has run ``import irmodels.reconstruct``, the package attribute
-    ``irmodels.reconstruct`` is this module, not the function; calling the module
-    forwards to :func:`reconstruct`, so both spellings behave the same.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> pd.DataFrame:
-        return reconstruct(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
