@@ -48,6 +48,15 @@ COEF_PREFIXES_NOT = ("threshold[", "sd(", "phi", "sd_department")
 _NOT_HASHED = ("cache_dir", "spec_id", "on_fail", "progressbar", "cores", "_defer_sampling")
 
 
+def _code_hash() -> str:
+    """Hash of the model code: a cached fit made by other model code is never reused."""
+    here = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for name in ("fit.py", "bayes.py", "frequentist.py"):
+        h.update((here / name).read_bytes())
+    return h.hexdigest()
+
+
 @dataclass
 class Design:
     """The model frame of one fit: response, design matrix and grouping.
@@ -523,7 +532,8 @@ def fit(
     spec_id = options.get("spec_id") or "fit_" + hashlib.sha256(_canonical(call).encode()).hexdigest()[:10]
     f = Fit(formula=formula, family=family, engine=engine, group=group, weights=weights, seed=int(seed),
             priors=priors, options=dict(options), spec_id=spec_id, design=design, result=None, data_hash=dh)
-    f.extra["content_hash"] = hashlib.sha256((_canonical(call) + dh).encode()).hexdigest()
+    # spec, data and seed, plus the model code, so that a cache never outlives a change of the model
+    f.extra["content_hash"] = hashlib.sha256((_canonical(call) + dh + _code_hash()).encode()).hexdigest()
     if engine == "statsmodels":
         frequentist.fit_statsmodels(f)
     elif options.get("_defer_sampling"):
