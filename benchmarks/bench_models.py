@@ -74,9 +74,11 @@ def main() -> None:
     print(f"   ratio {ess_s_nutpie / ess_s_pymc:.1f}x (goal >= 2x)")
 
     # 3. 10^3 vs 10^6 simulated respondents, collapsed
-    for centered in (False, True):
+    for centered in ("auto", False, True):
         times = {}
-        print(f"\n3. {'centred' if centered else 'non-centred (default)'} country intercepts")
+        label = {"auto": "automatic (default: centred iff every country has >= 1000 respondents)",
+                 False: "non-centred", True: "centred"}[centered]
+        print(f"\n3. {label} country intercepts")
         for n in (1_000, 1_000_000):
             data = simulate_wave(n, 7)
             f, t = timed_fit(data, 3, centered=centered)

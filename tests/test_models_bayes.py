@@ -342,3 +342,20 @@ def test_fit_ensemble_swaps_data_exactly():
     b1 = np.asarray(fits[1].idata["posterior"]["b"])
     np.testing.assert_array_equal(b1, np.asarray(alone.idata["posterior"]["b"]))
     assert not np.array_equal(np.asarray(fits[0].idata["posterior"]["b"]), b1)
+
+
+def test_auto_centering_rule():
+    """centered="auto": centred iff every group has >= AUTO_CENTRED_MIN_TRIALS trials (logistic only)."""
+    from types import SimpleNamespace
+
+    from irmodels.models.bayes import AUTO_CENTRED_MIN_TRIALS, _auto_centered
+
+    small = SimpleNamespace(kind="logistic", g=np.array([0, 0, 1]), n=np.array([600, 500, AUTO_CENTRED_MIN_TRIALS - 1]),
+                            group_levels=["a", "b"])
+    large = SimpleNamespace(kind="logistic", g=np.array([0, 0, 1]), n=np.array([600, 500, AUTO_CENTRED_MIN_TRIALS]),
+                            group_levels=["a", "b"])
+    empty_group = SimpleNamespace(kind="logistic", g=np.array([0, 0]), n=np.array([5000, 5000]), group_levels=["a", "b"])
+    assert not _auto_centered(small)
+    assert _auto_centered(large)
+    assert not _auto_centered(empty_group)  # a group without respondents keeps the non-centred form
+    assert not _auto_centered(SimpleNamespace(kind="ordinal", g=np.array([0]), n=np.array([10**6]), group_levels=["a"]))
