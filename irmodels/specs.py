@@ -254,6 +254,24 @@ def identification_labels(tidy: pd.DataFrame, spec: ModelSpec) -> pd.Series:
     return pd.Series(out, index=tidy.index, name="identification")
 
 
+def _jobs(specs: list[ModelSpec] | None, engines: tuple[str, ...], data: pd.DataFrame,
+          skipped: list[dict]):
+    """Yield (spec, engine) for every spec x engine that applies to ``data``.
+
+    Specs that do not apply are appended to ``skipped`` with the reason, so that
+    nothing is skipped silently.
+    """
+    for spec in SPECS if specs is None else specs:
+        ok, reason = applicable(spec, data)
+        for engine in engines:
+            if engine not in spec.engines:
+                continue
+            if not ok:
+                skipped.append({"spec_id": spec.spec_id, "engine": engine, "reason": reason})
+                continue
+            yield spec, engine
+
+
 def fit_all(data: pd.DataFrame, *, specs: list[ModelSpec] | None = None,
             engines: tuple[str, ...] = ("statsmodels", "pymc"), seed: int = 0,
             **options: Any) -> tuple[pd.DataFrame, dict, pd.DataFrame]:
@@ -270,19 +288,12 @@ def fit_all(data: pd.DataFrame, *, specs: list[ModelSpec] | None = None,
         (not applicable to these data); nothing is skipped silently.
     """
     rows, fits, skipped = [], {}, []
-    for spec in SPECS if specs is None else specs:
-        ok, reason = applicable(spec, data)
-        for engine in engines:
-            if engine not in spec.engines:
-                continue
-            if not ok:
-                skipped.append({"spec_id": spec.spec_id, "engine": engine, "reason": reason})
-                continue
-            f = fit_spec(spec, data, engine=engine, seed=seed, **options)
-            t = f.tidy()
-            t.insert(0, "engine", engine)
-            rows.append(t)
-            fits[(spec.spec_id, engine)] = f
+    for spec, engine in _jobs(specs, engines, data, skipped):
+        f = fit_spec(spec, data, engine=engine, seed=seed, **options)
+        t = f.tidy()
+        t.insert(0, "engine", engine)
+        rows.append(t)
+        fits[(spec.spec_id, engine)] = f
     tidy = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
     return tidy, fits, pd.DataFrame(skipped, columns=["spec_id", "engine", "reason"])
 
@@ -315,61 +326,54 @@ def fit_all_ensemble(ensemble: pd.DataFrame, *, specs: list[ModelSpec] | None = 
 
     first = ensemble[ensemble[replicate_col] == ensemble[replicate_col].min()]
     parts, skipped = [], []
-    for spec in SPECS if specs is None else specs:
-        ok, reason = applicable(spec, first)
-        for engine in engines:
-            if engine not in spec.engines:
-                continue
-            if not ok:
-                skipped.append({"spec_id": spec.spec_id, "engine": engine, "reason": reason})
-                continue
-            if engine == "statsmodels":
-                per = []
-                for r, rep in ensemble.groupby(replicate_col, sort=True):
-                    data = rep.drop(columns=replicate_col).reset_index(drop=True)
-                    t = fit_spec(spec, data, engine=engine, seed=seed, **options).tidy()
-                    t.insert(0, replicate_col, r)
-                    per.append(t)
-                stacked = pd.concat(per, ignore_index=True)
-                # a term whose ML estimate diverges (separation) in any replicate is reported as not
-                # estimable, with the count, instead of pooling infinities or dropping replicates
-                ok_rep = np.isfinite(stacked["std_error"]) & (stacked["estimate"].abs() <= 15)
-                n_bad = (~ok_rep).groupby(stacked["term"], sort=False).sum()
-                good_terms = list(n_bad.index[n_bad == 0])
-                pooled = pool(stacked[stacked["term"].isin(good_terms)], by=("term",), replicate_col=replicate_col)
-                pooled["note"] = ""
-                bad_rows = [{"term": t, "estimate": np.nan, "std_error": np.nan, "lower": np.nan, "upper": np.nan,
-                             "n_replicates": stacked[replicate_col].nunique(),
-                             "note": f"not estimable: ML diverges (separation) in {int(n)} of "
-                                     f"{stacked[replicate_col].nunique()} replicates"}
-                            for t, n in n_bad.items() if n > 0]
-                if bad_rows:
-                    pooled = pd.concat([pooled, pd.DataFrame(bad_rows)], ignore_index=True)
-                order = {t: i for i, t in enumerate(n_bad.index)}
-                pooled = pooled.sort_values("term", key=lambda c: c.map(order)).reset_index(drop=True)
-                pooled["method"] = stacked["method"].iloc[0] + "+rubin"
-            else:
-                opts = {**spec.options, **options}
-                opts.pop("firth", None)
-                fits = fit_ensemble(spec.formula, ensemble, family=spec.family, group=spec.group,
-                                    replicate_col=replicate_col, seed=seed, priors=spec.priors or None,
-                                    spec_id=spec.spec_id, **opts)
-                draws = []
-                for f in fits:
-                    cols = {term: d.ravel() for term, d in _reported(f)}
-                    df = pd.DataFrame(cols)
-                    df.insert(0, replicate_col, f.extra["replicate"])
-                    draws.append(df)
-                stacked = pool_draws(pd.concat(draws, ignore_index=True), replicate_col=replicate_col,
-                                     diagnostics={f.extra["replicate"]: f.idata for f in fits},
-                                     on_fail=opts.get("on_fail", "raise"))
-                pooled = summarise_draws(stacked, columns=list(cols), replicate_col=replicate_col)
-                pooled["method"] = fits[0].tidy()["method"].iloc[0] + "+stacked"
-                pooled["converged_share"] = float(np.mean([f.extra["convergence"]["converged"] for f in fits]))
-            pooled["spec_id"] = spec.spec_id
-            pooled.insert(0, "engine", engine)
-            pooled["identification"] = identification_labels(pooled, spec).to_numpy()
-            parts.append(pooled)
+    for spec, engine in _jobs(specs, engines, first, skipped):
+        if engine == "statsmodels":
+            per = []
+            for r, rep in ensemble.groupby(replicate_col, sort=True):
+                data = rep.drop(columns=replicate_col).reset_index(drop=True)
+                t = fit_spec(spec, data, engine=engine, seed=seed, **options).tidy()
+                t.insert(0, replicate_col, r)
+                per.append(t)
+            stacked = pd.concat(per, ignore_index=True)
+            # a term whose ML estimate diverges (separation) in any replicate is reported as not
+            # estimable, with the count, instead of pooling infinities or dropping replicates
+            ok_rep = np.isfinite(stacked["std_error"]) & (stacked["estimate"].abs() <= 15)
+            n_bad = (~ok_rep).groupby(stacked["term"], sort=False).sum()
+            good_terms = list(n_bad.index[n_bad == 0])
+            pooled = pool(stacked[stacked["term"].isin(good_terms)], by=("term",), replicate_col=replicate_col)
+            pooled["note"] = ""
+            bad_rows = [{"term": t, "estimate": np.nan, "std_error": np.nan, "lower": np.nan, "upper": np.nan,
+                         "n_replicates": stacked[replicate_col].nunique(),
+                         "note": f"not estimable: ML diverges (separation) in {int(n)} of "
+                                 f"{stacked[replicate_col].nunique()} replicates"}
+                        for t, n in n_bad.items() if n > 0]
+            if bad_rows:
+                pooled = pd.concat([pooled, pd.DataFrame(bad_rows)], ignore_index=True)
+            order = {t: i for i, t in enumerate(n_bad.index)}
+            pooled = pooled.sort_values("term", key=lambda c: c.map(order)).reset_index(drop=True)
+            pooled["method"] = stacked["method"].iloc[0] + "+rubin"
+        else:
+            opts = {**spec.options, **options}
+            opts.pop("firth", None)
+            fits = fit_ensemble(spec.formula, ensemble, family=spec.family, group=spec.group,
+                                replicate_col=replicate_col, seed=seed, priors=spec.priors or None,
+                                spec_id=spec.spec_id, **opts)
+            draws = []
+            for f in fits:
+                cols = {term: d.ravel() for term, d in _reported(f)}
+                df = pd.DataFrame(cols)
+                df.insert(0, replicate_col, f.extra["replicate"])
+                draws.append(df)
+            stacked = pool_draws(pd.concat(draws, ignore_index=True), replicate_col=replicate_col,
+                                 diagnostics={f.extra["replicate"]: f.idata for f in fits},
+                                 on_fail=opts.get("on_fail", "raise"))
+            pooled = summarise_draws(stacked, columns=list(cols), replicate_col=replicate_col)
+            pooled["method"] = fits[0].tidy()["method"].iloc[0] + "+stacked"
+            pooled["converged_share"] = float(np.mean([f.extra["convergence"]["converged"] for f in fits]))
+        pooled["spec_id"] = spec.spec_id
+        pooled.insert(0, "engine", engine)
+        pooled["identification"] = identification_labels(pooled, spec).to_numpy()
+        parts.append(pooled)
     return pd.concat(parts, ignore_index=True), pd.DataFrame(skipped, columns=["spec_id", "engine", "reason"])
 
 

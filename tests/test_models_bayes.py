@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -33,12 +32,9 @@ from scipy.special import expit
 from irmodels.errors import ConvergenceError, ConvergenceWarning, ModelSpecError
 from irmodels.models import bayes
 from irmodels.models.fit import Fit, build_design, fit
+from model_reference import BEDS, CHAIR, REF_DIR, SHARE, load_ref  # noqa: F401
 
-REF_DIR = Path(__file__).parent / "reference" / "models"
 REF = json.loads((REF_DIR / "reference.json").read_text())
-BEDS = ["<200", "200-399", "400-799", ">=800"]
-CHAIR = ["DR", "DR_some_IR", "DR_IR_equal", "IR_mostly"]
-SHARE = ["0", "1-25", "26-50", "51-75", ">75"]
 FORMULA = "cover_24_7 ~ beds_class + teaching + chair_profile"
 FAST = dict(draws=500, tune=500, chains=4)
 
@@ -48,24 +44,6 @@ K_SD_RSTANARM_MEAN = 0.1  # matched priors: posterior means within 0.1 posterior
 REL_SD_RSTANARM = 0.10  # posterior sds within 10%
 K_SD_CLM = 0.25  # weak priors, n = 600: posterior mean close to the MLE
 K_SD_RECOVERY = 2.0  # recovery of generating parameters
-
-
-def _cat(df: pd.DataFrame) -> pd.DataFrame:
-    df = df.copy()
-    for col, cats in (("beds_class", BEDS), ("chair_profile", CHAIR)):
-        if col in df:
-            df[col] = pd.Categorical(df[col], categories=cats, ordered=True)
-    if "female_ir_share_class" in df:
-        df["female_ir_share_class"] = pd.Categorical(df["female_ir_share_class"].astype(str), categories=SHARE,
-                                                     ordered=True)
-    for c in ("teaching", "cover_24_7"):
-        if c in df:
-            df[c] = df[c].astype(bool)
-    return df
-
-
-def load_ref(name: str) -> pd.DataFrame:
-    return _cat(pd.read_csv(REF_DIR / f"{name}.csv", keep_default_na=False, na_values=[""]))
 
 
 def _unfitted(formula, data, family, group=None, **options) -> Fit:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -26,12 +25,9 @@ import pytest
 from irmodels.errors import DataDroppedWarning, ModelSpecError, SchemaError, SeparationWarning
 from irmodels.models.fit import fit
 from irmodels.models.frequentist import detect_separation, firth_logistic
+from model_reference import BEDS, CHAIR, REF_DIR, SHARE, load_ref  # noqa: F401
 
-REF_DIR = Path(__file__).parent / "reference" / "models"
 REF = json.loads((REF_DIR / "reference.json").read_text())
-BEDS = ["<200", "200-399", "400-799", ">=800"]
-CHAIR = ["DR", "DR_some_IR", "DR_IR_equal", "IR_mostly"]
-SHARE = ["0", "1-25", "26-50", "51-75", ">75"]
 
 # named tolerances
 TOL_COEF_GLM = 1e-6  # same ML estimate, both to convergence
@@ -39,25 +35,6 @@ TOL_SE_GLM = 1e-5
 TOL_CLM = 1e-4  # issue 5: clm coefficients to 1e-4
 TOL_BETABIN = 1e-3  # two optimisers of one likelihood; SEs from numeric Hessians
 TOL_BETABIN_SE = 5e-3
-
-
-def _cat(df: pd.DataFrame) -> pd.DataFrame:
-    df = df.copy()
-    if "beds_class" in df:
-        df["beds_class"] = pd.Categorical(df["beds_class"], categories=BEDS, ordered=True)
-    if "chair_profile" in df:
-        df["chair_profile"] = pd.Categorical(df["chair_profile"], categories=CHAIR, ordered=True)
-    if "female_ir_share_class" in df:
-        df["female_ir_share_class"] = pd.Categorical(df["female_ir_share_class"].astype(str), categories=SHARE,
-                                                     ordered=True)
-    for c in ("teaching", "cover_24_7"):
-        if c in df:
-            df[c] = df[c].astype(bool)
-    return df
-
-
-def load_ref(name: str) -> pd.DataFrame:
-    return _cat(pd.read_csv(REF_DIR / f"{name}.csv", keep_default_na=False, na_values=[""]))
 
 
 def _compare(tidy: pd.DataFrame, ref: dict, tol_est: float, tol_se: float, est_key="estimate", se_key="std_error"):
