@@ -98,7 +98,7 @@ DEFAULT_PRIORS: dict[str, Any] = {
 }
 GATE = {"r_hat_max": 1.01, "ess_bulk_min": 400.0, "ess_tail_min": 400.0, "n_divergent_max": 0}
 OPTIONS = {"_defer_sampling", "centered", "draws", "tune", "chains", "cores", "nuts_sampler", "adaptation", "target_accept", "on_fail", "cache_dir",
-           "prior_scale", "zero_threshold", "collapse", "progressbar"}
+           "prior_scale", "zero_threshold", "collapse", "progressbar", "compile"}
 
 
 def _priors(f) -> dict:
@@ -378,10 +378,16 @@ def _settings(f, prep) -> dict:
         raise ModelSpecError(f"nuts_sampler={sampler!r}: valid values are 'nutpie' and 'pymc'")
     if sampler != "nutpie" and "adaptation" in f.options:
         raise ModelSpecError("adaptation applies to nuts_sampler='nutpie' only")
+    compile_ = f.options.get("compile", "cached")
+    if compile_ not in ("cached", "nutpie"):
+        raise ModelSpecError(f"compile={compile_!r}: valid values are 'cached' (default) and 'nutpie'")
     chains = int(f.options.get("chains", 4))
     return {
         "on_fail": on_fail,
         "sampler": sampler,
+        # how nutpie's callbacks are compiled: "cached" re-uses machine code across
+        # fits and processes (irmodels.models.nutpie_cache); "nutpie" recompiles every time
+        "compile": compile_,
         "draws": int(f.options.get("draws", 1000)),
         "tune": int(f.options.get("tune", 1000)),
         "chains": chains,
@@ -396,12 +402,28 @@ def _settings(f, prep) -> dict:
     }
 
 
+def compile_nutpie(model, st: dict) -> tuple[Any, str]:
+    """Compile ``model`` for nutpie: disk-cached callbacks by default, nutpie's own on request.
+
+    ``st["compile"] == "cached"`` (default) uses :func:`irmodels.models.nutpie_cache.compile_model`
+    (same sampler, callbacks cached across processes); ``"nutpie"`` calls
+    ``nutpie.compile_pymc_model``. Returns the compiled model and where it came from.
+    """
+    if st["compile"] == "nutpie":
+        import nutpie
+
+        return nutpie.compile_pymc_model(model), "none"
+    from irmodels.models.nutpie_cache import compile_model
+
+    return compile_model(model)
+
+
 def _sample(model, st: dict, seed: int, compiled=None):
     """Draw from the posterior: nutpie (compiled once, data swappable) or PyMC's own NUTS."""
     if st["sampler"] == "nutpie":
         import nutpie
 
-        cm = compiled if compiled is not None else nutpie.compile_pymc_model(model)
+        cm = compiled if compiled is not None else compile_nutpie(model, st)[0]
         return nutpie.sample(cm, draws=st["draws"], tune=st["tune"], chains=st["chains"], cores=st["cores"],
                              seed=int(seed), progress_bar=st["progressbar"], save_warmup=False,
                              adaptation=st["adaptation"], target_accept=st["target_accept"])
@@ -439,7 +461,10 @@ def fit_pymc(f, cache_dir: Path | None = None) -> None:
         idata = _load_netcdf(_cache_path(cache_dir, f))
         f.extra["from_cache"] = True
     if idata is None:
-        idata = _sample(model, st, f.seed)
+        compiled = None
+        if st["sampler"] == "nutpie":
+            compiled, f.extra["compile_cache"] = compile_nutpie(model, st)
+        idata = _sample(model, st, f.seed, compiled=compiled)
         f.extra["from_cache"] = False
         if cache_dir is not None:
             _save_netcdf(idata, _cache_path(cache_dir, f), f)
@@ -507,10 +532,8 @@ def fit_ensemble(formula: str, ensemble: pd.DataFrame, *, family: str, group: st
             f.extra["from_cache"] = True
         if idata is None:
             if st["sampler"] == "nutpie":
-                import nutpie
-
                 if compiled is None:
-                    compiled = nutpie.compile_pymc_model(model)
+                    compiled, f.extra["compile_cache"] = compile_nutpie(model, st)
                 idata = _sample(model, st, f.seed, compiled=compiled.with_data(**values))
             else:
                 idata = _sample(model, st, f.seed)
