@@ -1,16 +1,41 @@
-"""Run every benchmark script (``make benchmark``); each prints its own figures and goals."""
+"""Run every benchmark script (``make benchmark``); each prints its own figures and goals.
+
+The output of each script is also kept in ``benchmarks/results/<script>.txt`` (with the date,
+machine and versions), so the figures of the last run can be cited without re-running.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import platform
 import subprocess
 import sys
+from importlib import metadata
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+
+
+def _header() -> str:
+    versions = ", ".join(f"{p} {metadata.version(p)}" for p in ("irmodels", "pymc", "nutpie", "pytensor", "numba"))
+    return (f"# {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; {platform.machine()}, {os.cpu_count()} CPUs; "
+            f"Python {platform.python_version()}; {versions}\n")
+
 
 if __name__ == "__main__":
     status = 0
+    RESULTS.mkdir(exist_ok=True)
     for script in sorted(HERE.glob("bench_*.py")):
         print(f"== {script.name}", flush=True)
-        status |= subprocess.run([sys.executable, str(script)], cwd=HERE.parent).returncode
+        proc = subprocess.run([sys.executable, str(script)], cwd=HERE.parent, capture_output=True, text=True)
+        sys.stdout.write(proc.stdout)
+        sys.stderr.write(proc.stderr)
+        status |= proc.returncode
+        if proc.returncode == 0:
+            out = RESULTS / f"{script.stem}.txt"
+            tmp = out.with_suffix(".txt.tmp")
+            tmp.write_text(_header() + proc.stdout)
+            tmp.replace(out)
     sys.exit(status)

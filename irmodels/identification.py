@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from irmodels.errors import Problem, SchemaError
-from irmodels.reconstruction import N_RESPONDENTS, published_targets
+from irmodels.reconstruction import N_RESPONDENTS, _margin, _stated, published_targets
 
 __all__ = [
     "identification_table",
@@ -79,11 +79,13 @@ DEFAULT_PAIRS: tuple[tuple[str, str, str, str], ...] = (
 
 
 # Published joint facts that sharpen the Fréchet bounds: (outcome, level, predictor, level) ->
-# minimum joint count. The CIRSE-only members include 7 IR_mostly and 1 DR_IR_equal chairs.
-_JOINT_MIN: dict[tuple[str, str, str, str], int] = {
-    ("member_cirse", "true", "chair_profile", "IR_mostly"): 7,
-    ("member_cirse", "true", "chair_profile", "DR_IR_equal"): 1,
-}
+# minimum joint count: the CIRSE-only members include the IR_mostly and DR_IR_equal chairs of
+# statements R2-10 and R2-11.
+def _joint_min() -> dict[tuple[str, str, str, str], int]:
+    return {
+        ("member_cirse", "true", "chair_profile", "IR_mostly"): _stated("R2-10"),
+        ("member_cirse", "true", "chair_profile", "DR_IR_equal"): _stated("R2-11"),
+    }
 
 
 def _counts() -> tuple[dict[tuple[str, str], int], dict[str, int]]:
@@ -173,6 +175,14 @@ def frechet_bounds(n_a: int, n_y: int, n_resp_y: int, n_miss_y: int, x_min: int 
     return {"rd_lower": rd_lo, "rd_upper": rd_hi, "or_lower": or_lo, "or_upper": or_hi}
 
 
+def _printed_denominator(statement_id: str) -> int:
+    """The denominator a statement of the paper prints (e.g. R2-10: "7 out of 9")."""
+    from irmodels.waves.esr_cirse_2017 import load_statements
+
+    st = load_statements().set_index("statement_id")
+    return int(st.loc[statement_id, "denominator"])
+
+
 @functools.cache
 def _table(pairs: tuple[tuple[str, str, str, str], ...]) -> pd.DataFrame:
     counts, item_n = _counts()
@@ -198,22 +208,36 @@ def _table(pairs: tuple[tuple[str, str, str, str], ...]) -> pd.DataFrame:
         rows.append((f"prevalence:female_ir_share_class={cat}", "bounded", np.nan, 0.0, f_up / f_n,
                      f"the {f_up} of {f_n} departments above 25% ({_provenance(up['source'], up['statement_id'], disc)}) "
                      "are split by the assumption set (Fig. 2 not in the text)"))
-    # identified joint facts stated in the text
+    # identified joint facts stated in the text: every number read from statements.csv
+    # (by statement id) or from the adopted margins, as the reconstruction does
+    n_co = _margin("member_esr_cirse", "cirse_only")  # 10 (audit D01; printed 9)
+    co_ir, co_eq = _stated("R2-10"), _stated("R2-11")
+    co_printed = _printed_denominator("R2-10")
+    ch_eq, ch_ir = _margin("chair_profile", "DR_IR_equal"), _margin("chair_profile", "IR_mostly")
+    involved = _stated("DIS-02")
+    if involved != ch_eq + ch_ir:
+        raise SchemaError([Problem(f"DIS-02 states {involved} chairs involved in IR; the chair margins give "
+                                   f"{ch_eq} + {ch_ir}", column="chair_profile")], what="identification_table")
+    n22, mid12 = _margin("n_residents", ">21"), _stated("R3-11")
+    res0, res0_nt = _margin("n_residents", "0"), _stated("R3-06")
+    no_ir, no_ir_small = _margin("ir_share_class", "0"), _stated("R3-14")
+    vol0, vol0_teach = _margin("procedure_volume_class", "0"), _stated("DIS-04")
     rows += [
-        ("share:chair_profile=IR_mostly|membership=cirse_only", "identified", 7 / 10, 7 / 10, 7 / 10,
-         "7 of the 10 CIRSE-only members (audit: 10, printed 9) work mostly in IR"),
-        ("share:chair_profile=DR_IR_equal|membership=cirse_only", "identified", 1 / 10, 1 / 10, 1 / 10,
-         "1 of the 10 CIRSE-only members works 50% DR / 50% IR"),
-        ("prevalence:chair_ir_involved=true", "identified", 41 / 98, 41 / 98, 41 / 98,
-         "DR_IR_equal + IR_mostly = 26 + 15 (Discussion: 41 of 98)"),
-        ("share:beds_class=>=800|n_residents>21", "bounded", np.nan, 11 / 13, 1.0,
-         "more than 12 residents => >=800 beds except 2 teaching 400-799 hospitals"),
-        ("share:teaching=false|n_residents=0", "identified", 1.0, 1.0, 1.0,
-         "the 2 hospitals without residents have no teaching duties"),
-        ("share:beds_class=<200_or_200-399|ir_share_class=0", "identified", 1.0, 1.0, 1.0,
-         "the 3 hospitals without IR are small"),
-        ("share:teaching=true|procedure_volume_class=0", "identified", 0.5, 0.5, 0.5,
-         "of the 2 hospitals without interventions one has teaching duties"),
+        ("share:chair_profile=IR_mostly|membership=cirse_only", "identified", co_ir / n_co, co_ir / n_co,
+         co_ir / n_co, f"{co_ir} of the {n_co} CIRSE-only members (audit: {n_co}, printed {co_printed}) work mostly in IR (R2-10)"),
+        ("share:chair_profile=DR_IR_equal|membership=cirse_only", "identified", co_eq / n_co, co_eq / n_co,
+         co_eq / n_co, f"{co_eq} of the {n_co} CIRSE-only members works 50% DR / 50% IR (R2-11)"),
+        ("prevalence:chair_ir_involved=true", "identified", involved / N, involved / N, involved / N,
+         f"DR_IR_equal + IR_mostly = {ch_eq} + {ch_ir} (Discussion, DIS-02: {involved} of {N})"),
+        ("share:beds_class=>=800|n_residents>21", "bounded", np.nan, (n22 - mid12) / n22, 1.0,
+         f"more than 12 residents => >=800 beds except {mid12} teaching 400-799 hospitals (R3-11); "
+         f"{n22} departments have more than 21"),
+        ("share:teaching=false|n_residents=0", "identified", res0_nt / res0, res0_nt / res0, res0_nt / res0,
+         f"the {res0} hospitals without residents have no teaching duties (R3-06)"),
+        ("share:beds_class=<200_or_200-399|ir_share_class=0", "identified", no_ir_small / no_ir,
+         no_ir_small / no_ir, no_ir_small / no_ir, f"the {no_ir} hospitals without IR are small (R3-14)"),
+        ("share:teaching=true|procedure_volume_class=0", "identified", vol0_teach / vol0, vol0_teach / vol0,
+         vol0_teach / vol0, f"of the {vol0} hospitals without interventions {vol0_teach} has teaching duties (DIS-04)"),
     ]
     for y, yl, a, al in pairs:
         for v, lv in ((y, yl), (a, al)):
@@ -227,7 +251,7 @@ def _table(pairs: tuple[tuple[str, str, str, str], ...]) -> pd.DataFrame:
         if item_n[a] != N:
             raise SchemaError([Problem(f"predictor must be answered by all {N} respondents (it has {item_n[a]})",
                                        column=a)], what="identification_table")
-        x_min = _JOINT_MIN.get((y, yl, a, al), 0)
+        x_min = _joint_min().get((y, yl, a, al), 0)
         b = frechet_bounds(n_a, n_y, n_resp, miss, x_min=x_min)
         trivial_rd = b["rd_lower"] <= -1 + 1e-12 and b["rd_upper"] >= 1 - 1e-12
         src = f"{y}={yl}: {n_y}/{n_resp}; {a}={al}: {n_a}/{N}"

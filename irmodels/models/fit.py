@@ -52,7 +52,7 @@ def _code_hash() -> str:
     """Hash of the model code: a cached fit made by other model code is never reused."""
     here = Path(__file__).resolve().parent
     h = hashlib.sha256()
-    for name in ("fit.py", "bayes.py", "frequentist.py"):
+    for name in ("fit.py", "bayes.py", "frequentist.py", "nutpie_cache.py"):
         h.update((here / name).read_bytes())
     return h.hexdigest()
 

@@ -233,6 +233,18 @@ def compile_model(model) -> tuple[Any, str]:
     tuple
         The compiled model (``nutpie.sample`` accepts it) and the cache label.
     """
+    import nutpie
+
+    try:
+        return _compile_cached(model)
+    except Exception as err:  # noqa: BLE001 - e.g. an unreadable cache entry, a changed private API: never fatal
+        warnings.warn(f"cached nutpie compilation failed ({type(err).__name__}: {err}); using "
+                      "nutpie.compile_pymc_model instead (slower, same sampler and draws)", RuntimeWarning,
+                      stacklevel=2)
+        return nutpie.compile_pymc_model(model), "none"
+
+
+def _compile_cached(model) -> tuple[Any, str]:
     import numba
     import nutpie
     from nutpie import compile_pymc as cp
@@ -272,13 +284,8 @@ def compile_model(model) -> tuple[Any, str]:
                                       numba.types.voidptr)
             sig_e = numba.types.int64(numba.types.uint64, numba.types.uint64, numba.types.CPointer(numba.types.double),
                                       numba.types.CPointer(numba.types.double), numba.types.voidptr)
-            try:
-                c_logp = _cfunc(src_l, "irmodels_logp", logp_pt.vm.jit_fn, sig_l, f"irmodels-logp-{key}")
-                c_expand = _cfunc(src_e, "irmodels_expand", expand_pt.vm.jit_fn, sig_e, f"irmodels-expand-{key}")
-            except Exception as err:  # noqa: BLE001 - e.g. an unreadable cache entry: never fatal
-                warnings.warn(f"cached nutpie compilation failed ({type(err).__name__}: {err}); using "
-                              "nutpie.compile_pymc_model instead (slower, same sampler)", RuntimeWarning, stacklevel=2)
-                return nutpie.compile_pymc_model(model), "none"
+            c_logp = _cfunc(src_l, "irmodels_logp", logp_pt.vm.jit_fn, sig_l, f"irmodels-logp-{key}")
+            c_expand = _cfunc(src_e, "irmodels_expand", expand_pt.vm.jit_fn, sig_e, f"irmodels-expand-{key}")
             _MEMO[key] = (c_logp, c_expand)
             cache = "disk" if c_logp._cache_hits and c_expand._cache_hits else "compiled"
 
