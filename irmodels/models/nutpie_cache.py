@@ -94,19 +94,20 @@ def _unpack(layout: Layout, idx: list[int]) -> tuple[str, str]:
     return "\n".join(lines), ", ".join(["x", *names])
 
 
+def _callback(header: str, checks: list[str], layout: Layout, idx: list[int], n_dim: int, call: str,
+              tail: str, error_code: int) -> str:
+    """Text of one C callback: argument checks, the data arrays unpacked, the PyTensor call."""
+    body, args = _unpack(layout, idx)
+    checks_src = "".join(f"    if {c}:\n        return -1\n" for c in checks)
+    return (f"\ndef {header}:\n{checks_src}    try:\n"
+            f"        ud = carray(user_data_, ({_words(layout)},), np.uint64)\n"
+            f"        x = carray(x_, ({n_dim},))\n{body}\n        {call.format(args=args)}\n{tail}"
+            f"    except Exception:  # noqa: BLE001\n        return {error_code}\n    return 0\n")
+
+
 def logp_source(n_dim: int, layout: Layout, idx: list[int]) -> str:
     """Text of the C log-density callback (the signature of nutpie's ``LogpFunc``)."""
-    body, args = _unpack(layout, idx)
-    return f"""
-def irmodels_logp(dim, x_, out_, logp_, user_data_):
-    if dim != {n_dim}:
-        return -1
-    try:
-        ud = carray(user_data_, ({_words(layout)},), np.uint64)
-        x = carray(x_, ({n_dim},))
-{body}
-        logp_val, grad = inner({args})
-        out = carray(out_, ({n_dim},))
+    tail = f"""        out = carray(out_, ({n_dim},))
         for i in range({n_dim}):
             out[i] = grad[i]
         lp = carray(logp_, (1,))
@@ -116,33 +117,20 @@ def irmodels_logp(dim, x_, out_, logp_, user_data_):
                 return 3
         if not np.isfinite(lp[0]):
             return 4
-    except Exception:  # noqa: BLE001
-        return 1
-    return 0
 """
+    return _callback("irmodels_logp(dim, x_, out_, logp_, user_data_)", [f"dim != {n_dim}"], layout, idx, n_dim,
+                     "logp_val, grad = inner({args})", tail, 1)
 
 
 def expand_source(n_dim: int, n_expanded: int, layout: Layout, idx: list[int]) -> str:
     """Text of the C callback that expands a point into all traced variables."""
-    body, args = _unpack(layout, idx)
-    return f"""
-def irmodels_expand(dim, expanded, x_, out_, user_data_):
-    if dim != {n_dim}:
-        return -1
-    if expanded != {n_expanded}:
-        return -1
-    try:
-        ud = carray(user_data_, ({_words(layout)},), np.uint64)
-        x = carray(x_, ({n_dim},))
-{body}
-        (values,) = inner({args})
-        out = carray(out_, ({n_expanded},))
+    tail = f"""        out = carray(out_, ({n_expanded},))
         for i in range({n_expanded}):
             out[i] = values[i]
-    except Exception:  # noqa: BLE001
-        return -2
-    return 0
 """
+    return _callback("irmodels_expand(dim, expanded, x_, out_, user_data_)",
+                     [f"dim != {n_dim}", f"expanded != {n_expanded}"], layout, idx, n_dim,
+                     "(values,) = inner({args})", tail, -2)
 
 
 def _pytensor_key(fn) -> str | None:
