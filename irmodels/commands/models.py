@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
+
+from irmodels.commands import print_table
 
 
 def _fit(args: argparse.Namespace) -> int:
@@ -28,11 +29,7 @@ def _fit(args: argparse.Namespace) -> int:
     f = fit(args.formula, data, family=args.family, engine=args.engine, group=args.group, weights=args.weights,
             seed=args.seed, **options)
     t = f.tidy(ci_prob=args.ci_prob, exponentiate=args.exponentiate)
-    if args.format == "csv":
-        sys.stdout.write(t.to_csv(index=False, lineterminator="\n"))
-    else:
-        with pd.option_context("display.max_columns", None, "display.width", 200):
-            print(t.to_string(index=False))
+    print_table(t, args.format)
     return 0
 
 
