@@ -139,3 +139,52 @@ def test_unknown_compile_option_is_refused():
     d = load_ref("ref_glmer").iloc[:50]
     with pytest.raises(Exception, match="compile='jit'"):
         fit("cover_24_7 ~ teaching", d, family="bernoulli", engine="pymc", compile="jit")
+
+
+_BITS = r"""
+import hashlib, sys, warnings
+warnings.simplefilter("ignore")
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+from irmodels.simulate import simulate_wave
+from irmodels.specs import SPECS, fit_spec
+from irmodels.models import nutpie_cache
+from test_models_nutpie_cache import _call_logp
+spec = [s for s in SPECS if s.spec_id == "female_ir_share_class"][0]
+f = fit_spec(spec, simulate_wave(600, 7), engine="pymc", seed=1, missing="drop", _defer_sampling=True)
+c, cache = nutpie_cache.compile_model(f.extra["model"])
+rng = np.random.default_rng(0)
+h = hashlib.sha256()
+for _ in range(50):
+    x = rng.normal(scale=0.7, size=c.n_dim)
+    rc, lp, g = _call_logp(c, x)
+    h.update(np.float64(lp).tobytes()); h.update(g.tobytes())
+print(cache, h.hexdigest())
+"""
+
+
+def test_log_density_bits_do_not_depend_on_the_state_of_the_compile_caches(tmp_path):
+    """Same callback, compiled with every kernel fresh vs with the kernels from the disk cache: same bits.
+
+    With PyTensor's default fast-math flags these differed for this model (ordinal, country
+    intercepts), which made the first fit on a machine draw differently from later ones.
+    """
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={tmp_path}"}
+    tests = str(Path(__file__).resolve().parent)
+
+    def run() -> list[str]:
+        out = subprocess.run([sys.executable, "-c", _BITS, tests], env=env, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr[-2000:]
+        return out.stdout.split()
+
+    fresh = run()  # empty compile directory: every kernel compiled in this process
+    for p in (tmp_path / "numba").glob("string.irmodels_*"):
+        p.unlink()  # callbacks recompiled, kernels now loaded from the disk cache
+    cached = run()
+    assert fresh[0] == cached[0] == "compiled"
+    assert fresh[1] == cached[1]

@@ -407,14 +407,14 @@ def compile_nutpie(model, st: dict) -> tuple[Any, str]:
 
     ``st["compile"] == "cached"`` (default) uses :func:`irmodels.models.nutpie_cache.compile_model`
     (same sampler, callbacks cached across processes); ``"nutpie"`` calls
-    ``nutpie.compile_pymc_model``. Returns the compiled model and where it came from.
+    ``nutpie.compile_pymc_model``. Both compile without fast-math
+    (:func:`irmodels.models.nutpie_cache.exact_float`), so draws do not depend on the
+    state of the compile caches. Returns the compiled model and where it came from.
     """
+    from irmodels.models.nutpie_cache import compile_model, compile_uncached
+
     if st["compile"] == "nutpie":
-        import nutpie
-
-        return nutpie.compile_pymc_model(model), "none"
-    from irmodels.models.nutpie_cache import compile_model
-
+        return compile_uncached(model), "none"
     return compile_model(model)
 
 
