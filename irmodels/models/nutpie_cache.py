@@ -19,7 +19,9 @@ exactly ``nutpie.compile_pymc_model`` (reported by :func:`compile_model` as
 ``cache="none"``).
 
 The sampler itself, its settings and its output are nutpie's: only how the
-callbacks are compiled differs. It relies on nutpie internals that are stable in
+callbacks are compiled differs. Both routes compile without fast-math
+(:func:`exact_float`), so that the draws for a seed do not depend on the state of
+the compile caches. It relies on nutpie internals that are stable in
 the pinned range (``nutpie>=0.16.11,<0.17``): ``_make_functions``,
 ``_prepare_dims_and_coords`` and the ``CompiledPyMCModel`` dataclass; a test
 checks log density and gradient against PyMC's own compiled function.
