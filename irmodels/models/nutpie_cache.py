@@ -30,6 +30,7 @@ checks log density and gradient against PyMC's own compiled function.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import threading
 import warnings
@@ -43,7 +44,9 @@ _MEMO: dict[str, tuple[Any, Any]] = {}
 _LOCK = threading.Lock()
 
 
-def _address_as_void_pointer():
+@functools.cache
+def _intrinsic():
+    """numba intrinsic turning an integer address into a void pointer (built once, numba imported lazily)."""
     import numba
     from numba.core import cgutils, types
 
@@ -57,15 +60,6 @@ def _address_as_void_pointer():
         return sig, codegen
 
     return address_as_void_pointer
-
-
-_INTRINSICS: dict[str, Any] = {}
-
-
-def _intrinsic():
-    if "addr" not in _INTRINSICS:
-        _INTRINSICS["addr"] = _address_as_void_pointer()
-    return _INTRINSICS["addr"]
 
 
 Layout = list[tuple[int, np.dtype]]
@@ -171,6 +165,7 @@ def _flat_user_data(arrays: list[np.ndarray], words: int) -> np.ndarray:
     return ud
 
 
+@functools.cache
 def _cached_class():
     from nutpie.compile_pymc import CompiledPyMCModel
 
@@ -199,9 +194,6 @@ def _cached_class():
             return dataclasses.replace(self, shared_data=shared, user_data=ud)
 
     return CachedNutpieModel
-
-
-_CLASS: dict[str, Any] = {}
 
 
 def compile_model(model) -> tuple[Any, str]:
@@ -302,11 +294,9 @@ def _compile_cached(model) -> tuple[Any, str]:
             _MEMO[key] = (c_logp, c_expand)
             cache = "disk" if c_logp._cache_hits and c_expand._cache_hits else "compiled"
 
-    if "cls" not in _CLASS:
-        _CLASS["cls"] = _cached_class()
     keys = tuple(f"d{i}" for i in range(len(arrays)))
     dims, coords = cp._prepare_dims_and_coords(model, shape_info, reparam)
-    compiled = _CLASS["cls"](
+    compiled = _cached_class()(
         dims=dims,
         compiled_logp_func=c_logp,
         compiled_expand_func=c_expand,
