@@ -274,7 +274,7 @@ def load_assumptions(assumptions: str | os.PathLike = "informed") -> dict[str, A
     problems: list[Problem] = []
     if not isinstance(spec, dict):
         raise SchemaError([Problem("the file must be a YAML mapping", file=where)], what=where)
-    allowed = {"name", "description", "associations", "unpublished_margins", "counts"}
+    allowed = {"name", "description", "associations", "unpublished_margins", "counts", "odds_ratios"}
     for key in spec:
         if key not in allowed:
             problems.append(Problem(f"unknown field; allowed: {sorted(allowed)}", file=where, column=str(key)))
