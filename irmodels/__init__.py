@@ -56,6 +56,12 @@ _EXPORTS: dict[str, str] = {
     "identification_table": "irmodels.identification",
     "identification_status": "irmodels.identification",
     "association_by_replicate": "irmodels.identification",
+    "bounds": "irmodels.identification.bounds",
+    "expected_table": "irmodels.identification.curves",
+    "fit_expected": "irmodels.identification.curves",
+    "association_curve": "irmodels.identification.curves",
+    "coverage_curve": "irmodels.identification.curves",
+    "load_odds_ratios": "irmodels.identification.curves",
     "published_margins": "irmodels.waves.esr_cirse_2017",
     # population frame, weighting, design-based estimation, sensitivity
     "SCENARIOS": "irmodels.frame",

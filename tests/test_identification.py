@@ -152,11 +152,14 @@ def test_notes_give_the_provenance_of_each_count():
             assert f"(discrepancy {', '.join(ds)})" in note, note
         assert "published" not in note
         checked += 1
-    assert checked >= 85
+    # every published category is one estimand; a boolean's "false" share is its complement
+    booleans_false = int(((pm["category"] == "false")).sum())
+    assert checked == int(t.index.str.startswith("prevalence:").sum()) - 1 - 3  # minus chair_ir_involved, the 3 bounded >25 classes
+    assert booleans_false > 0 and not t.index.str.endswith("=false").any()
     assert t.loc["prevalence:admission_under_ir=mixed", "note"].startswith(
         "20 of 97 answers (residual of R4-13;R4-14 (discrepancy D08))")
     assert t.loc["prevalence:outpatient_location=elsewhere", "note"].startswith("22 of 56 answers (residual of R4-08)")
-    assert t.loc["prevalence:cover_24_7=false", "note"].startswith("37 of 97 answers (residual of R4-16 (discrepancy D02))")
+    assert t.loc["prevalence:cover_24_7=true", "note"].startswith("60 of 97 answers (printed in R4-16 (discrepancy D02))")
     assert t.loc["prevalence:teaching=true", "note"].startswith(
         "93 of 98 answers (implied by the printed percentage of R1-06 (discrepancy D05))")
     assert "residual of R3-27;R3-28" in t.loc["prevalence:female_ir_share_class=26-50", "note"]

@@ -192,9 +192,11 @@ def _table(pairs: tuple[tuple[str, str, str, str], ...]) -> pd.DataFrame:
     N = N_RESPONDENTS
     rows = []
     for (var, cat), c in counts.items():
+        if cat == "false" and (var, "true") in counts:
+            continue  # a boolean's "false" share is 1 minus its "true" share: one estimand, not two
         n = item_n[var]
         miss = N - n
-        note = f"{c} of {n} answers ({_provenance(*prov[(var, cat)], disc)})"
+        note = f"{c} of {n} answers ({_provenance(*prov[(var, cat)], disc)}): exact among respondents"
         if miss:
             note += f"; {miss} missing: bounds for all {N} put every non-respondent out / in"
         rows.append((f"prevalence:{var}={cat}", "identified", c / n, c / N, (c + miss) / N, note))
@@ -239,33 +241,33 @@ def _table(pairs: tuple[tuple[str, str, str, str], ...]) -> pd.DataFrame:
         ("share:teaching=true|procedure_volume_class=0", "identified", vol0_teach / vol0, vol0_teach / vol0,
          vol0_teach / vol0, f"of the {vol0} hospitals without interventions {vol0_teach} has teaching duties (DIS-04)"),
     ]
+    from irmodels.identification.bounds import bounds
+
     for y, yl, a, al in pairs:
         for v, lv in ((y, yl), (a, al)):
             if (v, lv) not in counts:
                 raise SchemaError([Problem("no published count for this level", column=v, value=lv)],
                                   what="identification_table")
-        n_a = counts[(a, al)]
-        n_y = counts[(y, yl)]
-        n_resp = item_n[y]
-        miss = N - n_resp
         if item_n[a] != N:
             raise SchemaError([Problem(f"predictor must be answered by all {N} respondents (it has {item_n[a]})",
                                        column=a)], what="identification_table")
-        x_min = _joint_min().get((y, yl, a, al), 0)
-        b = frechet_bounds(n_a, n_y, n_resp, miss, x_min=x_min)
-        trivial_rd = b["rd_lower"] <= -1 + 1e-12 and b["rd_upper"] >= 1 - 1e-12
-        src = f"{y}={yl}: {n_y}/{n_resp}; {a}={al}: {n_a}/{N}"
-        if x_min:
-            src += f"; at least {x_min} in both (published joint fact)"
-        rows.append((f"rd:{y}={yl}|{a}={al}", "assumption" if trivial_rd else "bounded", np.nan,
-                     b["rd_lower"], b["rd_upper"],
-                     f"Fréchet bounds from the margins ({src}); the sign is "
-                     + ("identified" if b["rd_lower"] > 0 or b["rd_upper"] < 0 else "not identified")))
-        trivial_or = b["or_lower"] == 0 and math.isinf(b["or_upper"])
-        rows.append((f"or:{y}={yl}|{a}={al}", "assumption" if trivial_or else "bounded", np.nan,
-                     b["or_lower"], b["or_upper"],
-                     "odds ratio " + ("unrestricted (a cell can be empty): from the assumption set" if trivial_or
-                                      else "bounded by the margins") + f" ({src})"))
+        b = bounds(a, y, event=yl)
+        contrast = f"{a}: true vs false" if al == "true" and (a, "false") in counts else f"{a}: {al} vs rest"
+        b = b[b["contrast"] == contrast].set_index("scale")
+        src = f"{y}={yl}: {counts[(y, yl)]}/{item_n[y]}; {a}={al}: {counts[(a, al)]}/{N}"
+        facts = str(b.loc["risk_difference", "note"])
+        rd_lo, rd_hi = float(b.loc["risk_difference", "lower"]), float(b.loc["risk_difference", "upper"])
+        or_lo, or_hi = float(b.loc["odds_ratio", "lower"]), float(b.loc["odds_ratio", "upper"])
+        sign = "identified" if rd_lo > 0 or rd_hi < 0 else "not identified"
+        rd_status = "identified" if rd_hi - rd_lo < 1e-12 else ("assumption" if sign == "not identified" and
+                                                                rd_lo <= -1 + 1e-12 and rd_hi >= 1 - 1e-12 else "bounded")
+        rows.append((f"rd:{y}={yl}|{a}={al}", rd_status, rd_lo if rd_status == "identified" else np.nan, rd_lo, rd_hi,
+                     f"exact bounds (irmodels.bounds: {src}; {facts}); the sign is {sign}"))
+        trivial_or = or_lo == 0 and math.isinf(or_hi)
+        or_status = "identified" if or_hi - or_lo < 1e-12 else ("assumption" if trivial_or else "bounded")
+        rows.append((f"or:{y}={yl}|{a}={al}", or_status, or_lo if or_status == "identified" else np.nan, or_lo, or_hi,
+                     "odds ratio " + ("unrestricted (a cell can be empty): only an assumption gives it a value"
+                                      if trivial_or else "restricted by the published numbers") + f" ({src})"))
     out = pd.DataFrame(rows, columns=["estimand", "status", "estimate", "lower", "upper", "note"])
     return out
 
