@@ -30,7 +30,7 @@ from scipy import optimize, stats
 from irmodels.errors import DataDroppedWarning, WeightingError
 from irmodels.weighting import PropensityAboveOneWarning, WeightingResult, effective_n
 
-__all__ = ["TippingPoint", "tipping_point", "tipping_from_curve", "manski_bounds", "r_indicator", "r_indicator_ci"]
+__all__ = ["TippingPoint", "tipping_point", "delta_adjusted", "tipping_from_curve", "manski_bounds", "r_indicator", "r_indicator_ci"]
 
 
 def _expit(x: np.ndarray | float) -> np.ndarray | float:
@@ -165,40 +165,35 @@ def tipping_point(
             warnings.simplefilter("ignore", DataDroppedWarning)  # item non-response is in `notes`
             wp = weighted_prevalence(data, outcome, weights, missing="exclude").iloc[0]
         p_w, se_w = float(wp["estimate"]), float(wp["std_error"])
-        mu0 = (frame_size * p_w - ysum) / (frame_size - n)
-        if not 0 < mu0 < 1:
-            raise WeightingError(
-                f"tipping_point: the weighted estimate {p_w:.4f} implies a non-respondent prevalence of {mu0:.4f} "
-                f"(outside (0, 1)) with {int(ysum)} positives among {n} answers and frame size {frame_size:g}; "
-                "check the frame size or use model=..."
-            )
-        lmu0 = np.log(mu0 / (1 - mu0))
+        tp = delta_adjusted(p_w, se_w, ysum, n, frame_size, threshold=threshold, deltas=deltas, level=level)
+        return TippingPoint(curve=tp.curve, delta_star=tp.delta_star, delta_star_upper=tp.delta_star_upper,
+                            threshold=threshold, estimate_mar=tp.estimate_mar, notes=notes + tp.notes)
 
-        def est(delta: float) -> tuple[float, float]:
-            mu = float(_expit(lmu0 + delta))
-            th = (ysum + (frame_size - n) * mu) / frame_size
-            return th, mu * (1 - mu) / (mu0 * (1 - mu0)) * se_w
+    d = data.loc[ans].copy()
+    wa = w[ans] * frame_size / w[ans].sum()
+    m = wa - 1.0
+    if np.any(m < 0):
+        notes.append(f"{int((m < 0).sum())} respondents have weight < 1 (scenario has fewer departments than respondents in their cell): their non-respondent mass set to 0")
+        m = np.clip(m, 0, None)
+        m *= (frame_size - n) / m.sum()
+    d["_y"] = y[ans].astype(float).to_numpy()
+    fit = svyglm_logit(f"_y ~ {model}", d, pd.Series(wa, index=d.index))
+    beta = fit["estimate"].to_numpy()
+    V = fit.attrs["vcov"].to_numpy()
+    X = np.asarray(patsy.dmatrix(model, d, return_type="dataframe", NA_action="raise"))
+    eta = X @ beta
 
-    else:
-        d = data.loc[ans].copy()
-        wa = w[ans] * frame_size / w[ans].sum()
-        m = wa - 1.0
-        if np.any(m < 0):
-            notes.append(f"{int((m < 0).sum())} respondents have weight < 1 (scenario has fewer departments than respondents in their cell): their non-respondent mass set to 0")
-            m = np.clip(m, 0, None)
-            m *= (frame_size - n) / m.sum()
-        d["_y"] = y[ans].astype(float).to_numpy()
-        fit = svyglm_logit(f"_y ~ {model}", d, pd.Series(wa, index=d.index))
-        beta = fit["estimate"].to_numpy()
-        V = fit.attrs["vcov"].to_numpy()
-        X = np.asarray(patsy.dmatrix(model, d, return_type="dataframe", NA_action="raise"))
-        eta = X @ beta
+    def est(delta: float) -> tuple[float, float]:
+        q = _expit(eta + delta)
+        th = (ysum + float(m @ q)) / frame_size
+        g = (X * (m * q * (1 - q))[:, None]).sum(axis=0) / frame_size
+        return th, float(np.sqrt(g @ V @ g))
 
-        def est(delta: float) -> tuple[float, float]:
-            q = _expit(eta + delta)
-            th = (ysum + float(m @ q)) / frame_size
-            g = (X * (m * q * (1 - q))[:, None]).sum(axis=0) / frame_size
-            return th, float(np.sqrt(g @ V @ g))
+    return _tipping_from(est, z, threshold, deltas, notes)
+
+
+def _tipping_from(est, z: float, threshold: float, deltas: np.ndarray | None, notes: list[str]) -> TippingPoint:
+    """Curve over the delta grid and the tipping points of an estimator ``est(delta) -> (theta, se)``."""
 
     def bounds(th: float, se: float) -> tuple[float, float]:
         s = se / (th * (1 - th))
@@ -225,6 +220,73 @@ def tipping_point(
     if d_star is None:
         notes.append(f"the estimate does not reach {threshold} for delta in [-20, 20]")
     return TippingPoint(curve=curve, delta_star=d_star, delta_star_upper=d_up, threshold=threshold, estimate_mar=est(0.0)[0], notes=notes)
+
+
+def delta_adjusted(
+    estimate: float,
+    std_error: float,
+    n_positive: float,
+    n_answered: float,
+    frame_size: float,
+    *,
+    threshold: float = 0.5,
+    deltas: np.ndarray | None = None,
+    level: float = 0.95,
+) -> TippingPoint:
+    r"""Delta-adjustment of a frame-wide prevalence from its MAR estimate (no model).
+
+    Parameters
+    ----------
+    estimate, std_error : float
+        The MAR (weighted or post-stratified) frame-wide prevalence and its standard error.
+    n_positive, n_answered : float
+        Positives and answers among respondents (known exactly).
+    frame_size : float
+        Invited units.
+    threshold : float
+        Prevalence whose crossing is the tipping point.
+    deltas : array, optional
+        Grid of shifts on the logit scale (default -4 to 4 by 0.05).
+    level : float
+
+    Returns
+    -------
+    TippingPoint
+        As :func:`tipping_point` with ``model=None`` (which calls this function).
+
+    Raises
+    ------
+    WeightingError
+        If the estimate implies a non-respondent prevalence outside (0, 1).
+
+    Notes
+    -----
+    Non-respondents' MAR prevalence :math:`\mu_0 = (N\hat p - y)/(N - n)` is shifted by
+    :math:`\delta` on the logit scale:
+    :math:`\hat\theta(\delta) = (y + (N-n)\,\mathrm{expit}(\mathrm{logit}\,\mu_0 + \delta))/N`,
+    SE :math:`se\,\mu_\delta(1-\mu_\delta)/(\mu_0(1-\mu_0))` (delta method), logit intervals.
+    """
+    if not 0 < threshold < 1:
+        raise WeightingError(f"threshold must be in (0, 1); got {threshold}")
+    N, n, ysum = float(frame_size), float(n_answered), float(n_positive)
+    if N <= n:
+        raise WeightingError(f"frame_size {frame_size} must exceed the number of answers {n:g}")
+    mu0 = (N * estimate - ysum) / (N - n)
+    if not 0 < mu0 < 1:
+        raise WeightingError(
+            f"tipping_point: the weighted estimate {estimate:.4f} implies a non-respondent prevalence of {mu0:.4f} "
+            f"(outside (0, 1)) with {int(ysum)} positives among {int(n)} answers and frame size {frame_size:g}; "
+            "check the frame size or use model=..."
+        )
+    z = stats.norm.ppf(0.5 + level / 2)
+    lmu0 = np.log(mu0 / (1 - mu0))
+
+    def est(delta: float) -> tuple[float, float]:
+        mu = float(_expit(lmu0 + delta))
+        th = (ysum + (N - n) * mu) / N
+        return th, mu * (1 - mu) / (mu0 * (1 - mu0)) * std_error
+
+    return _tipping_from(est, z, threshold, deltas, [])
 
 
 def manski_bounds(

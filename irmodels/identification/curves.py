@@ -521,6 +521,7 @@ def coverage_curve(frame_shares: Mapping[str, float], frame_size: float, grid: S
         ``respondent_share`` (the identified 60/97, the same on every row),
         ``tipping_or`` (the odds ratio of cover between non-respondents and comparable
         respondents at which the frame-wide estimate reaches ``threshold``),
+        ``tipping_or_upper`` (the same for the upper interval limit),
         ``identification``.
 
     Notes
@@ -529,12 +530,14 @@ def coverage_curve(frame_shares: Mapping[str, float], frame_size: float, grid: S
     cover among answering departments of bed class :math:`b` in the expected table at
     :math:`\psi`, :math:`W_b` the frame share;
     :math:`\widehat{V} = (1 - n/N)\sum_b W_b^2 \hat p_b(1-\hat p_b)/n_b` (post-stratified
-    estimator). Tipping point as in :func:`irmodels.sensitivity.tipping_point` without a
-    model: non-respondents' MAR prevalence :math:`\mu_0 = (N\hat\theta - y)/(N-n)` shifted by
+    estimator). Tipping point by :func:`irmodels.sensitivity.delta_adjusted` (as
+    :func:`irmodels.sensitivity.tipping_point` without a model): non-respondents' MAR prevalence :math:`\mu_0 = (N\hat\theta - y)/(N-n)` shifted by
     :math:`\delta` on the logit scale reaches ``threshold`` at
     :math:`\delta^* = \mathrm{logit}((tN - y)/(N-n)) - \mathrm{logit}\,\mu_0`; reported as
     :math:`e^{\delta^*}`.
     """
+    from irmodels.sensitivity import delta_adjusted
+
     ors = load_odds_ratios(assumptions)
     name = str(ors["assumptions"].iloc[0]) if len(ors) else str(assumptions)
     par = "cover_24_7~beds_class"
@@ -561,13 +564,12 @@ def coverage_curve(frame_shares: Mapping[str, float], frame_size: float, grid: S
         se = math.sqrt(var)
         lg, sl = math.log(est / (1 - est)), se / (est * (1 - est))
         lo_, hi_ = 1 / (1 + math.exp(-(lg - z * sl))), 1 / (1 + math.exp(-(lg + z * sl)))
-        mu0 = (N * est - y) / (N - n)
-        target = (threshold * N - y) / (N - n)
-        tip = math.nan
-        if 0 < mu0 < 1 and 0 < target < 1:
-            tip = math.exp(math.log(target / (1 - target)) - math.log(mu0 / (1 - mu0)))
+        tp = delta_adjusted(est, se, y, n, N, threshold=threshold, deltas=np.array([0.0]), level=level)
+        tip = math.exp(tp.delta_star) if tp.delta_star is not None else math.nan
+        tip_up = math.exp(tp.delta_star_upper) if tp.delta_star_upper is not None else math.nan
         rows.append({"parameter": par, "assumption_value": float(val), "assumptions": name, "estimate": est,
                      "std_error": se, "lower": lo_, "upper": hi_, "respondent_share": y / n, "tipping_or": tip,
+                     "tipping_or_upper": tip_up,
                      "threshold": threshold, "frame_size": N,
                      "identification": f"assumption ({par} = {float(val):.3g}; frame scenario; MAR within bed class)"})
     return pd.DataFrame(rows)
