@@ -235,8 +235,20 @@ def audit(wave: str = "esr_cirse_2017", statements: pd.DataFrame | None = None) 
     for d in res.get("discrepancies", []):
         for sid in d.get("statements", []):
             disc_of.setdefault(sid, []).append(d["id"])
+        # a discrepancy whose readings are records says which printed field the adopted one overrides
+        fields: dict[str, list[str]] = {}
+        adopted = [rd for rd in d.get("readings", []) if isinstance(rd, dict) and rd.get("adopted") is True]
+        for pair in (adopted[0].get("contradicts", []) if adopted else []):
+            sid, _, field = str(pair).partition(":")
+            fields.setdefault(sid, []).append(field)
         for sid in d.get("rejected", []):
-            rejected[sid] = d["id"]
+            if sid in fields:
+                rejected[sid] = (
+                    f"printed {' and '.join(fields[sid])} not used as printed under the adopted reading "
+                    f"{adopted[0].get('id')!r} of discrepancy {d['id']}"
+                )
+            else:
+                rejected[sid] = f"printed reading rejected by discrepancy {d['id']}"
 
     rows = []
     for r in st.itertuples(index=False):
@@ -345,7 +357,7 @@ def audit(wave: str = "esr_cirse_2017", statements: pd.DataFrame | None = None) 
                         reasons.append(f"restates {ref_id}, which prints {int(ref_count)}, not {count}")
         if r.statement_id in rejected:
             status = "inconsistent"
-            reasons.append(f"printed reading rejected by discrepancy {rejected[r.statement_id]}")
+            reasons.append(rejected[r.statement_id])
         rows.append(
             {
                 "statement_id": r.statement_id,
@@ -373,36 +385,92 @@ def audit(wave: str = "esr_cirse_2017", statements: pd.DataFrame | None = None) 
     return out
 
 
+def _reading_text(reading: object) -> str:
+    """One reading as text: plain text, or ``id: text`` for a record (``(default)`` when adopted)."""
+    if isinstance(reading, dict):
+        label = f"{reading.get('id', '')}{' (default)' if reading.get('adopted') is True else ''}"
+        return f"{label}: {reading.get('text', '')}"
+    return str(reading)
+
+
 def discrepancies(wave: str = "esr_cirse_2017") -> pd.DataFrame:
-    """Places where two passages of the paper give different numbers for the same thing.
+    """Places where passages of the paper give different numbers or words for the same thing.
+
+    Parameters
+    ----------
+    wave : str
+        Only ``"esr_cirse_2017"`` has published aggregates.
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``discrepancy_id, topic, statement_ids`` (semicolon-separated),
-        ``reading_a, reading_b`` (the two readings, quoted numbers),
-        ``adopted`` (the resolution irmodels uses in margins and
-        reconstructions), ``reason`` (why) and ``rejected_ids`` (statements
-        whose printed number is not used as printed).
+        One row per discrepancy of the wave's resolutions, columns:
+
+        - ``discrepancy_id``, ``topic`` (str);
+        - ``status`` (str): ``contradiction`` (the numbers cannot all hold;
+          one is not used as printed), ``tension`` (the wording conflicts but
+          one stated reading keeps every printed number) or ``open`` (several
+          readings fit equally; the default is a convention, the others are
+          named assumptions, e.g. :func:`irmodels.waves.esr_cirse_2017.membership_readings`);
+        - ``statement_ids`` (str, ``;``-separated);
+        - ``reading_a``, ``reading_b`` (str): the first two readings;
+          ``other_readings`` (str): any further readings, ``" | "``-separated
+          (``""`` when there are two); a reading that is a record is written
+          ``id: text``, ``(default)`` marking the adopted one;
+        - ``adopted`` (str): the resolution irmodels uses in margins and
+          reconstructions; ``reason`` (str): why;
+        - ``rejected_ids`` (str): statements whose printed number is not used as printed;
+        - ``quotes`` (str): verbatim passages of the paper the discrepancy rests
+          on, ``" | "``-separated (``""`` when the statements' quotes suffice).
+
+    Raises
+    ------
+    ValueError
+        For an unknown wave (the message lists the known ones).
+    irmodels.errors.SchemaError
+        If a discrepancy has fewer than two readings or an unknown status
+        (the problem names the discrepancy and lists the valid statuses).
+
+    Examples
+    --------
+    >>> d = discrepancies().set_index("discrepancy_id")
+    >>> d.loc["D01", "status"]
+    'open'
     """
     if wave not in _WAVES:
         raise ValueError(f"unknown wave {wave!r}; known: {list(_WAVES)}")
+    from irmodels.errors import Problem, SchemaError
     from irmodels.waves import esr_cirse_2017 as w
 
     res = w.load_resolutions()
-    rows = [
-        {
-            "discrepancy_id": d["id"],
-            "topic": d["topic"],
-            "statement_ids": ";".join(d.get("statements", [])),
-            "reading_a": d["readings"][0],
-            "reading_b": d["readings"][1],
-            "adopted": d["adopted"],
-            "reason": d["reason"],
-            "rejected_ids": ";".join(d.get("rejected", [])),
-        }
-        for d in res.get("discrepancies", [])
-    ]
+    problems = []
+    for d in res.get("discrepancies", []):
+        if d.get("status") not in w.DISCREPANCY_STATUSES:
+            problems.append(Problem(rule=f"status must be one of {list(w.DISCREPANCY_STATUSES)}", row=d.get("id"),
+                                    column="status", value=d.get("status")))
+        if len(d.get("readings", [])) < 2:
+            problems.append(Problem(rule="a discrepancy needs at least two readings", row=d.get("id"), column="readings",
+                                    value=d.get("readings")))
+    if problems:
+        raise SchemaError(problems, what="discrepancies in the resolutions")
+    rows = []
+    for d in res.get("discrepancies", []):
+        readings = [_reading_text(rd) for rd in d["readings"]]
+        rows.append(
+            {
+                "discrepancy_id": d["id"],
+                "topic": d["topic"],
+                "status": d["status"],
+                "statement_ids": ";".join(d.get("statements", [])),
+                "reading_a": readings[0],
+                "reading_b": readings[1],
+                "other_readings": " | ".join(readings[2:]),
+                "adopted": d["adopted"],
+                "reason": d["reason"],
+                "rejected_ids": ";".join(d.get("rejected", [])),
+                "quotes": " | ".join(d.get("quotes", [])),
+            }
+        )
     return pd.DataFrame(rows)
 
 

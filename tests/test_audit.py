@@ -6,11 +6,16 @@ quoted from doi:10.1186/s13244-019-0698-6) and hand arithmetic written out in ea
 
 from __future__ import annotations
 
+import copy
+import re
+
 import pandas as pd
 import pytest
 
 import irmodels
 from irmodels.auditing import AUDIT_COLUMNS, identity_checks, percent_match
+from irmodels.errors import SchemaError
+from irmodels.waves.esr_cirse_2017 import data_dir, load_resolutions
 
 
 @pytest.fixture(scope="module")
@@ -108,12 +113,81 @@ def test_hedged_restatements_agree(audit_table):
 
 def test_discrepancies_table():
     d = irmodels.discrepancies()
-    assert {"discrepancy_id", "topic", "reading_a", "reading_b", "adopted", "reason"} <= set(d.columns)
-    assert len(d) >= 8
+    assert {"discrepancy_id", "topic", "status", "reading_a", "reading_b", "other_readings", "adopted", "reason",
+            "rejected_ids", "quotes"} <= set(d.columns)
+    assert len(d) >= 13
     assert d["discrepancy_id"].is_unique
+    assert set(d["status"]) <= {"contradiction", "tension", "open"}
     topics = " ".join(d["topic"]).lower()
-    for word in ("cirse", "24/7", "outpatient", "teaching"):
+    for word in ("cirse", "24/7", "outpatient", "teaching", "fieldwork"):
         assert word in topics
+
+
+def _ws(text: str) -> str:
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def test_discrepancy_quotes_are_verbatim():
+    paper = _ws((data_dir() / "paper.txt").read_text(encoding="utf-8"))
+    quotes = [q for d in load_resolutions()["discrepancies"] for q in d.get("quotes", [])]
+    assert len(quotes) >= 5
+    assert [q for q in quotes if _ws(q) not in paper] == []
+
+
+def test_d01_lists_every_reading_symmetrically():
+    d = irmodels.discrepancies().set_index("discrepancy_id").loc["D01"]
+    assert d["status"] == "open"
+    texts = " | ".join([d["reading_a"], d["reading_b"], d["other_readings"]])
+    for rid in ("cirse_only_10 (default)", "cirse_only_9", "both_40"):
+        assert rid in texts
+    # the adopted reading overrides the '9', printed twice: R2-09 and the "out of 9" of R2-10/R2-11
+    assert d["rejected_ids"] == "R2-09;R2-10;R2-11"
+    assert "convention" in d["reason"]
+
+
+def test_d01_adopted_reading_flags_the_printed_denominator(audit_table):
+    for sid in ("R2-10", "R2-11"):
+        assert audit_table.loc[sid, "status"] == "inconsistent"
+        assert "denominator not used as printed" in audit_table.loc[sid, "reason"]
+        assert "cirse_only_10" in audit_table.loc[sid, "reason"]
+    assert "count not used as printed" in audit_table.loc["R2-09", "reason"]
+
+
+def test_d04_rejects_both_the_three_without_procedures_and_the_discussions_two():
+    d = irmodels.discrepancies().set_index("discrepancy_id").loc["D04"]
+    assert set(d["rejected_ids"].split(";")) == {"R3-14", "DIS-03"}
+    assert "DIS-04" in d["statement_ids"].split(";")
+
+
+def test_d07_wording_matches_the_arithmetic():
+    reading = irmodels.discrepancies().set_index("discrepancy_id").loc["D07", "reading_b"]
+    # 20/89 = 22.47% truncates to 22.4; no denominator from 93 (the item's total) to 98 gives it
+    assert percent_match(20, 89, "22.4") == "trunc"
+    assert all(percent_match(20, d, "22.4") is None for d in range(90, 99))
+    assert "20/89" in reading and "truncates to 22.4" in reading
+
+
+def test_new_tensions_keep_every_printed_number():
+    d = irmodels.discrepancies().set_index("discrepancy_id")
+    d12, d13 = d.loc["D12"], d.loc["D13"]
+    assert d12["status"] == d13["status"] == "tension"
+    assert d12["rejected_ids"] == d13["rejected_ids"] == ""
+    assert "not a single department in which such professionality does not exist" in d12["quotes"]
+    assert "do not perform image-guided interventions" in d12["quotes"]
+    assert "between April and June 2017" in d13["quotes"] and "in May 2017" in d13["quotes"]
+    assert {"R3-18", "R4-04"} <= set(d12["statement_ids"].split(";"))
+    assert {"MM-05", "MM-06"} <= set(d13["statement_ids"].split(";"))
+
+
+def test_discrepancies_with_a_bad_status_raise(monkeypatch):
+    from irmodels.waves import esr_cirse_2017 as w
+
+    res = copy.deepcopy(w.load_resolutions())
+    res["discrepancies"][0]["status"] = "resolved"
+    monkeypatch.setattr(w, "load_resolutions", lambda: res)
+    expected = r"row D01, column 'status': value 'resolved': status must be one of \['contradiction', 'tension', 'open'\]"
+    with pytest.raises(SchemaError, match=expected):
+        irmodels.discrepancies()
 
 
 def test_identities():

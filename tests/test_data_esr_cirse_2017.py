@@ -304,7 +304,7 @@ PINNED_IDS = {
     "R4-05": ("ir_share_class", "0"), "R4-07": ("outpatient_service", "true"),
     "R4-14": ("admission_under_ir", "mostly_other"), "R4-16": ("cover_24_7", "true"),
     "R5-02": ("neuro_provider", "neuroradiologist"), "R5-07": ("cardiac_provider", "cardiology_or_surgery"),
-    "DIS-02": ("chair_ir_involved", ""), "DIS-03": ("ir_share_class", "0"),
+    "DIS-02": ("chair_ir_involved", ""), "DIS-03": ("ir_share_class", "0"), "DIS-04": ("teaching", "true"),
     "DIS-07": ("procedure_volume_ge201", ""), "DIS-10": ("outpatient_service", "true"),
     "DIS-16": ("cover_24_7", "true"), "DIS-19": ("neuro_by_radiology", ""),
     "AP-02": ("cover_24_7", "true"),
@@ -315,3 +315,26 @@ def test_pinned_ids_are_stable(st):
     by_id = st.set_index("statement_id")
     for sid, (variable, category) in PINNED_IDS.items():
         assert (by_id.loc[sid, "variable"], by_id.loc[sid, "category"]) == (variable, category), sid
+
+
+def test_dis04_is_one_of_the_two_without_procedures(st):
+    """'One of them has teaching duties': 'them' are the two small hospitals of the preceding sentence
+    without IR that, per the Fourth group, perform no image-guided interventions."""
+    by_id = st.set_index("statement_id")
+    row = by_id.loc["DIS-04"]
+    assert row["condition"] == 'procedure_volume_class == "0"'
+    assert (row["count"], row["denominator"]) == ("1", "2")
+    # the denominator is the number of departments without procedures (R4-04: "Two departments")
+    assert by_id.loc["R4-04", ["variable", "category", "count"]].tolist() == ["procedure_volume_class", "0", "2"]
+    assert row["denominator"] == by_id.loc["R4-04", "count"] == by_id.loc["DIS-03", "count"]
+
+
+def test_cirse_only_denominator_notes_name_the_readings(st):
+    """R2-10/R2-11 keep the printed 'out of 9'; their notes say what it is under each reading of D01."""
+    by_id = st.set_index("statement_id")
+    for sid in ("R2-10", "R2-11"):
+        row = by_id.loc[sid]
+        assert row["denominator"] == "9" and row["condition"] == 'member_esr_cirse == "cirse_only"'
+        for words in ("D01", "cirse_only_10", "cirse_only_9", "both_40", "10 under the adopted reading"):
+            assert words in row["note"], (sid, words)
+

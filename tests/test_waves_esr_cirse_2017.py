@@ -6,6 +6,8 @@ resolutions in irmodels/waves/esr_cirse_2017_resolutions.yaml.
 
 from __future__ import annotations
 
+import copy
+
 import pandas as pd
 import pytest
 
@@ -123,3 +125,106 @@ def test_published_margins_known_values():
 def test_item_denominators():
     n = w.item_denominators()
     assert n["cover_24_7"] == 97 and n["ir_share_class"] == 93 and n["female_ir_share_class"] == 90
+
+
+# ---- discrepancy D01: the readings of the ESR x CIRSE membership counts
+
+
+@pytest.fixture(scope="module")
+def readings() -> pd.DataFrame:
+    return w.membership_readings().set_index("reading_id")
+
+
+def test_membership_readings_all_listed(readings):
+    # printed: ESR 82 (83.7%), CIRSE 49 (50%), both 39, ESR-only 43, CIRSE-only 9 ("9" twice)
+    assert list(readings.index) == ["cirse_only_10", "cirse_only_9", "both_40"]
+    assert readings.loc["cirse_only_10", list(w.MEMBERSHIP_COMBINATIONS)].tolist() == [39, 43, 10, 6]
+    assert readings.loc["cirse_only_9", list(w.MEMBERSHIP_COMBINATIONS)].tolist() == [39, 43, 9, 7]
+    assert readings.loc["both_40", list(w.MEMBERSHIP_COMBINATIONS)].tolist() == [40, 42, 9, 7]
+    assert (readings[list(w.MEMBERSHIP_COMBINATIONS)].sum(axis=1) == w.N_RESPONDENTS).all()
+    assert readings["member_esr"].eq(82).all()
+    assert readings["member_cirse"].tolist() == [49, 48, 49]
+    assert (readings["evidence"].str.len() > 100).all()
+
+
+def test_membership_readings_are_symmetric(readings):
+    """Each reading overrides exactly two printed figures (the '9' counts twice: R2-09 and "out of 9")."""
+    assert readings.loc["cirse_only_10", "contradicts"] == "R2-09:count;R2-10:denominator;R2-11:denominator"
+    assert readings.loc["cirse_only_9", "contradicts"] == "R2-06:count;R2-06:percent"
+    assert readings.loc["both_40", "contradicts"] == "R2-07:count;R2-08:count"
+    # R2-10 and R2-11 share one printed denominator ("7 out of 9 ... and one")
+    printed_figures = {
+        rid: {c.replace("R2-11:denominator", "R2-10:denominator") for c in s.split(";")}
+        for rid, s in readings["contradicts"].items()
+    }
+    assert {rid: len(v) for rid, v in printed_figures.items()} == {"cirse_only_10": 2, "cirse_only_9": 2, "both_40": 2}
+
+
+def test_default_reading_is_the_adopted_margin(readings):
+    assert readings.index[readings["adopted"]].tolist() == ["cirse_only_10"]
+    m = w.published_margins().set_index(["variable", "category"])["count"]
+    adopted = readings.loc["cirse_only_10"]
+    for c in w.MEMBERSHIP_COMBINATIONS:
+        assert m[("member_esr_cirse", c)] == adopted[c]
+    assert m[("member_cirse", "true")] == adopted["member_cirse"]
+    d01 = next(d for d in w.load_resolutions()["discrepancies"] if d["id"] == "D01")
+    assert sorted(d01["rejected"]) == ["R2-09", "R2-10", "R2-11"]
+
+
+def test_r2_10_r2_11_agree_with_every_reading(readings):
+    st = w.load_statements().set_index("statement_id")
+    for sid, profile in (("R2-10", "cirse_only_ir_mostly"), ("R2-11", "cirse_only_dr_ir_equal")):
+        row = st.loc[sid]
+        assert row["condition"] == 'member_esr_cirse == "cirse_only"'
+        assert int(row["denominator"]) == 9  # as printed ("out of 9")
+        for rid, rd in readings.iterrows():
+            assert rd[profile] == int(row["count"])  # 7 and 1 under every reading
+            keeps = int(row["denominator"]) == rd["cirse_only"]
+            assert keeps == (f"{sid}:denominator" not in rd["contradicts"].split(";")), (sid, rid)
+            # the note says how the printed 9 maps under each reading
+            assert rid in row["note"] and f"{rd['cirse_only']} under" in row["note"], (sid, rid)
+        assert "D01" in row["note"]
+    # the rest of the CIRSE-only group is DR or DR_some_IR: 2 of 10, or 1 of 9
+    assert readings["cirse_only_other"].tolist() == [2, 1, 1]
+
+
+def test_membership_readings_refuse_wrong_contradicts(monkeypatch):
+    res = copy.deepcopy(w.load_resolutions())
+    d01 = next(d for d in res["discrepancies"] if d["id"] == "D01")
+    d01["readings"][2]["contradicts"] = ["R2-07:count"]
+    monkeypatch.setattr(w, "load_resolutions", lambda: res)
+    with pytest.raises(SchemaError, match=r"D01 reading both_40.*contradicts.*'R2-08:count'"):
+        w.membership_readings()
+
+
+def test_membership_readings_refuse_counts_not_summing_to_98(monkeypatch):
+    res = copy.deepcopy(w.load_resolutions())
+    d01 = next(d for d in res["discrepancies"] if d["id"] == "D01")
+    d01["readings"][1]["counts"]["neither"] = 8
+    d01["readings"][1]["adopted"] = True
+    monkeypatch.setattr(w, "load_resolutions", lambda: res)
+    with pytest.raises(SchemaError) as ei:
+        w.membership_readings()
+    rules = " ".join(p.rule for p in ei.value.problems)
+    assert "sum to the 98 respondents (they sum to 99)" in rules
+
+
+def test_membership_readings_refuse_two_defaults(monkeypatch):
+    res = copy.deepcopy(w.load_resolutions())
+    d01 = next(d for d in res["discrepancies"] if d["id"] == "D01")
+    d01["readings"][2]["adopted"] = True
+    monkeypatch.setattr(w, "load_resolutions", lambda: res)
+    with pytest.raises(SchemaError, match="exactly one 'adopted: true'"):
+        w.membership_readings()
+
+
+def test_subgroup_items():
+    s = w.subgroup_items().set_index("variable")
+    assert s.loc["outpatient_location", ["parent", "category"]].tolist() == ["outpatient_service", "true"]
+    assert s.loc["day_case_beds_management", "parent"] == "day_case_beds"
+    assert set(s.index) == {"outpatient_location", "day_case_beds_management", "neuro_provider", "cardiac_provider"}
+    n = w.item_denominators()
+    m = w.published_margins().set_index(["variable", "category"])["count"]
+    for child, r in s.iterrows():
+        # a sub-group item is answered by at most the departments in its sub-group (56 <= 57, 28 <= 30, ...)
+        assert n[child] <= m[(r["parent"], r["category"])], child

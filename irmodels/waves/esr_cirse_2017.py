@@ -37,6 +37,10 @@ __all__ = [
     "load_resolutions",
     "published_margins",
     "item_denominators",
+    "membership_readings",
+    "subgroup_items",
+    "MEMBERSHIP_COMBINATIONS",
+    "DISCREPANCY_STATUSES",
 ]
 
 WAVE = "esr_cirse_2017"
@@ -67,6 +71,14 @@ _ID_RE = re.compile(r"^(ABS|KP|MM|RES|T1|R[1-5]|DIS|AP)-\d{2}$")
 _PCT_RE = re.compile(r"^\d+(\.\d+)?$")
 _INT_RE = re.compile(r"^\d+$")
 _NUM_RE = re.compile(r"^\d+(\.\d+)?$")
+
+#: The ESR x CIRSE membership combinations of the chair (pseudo-variable ``member_esr_cirse``).
+MEMBERSHIP_COMBINATIONS: tuple[str, ...] = ("both", "esr_only", "cirse_only", "neither")
+#: Statuses of a discrepancy in the resolutions (see the YAML file's header).
+DISCREPANCY_STATUSES: tuple[str, ...] = ("contradiction", "tension", "open")
+#: The discrepancy whose readings are the membership combinations.
+MEMBERSHIP_DISCREPANCY = "D01"
+_RESOLUTIONS_FILE = "irmodels/waves/esr_cirse_2017_resolutions.yaml"
 
 
 def data_dir() -> Path:
@@ -221,10 +233,13 @@ def load_resolutions() -> dict[str, Any]:
     dict
         Parsed ``esr_cirse_2017_resolutions.yaml`` with keys ``item_n``
         (variable -> answered departments), ``discrepancies`` (list of
-        records: ``id, topic, statements, readings, adopted, reason``),
-        ``identities`` (arithmetic identities between statements that the audit
-        checks) and ``margins`` (adopted counts not printed as such, with the
-        rule that gives them).
+        records: ``id, topic, statements, status, readings, adopted, reason,
+        rejected`` and optionally ``quotes``; ``readings`` are texts, or records
+        for D01, see :func:`membership_readings`), ``identities`` (arithmetic
+        identities between statements that the audit checks), ``margins``
+        (adopted counts not printed as such, with the rule that gives them),
+        ``subgroup_items`` (see :func:`subgroup_items`), ``extremes`` (printed
+        minima/maxima and the departments they are over) and ``percent_bases``.
     """
     return yaml.safe_load(_resolutions_text())
 
@@ -305,3 +320,220 @@ def published_margins(statements: pd.DataFrame | None = None) -> pd.DataFrame:
     out["_c"] = out.apply(order, axis=1)
     out = out.sort_values(["_v", "_c"], kind="stable").drop(columns=["_v", "_c"]).reset_index(drop=True)
     return out[["variable", "category", "count", "item_n", "source", "statement_id"]]
+
+
+def subgroup_items() -> pd.DataFrame:
+    """Items the paper reports over a sub-group of departments.
+
+    The denominator of such an item is not all respondents but the departments
+    with ``parent == category`` that answered it (e.g. the location of the IR
+    outpatient service: 34 of the 56 who answered, among the 57 that run one).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per sub-group item, columns ``variable`` (the item), ``parent``
+        (the item that defines the sub-group), ``category`` (the parent's code
+        that puts a department in the sub-group, text), ``statements``
+        (``;``-separated statement ids the reading rests on) and ``rule`` (in words).
+
+    Raises
+    ------
+    SchemaError
+        If an entry lacks ``parent`` or ``category``.
+
+    Examples
+    --------
+    >>> subgroup_items().set_index("variable").loc["outpatient_location", "parent"]
+    'outpatient_service'
+    """
+    raw = load_resolutions().get("subgroup_items", {}) or {}
+    problems = [
+        Problem(rule="a sub-group item needs 'parent' and 'category'", file=_RESOLUTIONS_FILE, row=var, column=f)
+        for var, spec in raw.items()
+        for f in ("parent", "category")
+        if not isinstance(spec, dict) or f not in spec
+    ]
+    if problems:
+        raise SchemaError(problems, what="subgroup_items")
+    rows = [
+        {
+            "variable": var,
+            "parent": str(spec["parent"]),
+            "category": str(spec["category"]),
+            "statements": str(spec.get("statements", "")),
+            "rule": str(spec.get("rule", "")),
+        }
+        for var, spec in raw.items()
+    ]
+    return pd.DataFrame(rows, columns=["variable", "parent", "category", "statements", "rule"])
+
+
+def _membership_contradictions(counts: dict[str, int], st: pd.DataFrame, item_n: dict[str, int]) -> list[str]:
+    """``statement:field`` pairs of the membership statements that ``counts`` does not keep as printed."""
+    from irmodels.auditing import percent_match
+
+    totals = {
+        ("member_esr", "true"): counts["both"] + counts["esr_only"],
+        ("member_cirse", "true"): counts["both"] + counts["cirse_only"],
+        **{("member_esr_cirse", c): counts[c] for c in MEMBERSHIP_COMBINATIONS},
+    }
+    out: list[str] = []
+    for r in st.itertuples(index=False):
+        if r.use != "margin" or r.condition != "" or (r.variable, r.category) not in totals or pd.isna(r.count):
+            continue
+        value = totals[(r.variable, r.category)]
+        if int(r.count) != value:
+            out.append(f"{r.statement_id}:count")
+        if r.percent_printed and percent_match(value, int(item_n.get(r.variable, N_RESPONDENTS)), r.percent_printed) is None:
+            out.append(f"{r.statement_id}:percent")
+    for r in st.itertuples(index=False):
+        m = re.fullmatch(r'member_esr_cirse == "(\w+)"', r.condition)
+        if m is None or m.group(1) not in counts:
+            continue
+        group = counts[m.group(1)]
+        if not pd.isna(r.count) and int(r.count) > group:
+            out.append(f"{r.statement_id}:count")
+        if not pd.isna(r.denominator) and int(r.denominator) != group:
+            out.append(f"{r.statement_id}:denominator")
+    return out
+
+
+def membership_readings(statements: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Every reading of the chairs' ESR x CIRSE membership counts (discrepancy D01).
+
+    The paper prints ESR 82 (83.7%), CIRSE 49 (50%), both 39, ESR-only 43,
+    CIRSE-only 9, and "7 out of 9" CIRSE-only chairs IR_mostly and one
+    DR_IR_equal; 39 + 9 = 48, not 49. Several complete 2 x 2 tables fit all but
+    two printed figures each; the resolutions list them, one flagged as the
+    default (``adopted``). A reconstruction that needs the membership
+    combinations takes one reading as a named assumption (``reading_id``).
+
+    Parameters
+    ----------
+    statements : DataFrame, optional
+        Output of :func:`load_statements`; loaded when omitted.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per reading, columns:
+
+        - ``reading_id`` (str): the assumption's name (e.g. ``cirse_only_10``);
+        - ``adopted`` (bool): the default reading, used by
+          :func:`published_margins`; exactly one is ``True``;
+        - ``both, esr_only, cirse_only, neither`` (int): departments per
+          membership combination (sum 98);
+        - ``member_esr``, ``member_cirse`` (int): the society totals they imply;
+        - ``cirse_only_ir_mostly``, ``cirse_only_dr_ir_equal`` (int): the
+          printed chair profiles of the CIRSE-only group (R2-10, R2-11; the
+          same under every reading), and ``cirse_only_other`` (int): the rest
+          of the group, DR or DR_some_IR;
+        - ``contradicts`` (str): ``;``-separated ``statement:field`` pairs
+          (field ``count``, ``percent`` or ``denominator``) the reading does
+          not keep as printed, recomputed from the statements;
+        - ``text``, ``evidence`` (str): the reading and the evidence for and
+          against it, in words.
+
+    Raises
+    ------
+    SchemaError
+        If a reading's counts are not four non-negative integers summing to
+        the 98 respondents, if not exactly one reading is adopted, if the
+        CIRSE-only group is smaller than its printed chair profiles, if the
+        ``contradicts`` written in the resolutions differ from what the
+        statements give, if the discrepancy's ``rejected`` differ from the
+        adopted reading's statements, or if the adopted reading differs from
+        :func:`published_margins`. Each problem names the reading and the
+        values; fix the resolutions file.
+
+    Notes
+    -----
+    For a reading with counts :math:`(b, e, c, n)` (both, ESR-only,
+    CIRSE-only, neither) the implied totals are ESR :math:`= b + e` and CIRSE
+    :math:`= b + c`; a printed percentage is kept when the total over the item
+    denominator rounds (or truncates) to it
+    (:func:`irmodels.auditing.percent_match`), and "7 out of 9" keeps its
+    denominator when :math:`c = 9`.
+
+    Examples
+    --------
+    >>> r = membership_readings().set_index("reading_id")
+    >>> r.loc[r["adopted"]].index.tolist(), int(r.loc["cirse_only_9", "member_cirse"])
+    (['cirse_only_10'], 48)
+    """
+    st = load_statements() if statements is None else statements
+    res = load_resolutions()
+    item_n = res["item_n"]
+    disc = next((d for d in res.get("discrepancies", []) if d.get("id") == MEMBERSHIP_DISCREPANCY), None)
+    if disc is None:
+        raise SchemaError(
+            [Problem(rule=f"discrepancy {MEMBERSHIP_DISCREPANCY} (membership readings) is missing", file=_RESOLUTIONS_FILE)],
+            what="membership_readings",
+        )
+    profiles = st[st["condition"].eq('member_esr_cirse == "cirse_only"') & st["count"].notna()]
+    by_profile = {cat: int(c) for cat, c in zip(profiles["category"], profiles["count"])}
+    problems: list[Problem] = []
+    rows = []
+    for i, rd in enumerate(disc.get("readings", [])):
+        if not isinstance(rd, dict):
+            problems.append(Problem(rule="a membership reading must be a record with id, adopted, counts, contradicts, evidence",
+                                    file=_RESOLUTIONS_FILE, row=f"{MEMBERSHIP_DISCREPANCY} reading {i + 1}", value=rd))
+            continue
+        rid = str(rd.get("id", f"reading {i + 1}"))
+        where = f"{MEMBERSHIP_DISCREPANCY} reading {rid}"
+        counts = rd.get("counts") or {}
+        if set(counts) != set(MEMBERSHIP_COMBINATIONS) or not all(isinstance(v, int) and v >= 0 for v in counts.values()):
+            problems.append(Problem(rule=f"counts must give a non-negative integer for each of {list(MEMBERSHIP_COMBINATIONS)}",
+                                    file=_RESOLUTIONS_FILE, row=where, column="counts", value=counts))
+            continue
+        if sum(counts.values()) != N_RESPONDENTS:
+            problems.append(Problem(rule=f"counts must sum to the {N_RESPONDENTS} respondents "
+                                    f"(they sum to {sum(counts.values())})", file=_RESOLUTIONS_FILE, row=where, column="counts", value=counts))
+        other = counts["cirse_only"] - by_profile.get("IR_mostly", 0) - by_profile.get("DR_IR_equal", 0)
+        if other < 0:
+            problems.append(Problem(rule="the CIRSE-only group is smaller than its printed chair profiles (R2-10, R2-11)",
+                                    file=_RESOLUTIONS_FILE, row=where, column="counts", value=counts["cirse_only"]))
+        computed = _membership_contradictions(counts, st, item_n)
+        written = [str(x) for x in rd.get("contradicts", [])]
+        if sorted(written) != sorted(computed):
+            problems.append(Problem(rule="contradicts must list the printed figures this reading overrides: "
+                                    f"the statements give {computed}", file=_RESOLUTIONS_FILE, row=where, column="contradicts", value=written))
+        rows.append({
+            "reading_id": rid,
+            "adopted": rd.get("adopted") is True,
+            **{c: int(counts[c]) for c in MEMBERSHIP_COMBINATIONS},
+            "member_esr": counts["both"] + counts["esr_only"],
+            "member_cirse": counts["both"] + counts["cirse_only"],
+            "cirse_only_ir_mostly": by_profile.get("IR_mostly", 0),
+            "cirse_only_dr_ir_equal": by_profile.get("DR_IR_equal", 0),
+            "cirse_only_other": other,
+            "contradicts": ";".join(computed),
+            "text": str(rd.get("text", "")),
+            "evidence": str(rd.get("evidence", "")),
+        })
+    out = pd.DataFrame(rows)
+    if not problems:
+        if out.empty or int(out["adopted"].sum()) != 1 or not out["reading_id"].is_unique:
+            problems.append(Problem(rule="the readings need unique ids and exactly one 'adopted: true'", file=_RESOLUTIONS_FILE,
+                                    row=MEMBERSHIP_DISCREPANCY, column="readings",
+                                    value=[] if out.empty else out.loc[out["adopted"], "reading_id"].tolist()))
+    if not problems:
+        adopted = out.loc[out["adopted"]].iloc[0]
+        rejected_expected = sorted({x.split(":")[0] for x in adopted["contradicts"].split(";") if x})
+        if sorted(disc.get("rejected", [])) != rejected_expected:
+            problems.append(Problem(rule=f"rejected must be the statements the adopted reading overrides: {rejected_expected}",
+                                    file=_RESOLUTIONS_FILE, row=MEMBERSHIP_DISCREPANCY, column="rejected",
+                                    value=disc.get("rejected", [])))
+        pm = published_margins(st)
+        pm = pm[pm["variable"].eq("member_esr_cirse")].set_index("category")["count"]
+        for c in MEMBERSHIP_COMBINATIONS:
+            if c not in pm.index or int(pm[c]) != int(adopted[c]):
+                problems.append(Problem(
+                    rule=f"the adopted reading {adopted['reading_id']!r} gives {int(adopted[c])}, published_margins() "
+                    f"{None if c not in pm.index else int(pm[c])}: update `margins` in the resolutions",
+                    file=_RESOLUTIONS_FILE, row=MEMBERSHIP_DISCREPANCY, column=f"member_esr_cirse={c}"))
+    if problems:
+        raise SchemaError(problems, what="membership readings (discrepancy D01)")
+    return out.reset_index(drop=True)
+
