@@ -5,13 +5,22 @@ but never published how these contacts split by country or hospital size. Any
 non-response weighting therefore rests on an *assumption* linking contacts to
 something that is counted. This module makes that assumption explicit:
 
+* :func:`load_invited_countries` reads the list of countries the survey could
+  have invited (``data/raw/frame/invited_countries.csv``: the 47 member states of
+  the Council of Europe in 2017, as a stand-in for the countries of the ESR's
+  national member societies, plus the three Table 1 countries outside it). The
+  scenario frames cover all of them, answering or not: assuming that no invitation
+  went to a country without respondents is itself an assumption, available only
+  as the explicitly named ``*_answering_only`` variants.
 * :data:`SCENARIOS` names the assumptions (e.g. ``radiologists``: invitations
-  proportional to the number of radiologists in each country).
+  proportional to the number of radiologists in each invited country).
 * :func:`frame_cells` turns a scenario (and the country statistics transcribed
   under ``data/raw/frame/``) into population counts ``N`` of departments by
   ``country`` x ``beds_class`` that sum to ``total`` (1180). Every rule used to
   fill a missing statistic is written in the ``rule`` column.
-* :func:`frame_margins` gives the same counts as raking margins.
+* :func:`frame_margins` gives the same counts as raking margins;
+  :func:`region_coverage` says how much of each region's frame lies in countries
+  without respondents (and flags regions without any).
 * :func:`load_frame` reads and validates a user's own frame file (for instance
   the real counts of invited departments by country and size).
 
@@ -25,7 +34,7 @@ import functools
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Iterable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -40,11 +49,15 @@ __all__ = [
     "Scenario",
     "scenario_role",
     "DEFAULT_STATISTICS",
+    "DEFAULT_INVITED",
+    "MIN_DONORS",
     "region_of",
     "load_statistics",
+    "load_invited_countries",
     "load_frame",
     "frame_cells",
     "frame_margins",
+    "region_coverage",
 ]
 
 #: Codebook codes of ``beds_class``, in order.
@@ -65,7 +78,8 @@ _BEDS_COLUMNS: dict[str, str] = {
 
 #: European regions used to collapse sparse countries (an explicit, reported rule).
 #: Based on the UN geoscheme for Europe; countries outside it are placed by
-#: proximity: TR, IL and CY to EU-South, KZ, GE, AM and AZ to EU-East.
+#: proximity: TR, IL and CY to EU-South, KZ, GE, AM and AZ to EU-East. Every
+#: country of ``invited_countries.csv`` is in exactly one region (checked on load).
 REGIONS: dict[str, tuple[str, ...]] = {
     "EU-North": ("DK", "EE", "FI", "FO", "GB", "IE", "IS", "LT", "LV", "NO", "SE"),
     "EU-West": ("AT", "BE", "CH", "DE", "FR", "LI", "LU", "MC", "NL"),
@@ -74,9 +88,21 @@ REGIONS: dict[str, tuple[str, ...]] = {
 }
 _REGION_OF: dict[str, str] = {c: r for r, cs in REGIONS.items() for c in cs}
 
+_FRAME_DIR: Path = Path(__file__).resolve().parents[1] / "data" / "raw" / "frame"
+
 #: Where the transcribed country statistics live in a source checkout. The
 #: library reads it only when no ``statistics`` table is passed.
-DEFAULT_STATISTICS: Path = Path(__file__).resolve().parents[1] / "data" / "raw" / "frame" / "country_statistics.csv"
+DEFAULT_STATISTICS: Path = _FRAME_DIR / "country_statistics.csv"
+
+#: Where the list of invited countries lives in a source checkout (read only when
+#: no ``invited`` table is passed).
+DEFAULT_INVITED: Path = _FRAME_DIR / "invited_countries.csv"
+
+#: A statistic missing for an invited country is imputed from the median rate per
+#: inhabitant of the countries of its region that have it; with fewer than this
+#: many such countries the median over all invited countries is used (stated in
+#: the ``rule`` column).
+MIN_DONORS: int = 3
 
 
 @dataclass(frozen=True)
@@ -98,6 +124,12 @@ class Scenario:
         True for a null/reference scenario whose "frame" is derived from the sample
         itself (it treats sample-derived totals as known and so shrinks standard
         errors): its weighted results are a reference point, not an estimate.
+    countries : str
+        Which countries the frame covers: ``"invited"`` (every country of
+        :func:`load_invited_countries`, with or without respondents; a missing
+        statistic is imputed from population) or ``"answering"`` (only the
+        countries with respondents in Table 1; a missing statistic gives the
+        country its respondent share of the frame).
     """
 
     name: str
@@ -105,7 +137,14 @@ class Scenario:
     beds_rule: str
     description: str
     reference: bool = False
+    countries: str = "invited"
 
+
+_ANSWERING_NOTE = (
+    " Restricted to the 24 countries with respondents (Table 1): assumes that no invitation went to "
+    "any other country. A country without the statistic gets its respondent share of the frame. The "
+    "frame used before issue 9, kept so that results can show how much the choice of countries moves them."
+)
 
 #: The named frame scenarios (see docs/weighting.md for the reasoning).
 SCENARIOS: dict[str, Scenario] = {
@@ -115,26 +154,50 @@ SCENARIOS: dict[str, Scenario] = {
             "radiologists",
             "radiologists",
             "bed_weighted",
-            "Invitations proportional to each country's radiologists (Eurostat MED_RAD); within a "
-            "country, departments split over beds classes in proportion to hospital beds (GISCO "
-            "hospital counts x class midpoint), since radiologists concentrate in larger hospitals.",
+            "Invitations proportional to the radiologists (Eurostat MED_RAD) of every invited country; a "
+            "country without a count gets population x the median radiologists per inhabitant of its "
+            "region. Within a country, departments split over beds classes in proportion to hospital beds "
+            "(GISCO hospital counts x class midpoint), since radiologists concentrate in larger hospitals.",
         ),
         Scenario(
             "hospitals_200plus",
             "hospitals_200plus",
             "hospitals_200plus",
-            "Invitations proportional to each country's hospitals with 200 or more beds; within a "
-            "country, departments split in proportion to hospital counts in the 200+ classes. The "
-            "frame definition has no <200 class, yet 4 respondents are from <200 hospitals: the "
-            "<200 class gets its respondent share (4/98) of each country.",
+            "Invitations proportional to the hospitals with 200 or more beds of every invited country "
+            "(GISCO classes, else hospital count x pooled 200+ share, else population x the regional median "
+            "per inhabitant); within a country, departments split in proportion to hospital counts in the "
+            "200+ classes. The frame definition has no <200 class, yet 4 respondents are from <200 "
+            "hospitals: the <200 class gets its respondent share (4/98) of each country.",
         ),
         Scenario(
             "hospitals",
             "hospitals",
             "hospitals",
-            "Invitations proportional to each country's hospitals (all sizes); departments split "
-            "over beds classes in proportion to hospital counts. An extreme scenario: most "
-            "hospitals have fewer than 200 beds.",
+            "Invitations proportional to the hospitals (all sizes) of every invited country (a country "
+            "without a count: population x the regional median per inhabitant); departments split over beds "
+            "classes in proportion to hospital counts. An extreme scenario: most hospitals have fewer than "
+            "200 beds.",
+        ),
+        Scenario(
+            "radiologists_answering_only",
+            "radiologists",
+            "bed_weighted",
+            "As 'radiologists'." + _ANSWERING_NOTE,
+            countries="answering",
+        ),
+        Scenario(
+            "hospitals_200plus_answering_only",
+            "hospitals_200plus",
+            "hospitals_200plus",
+            "As 'hospitals_200plus'." + _ANSWERING_NOTE,
+            countries="answering",
+        ),
+        Scenario(
+            "hospitals_answering_only",
+            "hospitals",
+            "hospitals",
+            "As 'hospitals'." + _ANSWERING_NOTE,
+            countries="answering",
         ),
         Scenario(
             "respondents_table1",
@@ -145,6 +208,7 @@ SCENARIOS: dict[str, Scenario] = {
             "equals the respondent percentage. A reference, not an estimate: sample-derived totals "
             "are treated as known, which shrinks the standard error.",
             reference=True,
+            countries="answering",
         ),
     )
 }
@@ -205,6 +269,51 @@ def _uk_hint(v: object) -> str:
     return " (the United Kingdom is 'GB' in ISO 3166-1)" if str(v).upper() == "UK" else ""
 
 
+# ---------------------------------------------------------------------------
+# reading the raw frame files
+
+# counts (>= 0) and years; every other column is text
+_STAT_REQUIRED_COUNTS = ("respondents_table1", "radiologists", "hospitals", *_BEDS_COLUMNS.values())
+_STAT_OPTIONAL_COUNTS = ("population",)
+_STAT_YEARS = ("radiologists_year", "hospitals_year", "beds_year", "population_year")
+
+
+def _read_text_csv(p: Path, what: str) -> pd.DataFrame:
+    if not p.is_file():
+        raise FrameError([Problem(rule=f"{what} file not found", file=str(p))], what=what)
+    try:
+        return pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""])
+    except pd.errors.EmptyDataError:
+        raise FrameError([Problem(rule=f"{what} file is empty", file=p.name)], what=what) from None
+
+
+def _country_problems(df: pd.DataFrame, name: str, line: pd.Index) -> list[Problem]:
+    problems = []
+    for i, v in zip(line, df["country"]):
+        if pd.isna(v):
+            problems.append(Problem(rule="country is missing; every row needs an ISO 3166-1 alpha-2 code", file=name, row=int(i), column="country", value=""))
+        elif v not in _REGION_OF:
+            problems.append(Problem(rule=f"country code not in any region of irmodels.frame.REGIONS{_uk_hint(v)}", file=name, row=int(i), column="country", value=v))
+    dup = df["country"].duplicated(keep="first") & df["country"].notna()
+    for i, v in zip(line[dup.to_numpy()], df.loc[dup, "country"]):
+        problems.append(Problem(rule="duplicate country; each country has one row", file=name, row=int(i), column="country", value=v))
+    return problems
+
+
+def _numeric_problems(df: pd.DataFrame, name: str, line: pd.Index, col: str, *, required: bool) -> list[Problem]:
+    problems = []
+    num = pd.to_numeric(df[col], errors="coerce")
+    for i, v, x in zip(line, df[col], num):
+        if pd.isna(v):
+            if required:
+                problems.append(Problem(rule=f"{col} is missing (write 0 for a country without respondents)", file=name, row=int(i), column=col, value=""))
+        elif pd.isna(x) or not np.isfinite(x):
+            problems.append(Problem(rule=f"{col} is not a number (leave the cell empty when not found)", file=name, row=int(i), column=col, value=v))
+        elif x < 0:
+            problems.append(Problem(rule=f"{col} must be >= 0", file=name, row=int(i), column=col, value=v))
+    return problems
+
+
 def load_statistics(path: str | os.PathLike | None = None) -> pd.DataFrame:
     """Read the country statistics table (``data/raw/frame/country_statistics.csv``).
 
@@ -216,27 +325,132 @@ def load_statistics(path: str | os.PathLike | None = None) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        One row per country: ``country``, ``respondents_table1``, ``radiologists``,
-        ``hospitals``, ``beds_lt200`` ... ``beds_ge800`` (floats, NaN = not found),
-        years, sources and cautions as transcribed.
+        One row per country (every invited country in the default file):
+        ``country``, ``respondents_table1`` (0 for a country without respondents),
+        ``radiologists``, ``hospitals``, ``beds_lt200`` ... ``beds_ge800``,
+        ``population`` (floats, NaN = not found; ``population`` is NaN throughout
+        when the file has no such column), the years (floats), sources and cautions
+        as transcribed (text). ``attrs["file"]`` is the file name.
+
+    Raises
+    ------
+    FrameError
+        Listing every problem at once with file, row (line, header = 1), column,
+        value and rule: file missing or empty, a required column missing, a
+        missing, unknown or duplicate country code, a count or year that is not a
+        number or is negative, a missing ``respondents_table1``.
     """
     p = Path(path) if path is not None else DEFAULT_STATISTICS
-    if not p.is_file():
-        raise FrameError(
-            [Problem(rule="country statistics file not found; pass statistics= (a DataFrame) or the path of country_statistics.csv", file=str(p))],
-            what="frame statistics",
-        )
-    df = pd.read_csv(p, dtype={"country": "string"}, keep_default_na=False, na_values=[""])
-    num = ["respondents_table1", "radiologists", "hospitals", *_BEDS_COLUMNS.values()]
-    problems = []
-    for col in ["country", *num]:
-        if col not in df.columns:
-            problems.append(Problem(rule="required column missing", file=p.name, column=col))
+    df = _read_text_csv(p, "country statistics")
+    problems = [Problem(rule="required column missing", file=p.name, column=c) for c in ("country", *_STAT_REQUIRED_COUNTS) if c not in df.columns]
     if problems:
         raise FrameError(problems, what="frame statistics")
-    for col in num:
-        df[col] = pd.to_numeric(df[col], errors="raise").astype(float)
+    for col in (*_STAT_OPTIONAL_COUNTS, *_STAT_YEARS):
+        if col not in df.columns:
+            df[col] = np.nan
+    line = df.index + 2
+    problems += _country_problems(df, p.name, line)
+    for col in _STAT_REQUIRED_COUNTS + _STAT_OPTIONAL_COUNTS + _STAT_YEARS:
+        problems += _numeric_problems(df, p.name, line, col, required=(col == "respondents_table1"))
+    if problems:
+        raise FrameError(problems, what=f"frame statistics {p.name}")
+    for col in _STAT_REQUIRED_COUNTS + _STAT_OPTIONAL_COUNTS + _STAT_YEARS:
+        df[col] = pd.to_numeric(df[col]).astype(float)
+    df["country"] = df["country"].astype("string")
+    df.attrs["file"] = p.name
     return df
+
+
+_INVITED_COLUMNS = ("country", "country_name", "region", "answered_2017", "respondents_table1", "frame_basis", "frame_basis_source")
+
+
+def load_invited_countries(path: str | os.PathLike | None = None) -> pd.DataFrame:
+    """Read the list of countries the 2017 survey could have invited.
+
+    The default file (``data/raw/frame/invited_countries.csv``, provenance in its
+    README) lists the 47 member states of the Council of Europe in 2017, standing in
+    for the countries of the ESR's national institutional member societies (no list
+    of them was found), plus the three Table 1 countries outside the Council of
+    Europe (Belarus, Israel, Kazakhstan), whose respondents show that the ESR
+    contact list reached them: 50 countries, 24 with respondents.
+
+    Parameters
+    ----------
+    path : path-like, optional
+        Defaults to :data:`DEFAULT_INVITED`.
+
+    Returns
+    -------
+    DataFrame
+        One row per country: ``country`` (ISO2, string), ``country_name``,
+        ``region`` (as :data:`REGIONS`), ``answered_2017`` (bool),
+        ``respondents_table1`` (int), ``frame_basis`` (why the country is in the
+        frame), ``frame_basis_source`` (source id of ``sources.csv``).
+        ``attrs["file"]`` is the file name.
+
+    Raises
+    ------
+    FrameError
+        Listing every problem at once (file, row, column, value, rule): missing
+        columns, a missing, unknown or duplicate country, a region that is not the
+        country's region in :data:`REGIONS`, ``answered_2017`` not true/false or
+        inconsistent with ``respondents_table1``, a missing reason or source.
+
+    Examples
+    --------
+    >>> inv = load_invited_countries()
+    >>> len(inv), int(inv["answered_2017"].sum()), int(inv["respondents_table1"].sum())
+    (50, 24, 98)
+    """
+    p = Path(path) if path is not None else DEFAULT_INVITED
+    df = _read_text_csv(p, "invited countries")
+    problems = [Problem(rule=f"required column missing; the file has columns {list(_INVITED_COLUMNS)}", file=p.name, column=c) for c in _INVITED_COLUMNS if c not in df.columns]
+    if problems:
+        raise FrameError(problems, what="invited countries")
+    line = df.index + 2
+    problems += _country_problems(df, p.name, line)
+    problems += _numeric_problems(df, p.name, line, "respondents_table1", required=True)
+    n = pd.to_numeric(df["respondents_table1"], errors="coerce")
+    answered = df["answered_2017"].fillna("").str.strip().str.lower()
+    for i, c, r, a, k, basis, src in zip(line, df["country"], df["region"], answered, n, df["frame_basis"], df["frame_basis_source"]):
+        if pd.notna(c) and c in _REGION_OF and r != _REGION_OF[c]:
+            problems.append(Problem(rule=f"region is not the country's region in irmodels.frame.REGIONS ({_REGION_OF[c]})", file=p.name, row=int(i), column="region", value=r))
+        if a not in ("true", "false"):
+            problems.append(Problem(rule="answered_2017 must be true or false", file=p.name, row=int(i), column="answered_2017", value=a))
+        elif pd.notna(k) and (a == "true") != (k > 0):
+            problems.append(Problem(rule=f"answered_2017 contradicts respondents_table1 = {k:g}", file=p.name, row=int(i), column="answered_2017", value=a))
+        for col, v in (("frame_basis", basis), ("frame_basis_source", src)):
+            if pd.isna(v) or not str(v).strip():
+                problems.append(Problem(rule="every invited country states why it is in the frame and the source", file=p.name, row=int(i), column=col, value=""))
+    if problems:
+        raise FrameError(problems, what=f"invited countries {p.name}")
+    out = df[list(_INVITED_COLUMNS)].copy()
+    out["country"] = out["country"].astype("string")
+    out["answered_2017"] = answered == "true"
+    out["respondents_table1"] = n.astype(int)
+    out.attrs["file"] = p.name
+    return out.reset_index(drop=True)
+
+
+def _check_invited_against_statistics(stats: pd.DataFrame, invited: pd.DataFrame) -> None:
+    """Both tables must cover the same countries with the same Table 1 counts."""
+    sname = stats.attrs.get("file", "statistics table")
+    iname = invited.attrs.get("file", "invited countries table")
+    s = stats.set_index(stats["country"].astype(str))["respondents_table1"]
+    i = invited.set_index(invited["country"].astype(str))["respondents_table1"]
+    problems = []
+    for c in [c for c in i.index if c not in s.index]:
+        problems.append(Problem(rule=f"invited country has no row in the statistics table {sname} (add a row; empty cells mean 'not found')", file=iname, column="country", value=c))
+    for c in [c for c in s.index if c not in i.index]:
+        problems.append(Problem(rule=f"country of the statistics table is not in the list of invited countries {iname} (add it with the reason it is in the frame, or remove the row)", file=sname, column="country", value=c))
+    for c in [c for c in i.index if c in s.index and float(s[c]) != float(i[c])]:
+        problems.append(Problem(rule=f"respondents_table1 differs between {sname} ({s[c]:g}) and {iname} ({i[c]:g})", file=iname, column="respondents_table1", value=c))
+    if problems:
+        raise FrameError(problems, what="frame of invited countries")
+
+
+# ---------------------------------------------------------------------------
+# scenario frames
 
 
 def _pooled_beds(stats: pd.DataFrame) -> pd.Series:
@@ -312,6 +526,50 @@ def _country_statistic(stats: pd.DataFrame, rule: str) -> tuple[pd.Series, dict[
     return pd.Series(x, index=idx.to_numpy(), dtype=float), notes
 
 
+_STATISTIC_LABEL = {"radiologists": "radiologists", "hospitals": "hospitals", "hospitals_200plus": "hospitals with 200+ beds"}
+
+
+def _impute_by_population(x: pd.Series, stats: pd.DataFrame, rule: str) -> tuple[pd.Series, dict[str, str]]:
+    """Fill a missing country statistic with population x the regional median rate.
+
+    For a country ``c`` of region ``R`` without the statistic,
+    ``x_c = pop_c * median_{c' in R, x known} (x_c' / pop_c')``; with fewer than
+    :data:`MIN_DONORS` such countries in ``R`` the median runs over every country
+    of the frame that has the statistic. Returns the filled series and, for each
+    filled country, the rule with the numbers used.
+    """
+    label = _STATISTIC_LABEL[rule]
+    name = stats.attrs.get("file", "statistics table")
+    s = stats.set_index(stats["country"].astype(str))
+    pop = s["population"].astype(float).reindex(x.index)
+    years = (s["population_year"] if "population_year" in s.columns else pd.Series(np.nan, index=s.index)).reindex(x.index)
+    rate = (x / pop).where((pop > 0) & x.notna())
+    region = pd.Series({c: _REGION_OF[c] for c in x.index})
+    out, notes, problems = x.copy(), {}, []
+    for c in x.index[x.isna()]:
+        if not (pop.get(c, np.nan) > 0):
+            problems.append(Problem(rule=f"{label} not found and no population to impute it from (rule: population x median {label} per inhabitant of the region); add the population or the statistic", file=name, row=c, column="population", value="" if pd.isna(pop.get(c, np.nan)) else pop[c]))
+            continue
+        donors = [d for d in x.index if region[d] == region[c] and pd.notna(rate[d])]
+        where = f"of {region[c]}"
+        if len(donors) < MIN_DONORS:
+            donors = [d for d in x.index if pd.notna(rate[d])]
+            where = f"of all invited countries with the statistic (fewer than {MIN_DONORS} in {region[c]})"
+        if not donors:
+            problems.append(Problem(rule=f"{label} not found for any country with a population: nothing to impute from", file=name, row=c, column=rule))
+            continue
+        r = float(np.median(rate[donors]))
+        out[c] = pop[c] * r
+        yr = "" if pd.isna(years.get(c, np.nan)) else f" ({int(years[c])})"
+        notes[c] = (
+            f"{label} not found: imputed {out[c]:.1f} = population {pop[c]:,.0f}{yr} x median {label} per 100,000 "
+            f"inhabitants {where}, {r * 1e5:.3f} ({len(donors)} countries: {'+'.join(sorted(donors))})"
+        )
+    if problems:
+        raise FrameError(problems, what="imputing a missing frame statistic")
+    return out, notes
+
+
 def _scenario(name: str) -> Scenario:
     if name not in SCENARIOS:
         raise FrameError(
@@ -327,6 +585,7 @@ def frame_cells(
     frame: pd.DataFrame | None = None,
     total: float = 1180,
     statistics: pd.DataFrame | None = None,
+    invited: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Population counts of invited departments by country x beds class.
 
@@ -342,6 +601,9 @@ def frame_cells(
         Frame size; the 2017 survey invited about 1180 department heads.
     statistics : DataFrame, optional
         Country statistics (:func:`load_statistics`); default: the transcribed table.
+    invited : DataFrame, optional
+        The invited countries (:func:`load_invited_countries`); default: the
+        transcribed list. Used by the scenarios with ``countries="invited"``.
 
     Returns
     -------
@@ -349,29 +611,46 @@ def frame_cells(
         Columns ``country`` (ISO2), ``region``, ``beds_class`` (codebook codes, ordered
         categorical), ``teaching`` (only if the user frame has it), ``N`` (float,
         sums to ``total``), ``rule`` (how the country total and the beds split were
-        obtained, including every rule used for a missing statistic). There is no
-        ``teaching`` column for the scenario frames: no source gives hospitals by
-        teaching status.
+        obtained, including every rule used for a missing statistic, and "no 2017
+        respondents" for a country without any). There is no ``teaching`` column for
+        the scenario frames: no source gives hospitals by teaching status.
+        ``attrs``: ``scenario``, ``total``, ``countries`` (``"invited"``,
+        ``"answering"`` or ``"user"``).
 
     Raises
     ------
     FrameError
-        Unknown scenario; ``frame`` given with a scenario other than ``"user"``.
+        Unknown scenario; ``frame`` given with a scenario other than ``"user"``;
+        the statistics and the invited list disagree (a country in one and not the
+        other, different Table 1 counts); a statistic that must be imputed for a
+        country without a population.
 
     Notes
     -----
-    Country totals: :math:`N_c = T' x_c / \\sum_{c'} x_{c'}` over countries with the
-    statistic :math:`x`. A country **without** the statistic gets its respondent
-    share, :math:`N_c = T n_c / n` (so its respondents keep the mean weight
-    :math:`T/n`), and :math:`T' = T - \\sum_{missing} N_c`. Beds split: see
-    :class:`Scenario`; a country without GISCO beds classes uses the pooled classes
-    of the countries that have them.
+    Invited frame (default): every invited country ``c`` gets
+    :math:`N_c = T x_c / \\sum_{c'} x_{c'}` with :math:`x` the scenario's
+    statistic. A country without it gets
+    :math:`\\hat x_c = P_c \\, \\mathrm{median}_{c' \\in R(c)}(x_{c'}/P_{c'})`, the
+    population :math:`P_c` times the median rate per inhabitant of the countries of
+    its region that have the statistic (all invited countries when fewer than
+    :data:`MIN_DONORS` do). Countries without respondents get cells like any other.
+
+    Answering-only variants (``*_answering_only``, the frame before issue 9): only
+    the countries with respondents; a country without the statistic gets its
+    respondent share, :math:`N_c = T n_c / n` (so its respondents keep the mean
+    weight :math:`T/n`), and :math:`T' = T - \\sum_{missing} N_c` is shared by the
+    others in proportion to :math:`x`.
+
+    Beds split (both): see :class:`Scenario`; a country without GISCO beds classes
+    uses the pooled classes of the countries that have them (AT, ES, IT, BG, RO, LT).
 
     Examples
     --------
     >>> cells = frame_cells("radiologists")
-    >>> round(cells["N"].sum())
-    1180
+    >>> round(cells["N"].sum()), cells["country"].nunique()
+    (1180, 50)
+    >>> frame_cells("radiologists_answering_only")["country"].nunique()
+    24
     """
     if scenario == "user" or frame is not None:
         if scenario != "user" or frame is None:
@@ -382,17 +661,32 @@ def frame_cells(
         return _user_cells(frame, total)
     sc = _scenario(scenario)
     stats = load_statistics() if statistics is None else statistics.copy()
-    x, cnotes = _country_statistic(stats, sc.country_rule)
-    n = stats.set_index("country")["respondents_table1"].astype(float)
-    missing = x.isna()
-    n_total = n.sum()
-    Nc = pd.Series(np.nan, index=x.index)
-    Nc[missing] = total * n[missing] / n_total
-    rest = total - Nc[missing].sum()
-    Nc[~missing] = rest * x[~missing] / x[~missing].sum()
-    for c in x.index[missing]:
-        cnotes[c] = f"statistic missing: respondent share {int(n[c])}/{int(n_total)} of the frame (mean weight)"
-    shares, bnotes = _beds_split(stats, sc.beds_rule)
+    if sc.countries == "answering":
+        used = stats[stats["respondents_table1"] > 0].reset_index(drop=True)
+        used.attrs = dict(stats.attrs)
+        x, cnotes = _country_statistic(used, sc.country_rule)
+        n = used.set_index("country")["respondents_table1"].astype(float)
+        missing = x.isna()
+        n_total = n.sum()
+        Nc = pd.Series(np.nan, index=x.index)
+        Nc[missing] = total * n[missing] / n_total
+        rest = total - Nc[missing].sum()
+        Nc[~missing] = rest * x[~missing] / x[~missing].sum()
+        for c in x.index[missing]:
+            cnotes[c] = f"statistic missing: respondent share {int(n[c])}/{int(n_total)} of the frame (mean weight)"
+    else:
+        inv = load_invited_countries() if invited is None else invited
+        _check_invited_against_statistics(stats, inv)
+        used = stats.reset_index(drop=True)
+        used.attrs = dict(stats.attrs)
+        x, cnotes = _country_statistic(used, sc.country_rule)
+        x, inotes = _impute_by_population(x, used, sc.country_rule)
+        cnotes.update(inotes)
+        Nc = total * x / x.sum()
+        n = used.set_index("country")["respondents_table1"].astype(float)
+        for c in x.index[(n == 0).to_numpy()]:
+            cnotes[c] += " (no 2017 respondents)"
+    shares, bnotes = _beds_split(used, sc.beds_rule)
     rows = []
     for c in x.index:
         for b in BEDS_CLASSES:
@@ -410,6 +704,7 @@ def frame_cells(
     out["beds_class"] = pd.Categorical(out["beds_class"], categories=list(BEDS_CLASSES), ordered=True)
     out.attrs["scenario"] = sc.name
     out.attrs["total"] = float(total)
+    out.attrs["countries"] = sc.countries
     return out
 
 
@@ -429,6 +724,7 @@ def _user_cells(frame: pd.DataFrame, total: float | None) -> pd.DataFrame:
         df["beds_class"] = pd.Categorical(df["beds_class"], categories=list(BEDS_CLASSES), ordered=True)
     df.attrs["scenario"] = "user"
     df.attrs["total"] = float(df["N"].sum())
+    df.attrs["countries"] = "user"
     return df.reset_index(drop=True)
 
 
@@ -438,13 +734,14 @@ def frame_margins(
     frame: pd.DataFrame | None = None,
     total: float = 1180,
     statistics: pd.DataFrame | None = None,
+    invited: pd.DataFrame | None = None,
     variables: tuple[str, ...] = ("country", "beds_class"),
 ) -> dict[str, dict[str, float]]:
     """Raking margins of a frame scenario: ``{column: {category: population total}}``.
 
     Parameters
     ----------
-    scenario, frame, total, statistics
+    scenario, frame, total, statistics, invited
         As in :func:`frame_cells`.
     variables : tuple of str
         Which margins to return (any of ``country``, ``region``, ``beds_class``,
@@ -454,13 +751,17 @@ def frame_margins(
     -------
     dict
         Each margin's totals sum to ``total``. Categories with a zero total are kept
-        (they raise in :func:`irmodels.weighting.rake` if the sample has them).
+        (they raise in :func:`irmodels.weighting.rake` if the sample has them). In the
+        invited frames the ``country`` margin includes countries without
+        respondents, so raking to it raises (a margin category absent from the
+        sample) unless they are pooled into regions by an explicit collapse rule;
+        the ``region`` margin counts their departments in their region.
     """
-    if frame is None and statistics is None:
-        # the default statistics file is read-only input: cache per (scenario, total, variables)
+    if frame is None and statistics is None and invited is None:
+        # the default raw files are read-only input: cache per (scenario, total, variables)
         cached = _default_margins(scenario, float(total), tuple(variables))
         return {v: dict(m) for v, m in cached}
-    return _margins_from_cells(frame_cells(scenario, frame=frame, total=total, statistics=statistics), variables)
+    return _margins_from_cells(frame_cells(scenario, frame=frame, total=total, statistics=statistics, invited=invited), variables)
 
 
 @functools.lru_cache(maxsize=64)
@@ -476,6 +777,100 @@ def _margins_from_cells(cells: pd.DataFrame, variables) -> dict[str, dict[str, f
             raise FrameError([Problem(rule=f"frame has no column for this margin; it has {list(cells.columns)}", column=v)], what="frame_margins")
         g = cells.groupby(cells[v].astype(str), sort=False, observed=True)["N"].sum()
         out[v] = {k: float(val) for k, val in g.items()}
+    return out
+
+
+def region_coverage(
+    cells: pd.DataFrame,
+    respondents: Iterable[str] | pd.Series | None = None,
+    *,
+    statistics: pd.DataFrame | None = None,
+    require_respondents: bool = False,
+) -> pd.DataFrame:
+    """How much of each region's frame lies in countries without respondents.
+
+    Raking to ``region`` margins spreads a region's whole frame total, including
+    the departments of its countries without respondents, over the region's
+    respondents. This table shows that share, and flags a region with frame
+    departments but no respondent (raking cannot reach it:
+    :func:`irmodels.weighting.rake` raises, naming it).
+
+    Parameters
+    ----------
+    cells : DataFrame
+        Frame cells with ``country`` and ``N`` (:func:`frame_cells`).
+    respondents : iterable of str or Series, optional
+        The country code of each respondent (e.g. ``data["country"]``); missing
+        codes raise. Default: the Table 1 counts of ``statistics``.
+    statistics : DataFrame, optional
+        Used only for the default respondents (:func:`load_statistics`).
+    require_respondents : bool
+        Raise :class:`FrameError` when some region has frame departments but no
+        respondent, instead of only flagging it.
+
+    Returns
+    -------
+    DataFrame
+        One row per region: ``region``, ``N`` (frame total), ``N_with_respondents``,
+        ``N_without_respondents`` (departments of countries without respondents),
+        ``share_without_respondents``, ``n_respondents``, ``countries_with_respondents``,
+        ``countries_without_respondents`` (``+``-joined codes), ``no_respondents``
+        (True when ``N > 0`` and ``n_respondents == 0``).
+
+    Raises
+    ------
+    FrameError
+        A respondent country code that is missing or in no region; with
+        ``require_respondents=True``, every region with frame departments and no
+        respondent (merge it into another region with an explicit collapse rule,
+        ``weight(..., collapse={"region": {"merge": {...}}})``, or drop the region margin).
+
+    Examples
+    --------
+    >>> cov = region_coverage(frame_cells("radiologists")).set_index("region")
+    >>> bool(cov["no_respondents"].any())
+    False
+    """
+    if respondents is None:
+        stats = load_statistics() if statistics is None else statistics
+        n_by_country = stats.set_index(stats["country"].astype(str))["respondents_table1"].astype(float)
+        n_by_country = n_by_country[n_by_country > 0]
+    else:
+        r = pd.Series(list(respondents) if not isinstance(respondents, pd.Series) else respondents)
+        if r.isna().any():
+            raise FrameError([Problem(rule="respondent country code is missing", row=i, column="country", value="") for i in r.index[r.isna()]], what="region_coverage")
+        region_of(r.astype("string"))  # raises, naming every unknown code
+        n_by_country = r.astype(str).value_counts().astype(float)
+    N_by_country = cells.groupby(cells["country"].astype(str), observed=True)["N"].sum()
+    countries = sorted(set(N_by_country.index) | set(n_by_country.index))
+    rows = []
+    for reg in REGIONS:
+        cs = [c for c in countries if _REGION_OF.get(c) == reg]
+        if not cs:
+            continue
+        with_r = [c for c in cs if n_by_country.get(c, 0) > 0]
+        without = [c for c in cs if n_by_country.get(c, 0) == 0]
+        N = float(N_by_country.reindex(cs).fillna(0).sum())
+        N_wo = float(N_by_country.reindex(without).fillna(0).sum())
+        n = float(n_by_country.reindex(with_r).fillna(0).sum())
+        rows.append({
+            "region": reg,
+            "N": N,
+            "N_with_respondents": N - N_wo,
+            "N_without_respondents": N_wo,
+            "share_without_respondents": N_wo / N if N > 0 else np.nan,
+            "n_respondents": int(n),
+            "countries_with_respondents": "+".join(with_r),
+            "countries_without_respondents": "+".join(without),
+            "no_respondents": bool(N > 0 and n == 0),
+        })
+    out = pd.DataFrame(rows)
+    if require_respondents and out["no_respondents"].any():
+        raise FrameError(
+            [Problem(rule="region has frame departments but no respondent: raking to region margins cannot reach it; merge it into another region with an explicit collapse rule (weight(..., collapse={'region': {'merge': {...}}})) or drop the region margin",
+                     column="region", value=r.region) for r in out.itertuples() if r.no_respondents],
+            what="region_coverage",
+        )
     return out
 
 
