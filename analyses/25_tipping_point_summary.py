@@ -2,7 +2,7 @@
 on non-ignorable non-response; numbers the paper prints): data/derived/tipping_point_summary.csv.
 
 Reads the pooled delta-adjustment curves of analyses/23_tipping_point_curves.py
-(data/derived/tipping_point.csv) and reads off, per wave and frame scenario, the odds
+(data/derived/tipping_point.csv) and reads off, per wave, frame scenario and (2017) assumption set, the odds
 ratio at which the estimate (odds_ratio_star) and its upper 95% limit
 (odds_ratio_star_upper) fall to 50% (linear interpolation on the 0.05 delta grid). 2017
 rows also carry the worst-case (Manski) bounds from 60 of 97 answers among 1180
@@ -27,14 +27,16 @@ if __name__ == "__main__":
     allc = pd.read_csv(path, keep_default_na=False, na_values=[""])
     mb = manski_bounds(n_positive=N_POSITIVE, n_answered=N_ANSWERED, frame_size=FRAME).iloc[0]
     summ = []
-    for (wave, s), c in allc.groupby(["wave", "scenario"], sort=False):
+    allc["assumptions"] = allc["assumptions"].fillna("")
+    for (wave, s, aset), c in allc.groupby(["wave", "scenario", "assumptions"], sort=False):
         t = tipping_from_curve(c, THRESHOLD)
-        summ.append({"wave": wave, "scenario": s, "scenario_role": c["scenario_role"].iloc[0],
+        summ.append({"wave": wave, "scenario": s, "scenario_role": c["scenario_role"].iloc[0], "assumptions": aset,
+                     "assumption_value": c["assumption_value"].iloc[0],
                      "estimate_mar": float(c.loc[c["delta"].abs().idxmin(), "estimate"]), **t,
                      "manski_lower": mb["lower"] if wave == "esr_cirse_2017" else None,
                      "manski_upper": mb["upper"] if wave == "esr_cirse_2017" else None,
-                     "identification": "assumption", "notes": c["notes"].iloc[0]})
+                     "identification": c["identification"].iloc[0], "notes": c["notes"].iloc[0]})
     summ = pd.DataFrame(summ)
-    out = write_table_atomic(summ, DERIVED / "tipping_point_summary.csv")
-    print(summ[["wave", "scenario", "estimate_mar", "odds_ratio_star", "odds_ratio_star_upper"]].to_string(index=False))
+    out = write_table_atomic(summ, DERIVED / "tipping_point_summary.csv", float_format="%.6g")
+    print(summ[["wave", "scenario", "assumptions", "estimate_mar", "odds_ratio_star", "odds_ratio_star_upper"]].to_string(index=False))
     print(f"wrote {out.relative_to(ROOT)}")

@@ -2,9 +2,9 @@
 
 Reads data/derived/model_results.csv (analyses/30_model_results.py): the 24/7-coverage and
 female-IR-share-class models, frequentist (Firth / ordinal ML, pooled over countries) and
-Bayesian (country intercepts) side by side, for the 2017 ensemble (assumption set
-"informed", pooled; terms that come only from the assumption set drawn open and marked with
-a dagger) and for the SIMULATED demonstration wave.
+Bayesian (country intercepts) side by side, for the SIMULATED demonstration wave. 2017 has
+no forest rows: its odds ratios are not identified by the published data and are shown as
+sensitivity curves over the assumed odds ratios instead (figures/association_curves.*).
 """
 
 from paths import DERIVED, FIGURES, ROOT
@@ -18,10 +18,9 @@ SPECS = ("cover_24_7", "female_ir_share_class")
 
 if __name__ == "__main__":
     res = pd.read_csv(DERIVED / "model_results.csv", keep_default_na=False, na_values=[""])
-    keep = res["spec_id"].isin(SPECS) & ((res["data"] == "simulated_demo") | (res["assumptions"] == "informed"))
+    keep = res["spec_id"].isin(SPECS) & (res["data"] == "simulated_demo")
     t = res[keep].copy()
-    t["panel"] = t["spec_id"] + " | " + t["data"].map({"simulated_demo": "SIMULATED wave",
-                                                       "esr_cirse_2017": "2017 pooled"})
+    t["panel"] = t["spec_id"] + " | SIMULATED wave"
     t["engine"] = t["engine"].map({"statsmodels": "frequentist", "pymc": "Bayesian hierarchical"})
     fig = forest_plot(t, series="engine", panel="panel")
     out = save_figure(fig, FIGURES / "model_forest")

@@ -5,10 +5,13 @@ Bayesian hierarchical models (specs "cover_24_7" and "female_ir_share_class": pr
 at least one female IR) post-stratified to the frame cells (country x beds class;
 irmodels.frame.frame_cells) of each frame scenario. Cells carry no teaching status or chair
 profile: predictions are averaged over the respondents' mix within country x beds class
-(an assumption; irmodels.models.mrp). 2017: the reconstruction ensemble ("informed"),
-pooled by stacking draws; SIMULATED wave: directly. The Europe-wide rows are set next to
-the weighting estimates of analyses/21 (data/derived/weighted_coverage.csv) in the
-columns weighting_estimate/_lower/_upper. The figure shows 2017, scenario "radiologists".
+(an assumption; irmodels.models.mrp). SIMULATED wave only: for 2017 the published
+aggregates say nothing about any country's coverage beyond its respondent count (country is
+not in the 2017 joint table), so a 2017 MRP by country would show the prior and the
+reconstruction's assumption, not data (issue 9). The Europe-wide rows are set next to the
+weighting estimates of analyses/21 (data/derived/weighted_coverage.csv) in the columns
+weighting_estimate/_lower/_upper; both rest on the same frame scenario. The figure shows the
+SIMULATED wave, scenario "radiologists".
 """
 
 import warnings
@@ -22,9 +25,7 @@ from irmodels.figures.models import mrp_plot
 from irmodels.figures.style import save_figure
 from irmodels.frame import frame_cells
 from irmodels.io import import_wave, write_table_atomic
-from irmodels.models.bayes import fit_ensemble
-from irmodels.models.mrp import poststratify, poststratify_ensemble
-from irmodels.reconstruction import reconstruct
+from irmodels.models.mrp import poststratify
 from irmodels.specs import ANALYSIS, fit_spec, get_spec
 
 SCENARIOS = ("radiologists", "hospitals_200plus")
@@ -35,22 +36,18 @@ WEIGHTING_TERM = {"cover_24_7": "cover_24_7", "female_ir_share_class": "female_i
 if __name__ == "__main__":
     opts = dict(missing=ANALYSIS["missing"], cache_dir=CACHE / "models", **ANALYSIS["mcmc"])
     sim = import_wave(SIMULATED_WAVE / "export.csv", SIMULATED_WAVE / "mapping.yaml").table
-    ens = reconstruct(ANALYSIS["k_2017"], ANALYSIS["seed"], "informed")
     rows = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataDroppedWarning)  # reported by analyses/30
         for spec_id, positive in OUTCOMES.items():
             spec = get_spec(spec_id)
             f_sim = fit_spec(spec, sim, engine="pymc", seed=ANALYSIS["seed"], **opts)
-            o = {k: v for k, v in {**spec.options, **opts}.items() if k not in ("firth",)}
-            fits = fit_ensemble(spec.formula, ens, family=spec.family, group=spec.group, seed=ANALYSIS["seed"],
-                                spec_id=spec.spec_id, **o)
             for sc in SCENARIOS:
                 cells = frame_cells(sc)
                 r = poststratify(f_sim, cells, positive=positive)
                 rows.append(r.assign(data="simulated_demo", scenario=sc))
-                r = poststratify_ensemble(fits, cells, positive=positive)
-                rows.append(r.assign(data="esr_cirse_2017", scenario=sc, assumptions="informed"))
+    for r in rows:  # draws and fallback counts stay with each fit's result; the table holds summaries
+        r.attrs = {}
     out = pd.concat(rows, ignore_index=True)
     out["outcome"] = out["spec_id"]
     w = pd.read_csv(DERIVED / "weighted_coverage.csv")
@@ -60,14 +57,13 @@ if __name__ == "__main__":
     w = w[["data", "outcome", "scenario", "weighting_estimate", "weighting_lower", "weighting_upper"]]
     w["level"] = "Europe"
     out = out.merge(w, on=["data", "outcome", "scenario", "level"], how="left")
-    path = write_table_atomic(out, DERIVED / "mrp_estimates.csv")
-    sel = out[(out["data"] == "esr_cirse_2017") & (out["scenario"] == "radiologists") &
+    path = write_table_atomic(out, DERIVED / "mrp_estimates.csv", float_format="%.6g")
+    sel = out[(out["data"] == "simulated_demo") & (out["scenario"] == "radiologists") &
               (out["outcome"] == "cover_24_7")]
     weighting = sel[sel["level"] == "Europe"][["domain", "weighting_estimate", "weighting_lower",
                                                "weighting_upper"]].set_axis(["domain", "estimate", "lower", "upper"],
                                                                             axis=1)
-    aset = ", ".join(sorted(set(sel["assumptions"].dropna())))
-    fig = mrp_plot(sel, weighting, title=f"24/7 coverage 2017: radiologists frame; assumption set '{aset}'\n(identification: assumption)")
+    fig = mrp_plot(sel, weighting, title="24/7 coverage, SIMULATED wave: MRP by country, frame proportional to radiologists")
     figs = save_figure(fig, FIGURES / "mrp_by_country")
     print(f"wrote {path.relative_to(ROOT)} ({len(out)} rows), "
           f"{', '.join(str(p.relative_to(ROOT)) for p in figs)}")

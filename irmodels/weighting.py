@@ -371,7 +371,7 @@ def rake(
     margins: Margins,
     weight: pd.Series | np.ndarray | None = None,
     *,
-    max_iter: int = 100,
+    max_iter: int = 1000,
     tol: float = 1e-10,
 ) -> pd.Series:
     """Rake weights to population margins (iterative proportional fitting).
@@ -561,7 +561,7 @@ def _calibration_matrix(checked: dict) -> tuple[np.ndarray, np.ndarray, list[str
 
 
 @register_method("rake")
-def _rake_method(data, *, margins=None, frame=None, base, max_iter: int = 100, tol: float = 1e-10, **_):
+def _rake_method(data, *, margins=None, frame=None, base, max_iter: int = 1000, tol: float = 1e-10, **_):
     if margins is None:
         raise WeightingError("method 'rake' needs margins= {column: {category: total}} (e.g. irmodels.frame.frame_margins(scenario))")
     checked = _check_margins(data, margins, base)

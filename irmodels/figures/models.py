@@ -8,8 +8,7 @@ them with :func:`irmodels.figures.style.save_figure`.
   markers and a dagger;
 * :func:`caterpillar_plot` -- country intercepts with intervals;
 * :func:`mrp_plot` -- MRP estimates by country next to the weighting estimates;
-* :func:`ppc_plot` -- posterior predictive check (observed vs replicated);
-* :func:`assumption_sensitivity_plot` -- each coefficient across assumption sets.
+* :func:`ppc_plot` -- posterior predictive check (observed vs replicated).
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from irmodels.errors import ModelSpecError
 from irmodels.figures.style import DOUBLE_COLUMN_MM, MAX_HEIGHT_MM, OKABE_ITO, SINGLE_COLUMN_MM, journal_style, new_figure
 
-__all__ = ["forest_plot", "caterpillar_plot", "mrp_plot", "ppc_plot", "assumption_sensitivity_plot", "pretty_term"]
+__all__ = ["forest_plot", "caterpillar_plot", "mrp_plot", "ppc_plot", "pretty_term"]
 
 _NOT_COEF = ("Intercept", "threshold[", "sd(", "sd_department", "phi")
 
@@ -140,11 +139,22 @@ def mrp_plot(mrp: pd.DataFrame, weighting: pd.DataFrame | None = None, *, title:
     ``mrp``: output of :func:`irmodels.models.mrp.poststratify`. ``weighting``:
     rows with ``domain`` (``"Europe"`` or a country), ``estimate``, ``lower``,
     ``upper`` (e.g. :func:`irmodels.survey.weighted_prevalence`, renamed).
+    Countries without respondents (``n_respondents == 0``) are not drawn: their
+    estimate is the model's prediction for a new country, not data; their number is
+    stated under the axis. The title is wrapped to the figure width and the legend sits
+    below the axis, so neither covers data.
     """
+    import textwrap
+
     _require(mrp, ["level", "domain", "estimate", "lower", "upper"], "mrp_plot")
     m = mrp[mrp["level"].isin(["Europe", "country"])].copy()
     europe = m[m["level"] == "Europe"]
-    countries = m[m["level"] == "country"].sort_values("estimate")
+    countries = m[m["level"] == "country"]
+    n_new = 0
+    if "n_respondents" in countries.columns:
+        n_new = int((countries["n_respondents"] == 0).sum())
+        countries = countries[countries["n_respondents"] > 0]
+    countries = countries.sort_values("estimate")
     order = list(countries["domain"]) + list(europe["domain"])
     with journal_style():
         fig, ax = new_figure(SINGLE_COLUMN_MM, min(MAX_HEIGHT_MM, 25 + 3.4 * len(order)))
@@ -166,10 +176,14 @@ def mrp_plot(mrp: pd.DataFrame, weighting: pd.DataFrame | None = None, *, title:
             handles.append(Line2D([], [], color=OKABE_ITO[5], marker="s", ms=2.6, label="weighting"))
         ax.set_yticks(list(ypos.values()), [d if d != "Europe" else "Europe (all)" for d in ypos])
         ax.set_xlim(0, 1)
-        ax.set_xlabel("population estimate (95% interval)")
-        ax.legend(handles=handles, loc="lower right", frameon=False)
+        xlabel = "population estimate (95% interval)"
+        if n_new:
+            xlabel += f"\n{n_new} frame countries without respondents\nnot shown (model prediction only)"
+        ax.set_xlabel(xlabel)
+        ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.2 if n_new else -0.1),
+                  ncol=len(handles), frameon=False)
         if title:
-            ax.set_title(title, loc="left")
+            ax.set_title("\n".join(textwrap.wrap(title, 38)), loc="left", x=-0.12)
     return fig
 
 
@@ -199,17 +213,3 @@ def ppc_plot(ppc: pd.DataFrame, *, title: str | None = None) -> Figure:
             fig.suptitle(title)
     return fig
 
-
-def assumption_sensitivity_plot(table: pd.DataFrame, *, exponentiate: bool = True,
-                                title: str | None = None) -> Figure:
-    """How each coefficient moves across assumption sets (one marker per set).
-
-    ``table``: ``term``, ``assumptions`` (set name), ``estimate``, ``lower``,
-    ``upper`` and optionally ``spec_id``/``engine``/``identification``.
-    """
-    _require(table, ["term", "assumptions", "estimate", "lower", "upper"], "assumption_sensitivity_plot")
-    t = table.copy()
-    t["engine"] = t["assumptions"].astype(str)
-    if "spec_id" not in t:
-        t["spec_id"] = "model"
-    return forest_plot(t, series="engine", panel="spec_id", exponentiate=exponentiate, title=title)

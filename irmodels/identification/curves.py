@@ -493,9 +493,9 @@ def association_curve(outcome: str, predictor: str, grid: Sequence[float] | None
 
 
 def coverage_curve(frame_shares: Mapping[str, float], frame_size: float, grid: Sequence[float] | None = None,
-                   assumptions: str | os.PathLike = "informed", *, threshold: float = 0.5,
-                   level: float = 0.95) -> pd.DataFrame:
-    r"""Frame-wide 24/7 IR cover as a function of the size -> cover odds ratio.
+                   assumptions: str | os.PathLike = "informed", *, outcome: str = "cover_24_7",
+                   threshold: float = 0.5, level: float = 0.95) -> pd.DataFrame:
+    r"""Frame-wide prevalence (24/7 IR cover by default) as a function of the size odds ratio.
 
     Parameters
     ----------
@@ -505,9 +505,12 @@ def coverage_curve(frame_shares: Mapping[str, float], frame_size: float, grid: S
     frame_size : float
         Number of invited departments.
     grid : sequence of float, optional
-        Values of ``cover_24_7~beds_class`` (default: the set's range).
+        Values of ``<outcome>~beds_class`` (default: the set's range).
     assumptions : str or path-like
         Values of the other parameters.
+    outcome : {"cover_24_7", "female_ir_share_class"}
+        The event of :data:`OUTCOME_EVENTS`; for the female IR share the estimate is over
+        departments with IR staff (the three without IR did not answer it).
     threshold : float
         Prevalence of the tipping point (default 0.5).
     level : float
@@ -515,10 +518,10 @@ def coverage_curve(frame_shares: Mapping[str, float], frame_size: float, grid: S
     Returns
     -------
     pandas.DataFrame
-        One row per grid value: ``parameter``, ``assumption_value``, ``assumptions``,
+        One row per grid value: ``outcome``, ``parameter``, ``assumption_value``, ``assumptions``,
         ``estimate`` (post-stratified to the frame's bed classes, MAR within bed class),
         ``std_error``, ``lower``, ``upper`` (logit interval; sampling only),
-        ``respondent_share`` (the identified 60/97, the same on every row),
+        ``respondent_share`` (identified, e.g. 60/97 for 24/7 cover; the same on every row),
         ``tipping_or`` (the odds ratio of cover between non-respondents and comparable
         respondents at which the frame-wide estimate reaches ``threshold``),
         ``tipping_or_upper`` (the same for the upper interval limit),
@@ -540,22 +543,25 @@ def coverage_curve(frame_shares: Mapping[str, float], frame_size: float, grid: S
 
     ors = load_odds_ratios(assumptions)
     name = str(ors["assumptions"].iloc[0]) if len(ors) else str(assumptions)
-    par = "cover_24_7~beds_class"
+    _check_outcome(outcome, ("beds_class",))
+    par = f"{outcome}~beds_class"
     keep = {r.parameter: r.odds_ratio for r in ors.itertuples()
-            if {r.target, r.predictor} <= {"cover_24_7", "beds_class"}}
+            if {r.target, r.predictor} <= {outcome, "beds_class"}}
     row = ors[ors["parameter"] == par]
     if grid is None:
         lo, hi = (float(row["range_low"].iloc[0]), float(row["range_high"].iloc[0])) if len(row) else (0.25, 4.0)
         grid = assumption_grid(lo, hi)
     shares = pd.Series({b: float(frame_shares[b]) for b in SCORES["beds_class"]})
     W = shares / shares.sum()
-    m = _margins()["cover_24_7"]
-    y, n = float(m["true"]), float(m["true"] + m["false"])
+    m = _margins()[outcome]
+    events, ev_label = OUTCOME_EVENTS[outcome]
+    y = float(sum(v for k, v in m.items() if k in events))
+    n = float(sum(v for k, v in m.items() if k != NA))
     N = float(frame_size)
     z = stats.norm.ppf(0.5 + level / 2)
     rows = []
     for val in grid:
-        tab = expected_table("cover_24_7", ("beds_class",), {**{k: v for k, v in keep.items() if k != par}, par: val})
+        tab = expected_table(outcome, ("beds_class",), {**{k: v for k, v in keep.items() if k != par}, par: val})
         d = tab[tab["event"].notna()]
         nb = d.groupby("beds_class")["count"].sum().reindex(W.index)
         pb = d[d["event"].astype(bool)].groupby("beds_class")["count"].sum().reindex(W.index, fill_value=0.0) / nb
@@ -567,7 +573,7 @@ def coverage_curve(frame_shares: Mapping[str, float], frame_size: float, grid: S
         tp = delta_adjusted(est, se, y, n, N, threshold=threshold, deltas=np.array([0.0]), level=level)
         tip = math.exp(tp.delta_star) if tp.delta_star is not None else math.nan
         tip_up = math.exp(tp.delta_star_upper) if tp.delta_star_upper is not None else math.nan
-        rows.append({"parameter": par, "assumption_value": float(val), "assumptions": name, "estimate": est,
+        rows.append({"outcome": outcome, "event": ev_label, "parameter": par, "assumption_value": float(val), "assumptions": name, "estimate": est,
                      "std_error": se, "lower": lo_, "upper": hi_, "respondent_share": y / n, "tipping_or": tip,
                      "tipping_or_upper": tip_up,
                      "threshold": threshold, "frame_size": N,
