@@ -117,7 +117,7 @@ def test_rake_lists_all_problems_at_once():
 def test_rake_nonconvergence_raises():
     # x-u and y-v are empty cells: the margins cannot both be met
     d = pd.DataFrame({"a": ["x", "y"], "b": ["v", "u"]})
-    with pytest.raises(ConvergenceError, match="did not converge in 100 iterations"):
+    with pytest.raises(ConvergenceError, match="did not converge in 1000 iterations"):
         rake(d, {"a": {"x": 10, "y": 90}, "b": {"u": 20, "v": 80}})
     # feasible but slow: too few iterations also raises
     d = pd.DataFrame({"a": ["x", "x", "y", "y"], "b": ["u", "v", "u", "v"]})
