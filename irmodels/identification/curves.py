@@ -242,7 +242,8 @@ def _check_outcome(outcome: str, predictors: Sequence[str]) -> None:
 
 
 def expected_table(outcome: str, predictors: Sequence[str] = MODEL_PREDICTORS,
-                   odds_ratios: Mapping[str, float] | None = None, *, max_iter: int = 10_000) -> pd.DataFrame:
+                   odds_ratios: Mapping[str, float] | None = None, *, margins: Mapping[str, Mapping[str, float]] | None = None,
+                   structure: bool = True, max_iter: int = 10_000) -> pd.DataFrame:
     r"""The 2017 table implied by the published margins and fixed odds-ratio parameters.
 
     Parameters
@@ -256,6 +257,13 @@ def expected_table(outcome: str, predictors: Sequence[str] = MODEL_PREDICTORS,
         ``{"<u>~<v>": odds ratio}`` for any pair among the outcome and predictors (either
         order); pairs not given are 1 (no association). The outcome's name stands for its
         binary event.
+    margins : mapping, optional
+        One-way margins ``{variable: {level: count, "<NA>": missing}}`` to use instead of
+        the published 2017 ones (e.g. margins published by a simulated survey; the
+        variables' levels are those of :data:`SCORES`).
+    structure : bool
+        Add the 2017 departments without IR as fixed cells (default True; needs the 2017
+        margins).
 
     Returns
     -------
@@ -292,9 +300,17 @@ def expected_table(outcome: str, predictors: Sequence[str] = MODEL_PREDICTORS,
             bad.append(Problem("odds ratio must be a positive finite number", column=str(key), value=v))
     if bad:
         raise SchemaError(bad, what="expected_table")
-    m = _margins()
+    m = _margins() if margins is None else {k: dict(v) for k, v in margins.items()}
     events, _ = OUTCOME_EVENTS[outcome]
-    no_ir, no_ir_answered = _no_ir_cells(outcome, predictors)
+    if structure:
+        if margins is not None:
+            raise SchemaError([Problem("structure=True uses the 2017 departments without IR; pass structure=False "
+                                       "with your own margins", column="structure", value=structure)],
+                              what="expected_table")
+        no_ir, no_ir_answered = _no_ir_cells(outcome, predictors)
+    else:
+        no_ir = pd.DataFrame(columns=[*predictors, "count", "event", "ir_service"])
+        no_ir_answered = 0.0
     n_no_ir = float(no_ir["count"].sum())
     # margins among departments with IR that answered the outcome
     y_m = m[outcome]
@@ -304,7 +320,8 @@ def expected_table(outcome: str, predictors: Sequence[str] = MODEL_PREDICTORS,
     ev_ir = n_event  # no department without IR has the event
     targets: dict[str, dict[str, float]] = {}
     for p in predictors:
-        rest = {lv: m[p][lv] - no_ir.groupby(p)["count"].sum().get(lv, 0.0) for lv in SCORES[p]}
+        fixed = no_ir.groupby(p)["count"].sum() if len(no_ir) else pd.Series(dtype=float)
+        rest = {lv: m[p].get(lv, 0.0) - fixed.get(lv, 0.0) for lv in SCORES[p]}
         tot = sum(rest.values())
         targets[p] = {lv: c * n_ir_answer / tot for lv, c in rest.items()}
     targets[outcome] = {"true": ev_ir, "false": n_ir_answer - ev_ir}
@@ -343,9 +360,10 @@ def expected_table(outcome: str, predictors: Sequence[str] = MODEL_PREDICTORS,
         miss["event"] = pd.array([pd.NA] * len(miss), dtype="boolean")
         miss["ir_service"] = True
         out = pd.concat([out, miss[out.columns]], ignore_index=True)
-    no_ir = no_ir.copy()
-    no_ir["event"] = no_ir["event"].astype("boolean")
-    out = pd.concat([out, no_ir[out.columns]], ignore_index=True)
+    if len(no_ir):
+        no_ir = no_ir.copy()
+        no_ir["event"] = no_ir["event"].astype("boolean")
+        out = pd.concat([out, no_ir[out.columns]], ignore_index=True)
     out.attrs.update({"outcome": outcome, "odds_ratios": odds_ratios, "events": list(events)})
     return out
 
@@ -494,7 +512,8 @@ def association_curve(outcome: str, predictor: str, grid: Sequence[float] | None
 
 def coverage_curve(frame_shares: Mapping[str, float], frame_size: float, grid: Sequence[float] | None = None,
                    assumptions: str | os.PathLike = "informed", *, outcome: str = "cover_24_7",
-                   threshold: float = 0.5, level: float = 0.95) -> pd.DataFrame:
+                   threshold: float = 0.5, level: float = 0.95, margins: Mapping[str, Mapping[str, float]] | None = None,
+                   structure: bool = True) -> pd.DataFrame:
     r"""Frame-wide prevalence (24/7 IR cover by default) as a function of the size odds ratio.
 
     Parameters
@@ -514,6 +533,9 @@ def coverage_curve(frame_shares: Mapping[str, float], frame_size: float, grid: S
     threshold : float
         Prevalence of the tipping point (default 0.5).
     level : float
+    margins, structure
+        As in :func:`expected_table` (default: the published 2017 margins and the 2017
+        departments without IR).
 
     Returns
     -------
@@ -553,7 +575,7 @@ def coverage_curve(frame_shares: Mapping[str, float], frame_size: float, grid: S
         grid = assumption_grid(lo, hi)
     shares = pd.Series({b: float(frame_shares[b]) for b in SCORES["beds_class"]})
     W = shares / shares.sum()
-    m = _margins()[outcome]
+    m = (_margins() if margins is None else margins)[outcome]
     events, ev_label = OUTCOME_EVENTS[outcome]
     y = float(sum(v for k, v in m.items() if k in events))
     n = float(sum(v for k, v in m.items() if k != NA))
@@ -561,7 +583,8 @@ def coverage_curve(frame_shares: Mapping[str, float], frame_size: float, grid: S
     z = stats.norm.ppf(0.5 + level / 2)
     rows = []
     for val in grid:
-        tab = expected_table(outcome, ("beds_class",), {**{k: v for k, v in keep.items() if k != par}, par: val})
+        tab = expected_table(outcome, ("beds_class",), {**{k: v for k, v in keep.items() if k != par}, par: val},
+                             margins=margins, structure=structure)
         d = tab[tab["event"].notna()]
         nb = d.groupby("beds_class")["count"].sum().reindex(W.index)
         pb = d[d["event"].astype(bool)].groupby("beds_class")["count"].sum().reindex(W.index, fill_value=0.0) / nb
