@@ -5,9 +5,13 @@ Response propensities come from irmodels.weighting's "propensity" method: respon
 stacked with the scenario's frame population (1180 invited departments by country x beds
 class), logistic model with main effects of region and beds class. R = 1 - 2 S(rho)
 (Schouten, Cobben & Bethlehem 2009) over the frame cells, SE by the delta method through
-the propensity model. 2017: k = 100 reconstruction replicates (seed 20170401, "informed"),
-pooled with Rubin's rules (the joint distribution of region and beds among respondents
-depends on the reconstruction); the SIMULATED demonstration wave directly.
+the propensity model. 2017: the joint distribution of region and bed class among the
+respondents is not published, so R depends on the reconstruction; it is computed on k = 20
+reconstruction replicates (seed 20170401, "informed") and reported as the median over
+replicates with the median sampling SE, and the range over replicates
+(``replicate_min``/``replicate_max``: the spread the unpublished joint allows among
+reconstructions; in 2017 narrower than half a sampling SE). Nothing is pooled with Rubin's rules.
+The SIMULATED demonstration wave directly.
 
 R is not defined when a frame cell has an estimated propensity > 1 (the scenario has
 fewer departments there than respondents): such estimates are NaN, never a bare number,
@@ -25,13 +29,13 @@ import pandas as pd
 
 from irmodels.frame import frame_cells, region_of, scenario_role
 from irmodels.io import import_wave, write_table_atomic
-from irmodels.pooling import pool, run_over_ensemble
+from irmodels.pooling import run_over_ensemble
 from irmodels.reconstruction import reconstruct
 from irmodels.sensitivity import r_indicator, r_indicator_ci
 from irmodels.weighting import WarningLog, weight
 
-K, SEED, ASSUMPTIONS = 100, 20170401, "informed"
-SCENARIOS = ("radiologists", "hospitals_200plus", "respondents_table1")
+K, SEED, ASSUMPTIONS = 20, 20170401, "informed"
+SCENARIOS = ("radiologists", "hospitals_200plus", "radiologists_answering_only", "respondents_table1")
 CELLS = {s: frame_cells(s, total=1180) for s in SCENARIOS}  # built once, not per replicate
 
 
@@ -64,19 +68,14 @@ if __name__ == "__main__":
         tidy = run_over_ensemble(r_table, ens)
     parts = []
     for (s, role), g in tidy.groupby(["scenario", "scenario_role"], sort=False):
-        bad = int(g["estimate"].isna().sum())
-        if bad:
-            # a NaN replicate cannot be pooled (pooling never drops replicates): the pooled R is NaN too
-            r = pd.DataFrame([{"scenario": s, "scenario_role": role, "term": "R_indicator", "estimate": np.nan, "std_error": np.nan,
-                               "df": np.nan, "frac_var_reconstruction": np.nan, "identification": "assumption",
-                               "n_frame_cells_rho_above_1": float(g["n_frame_cells_rho_above_1"].mean()),
-                               "n_replicates_undefined": bad}])
-        else:
-            r = pool(g.drop(columns="n_frame_cells_rho_above_1"), by=("scenario", "scenario_role", "term"))
-            r["n_frame_cells_rho_above_1"] = 0.0
-            r["n_replicates_undefined"] = 0
+        r = g[g["replicate"] == 0].drop(columns="replicate").copy()
+        r["estimate"], r["std_error"] = g["estimate"].median(), g["std_error"].median()
+        r["replicate_min"], r["replicate_max"] = g["estimate"].min(), g["estimate"].max()
+        r["n_replicates_undefined"] = int(g["estimate"].isna().sum())
+        r["identification"] = ("assumption (region x bed class among respondents from the reconstruction; "
+                               f"{K} replicates, range in replicate_min/max)")
         parts.append(r)
-    pooled = with_interval(pd.concat(parts, ignore_index=True), pd.concat(parts, ignore_index=True)["df"])
+    pooled = with_interval(pd.concat(parts, ignore_index=True))
     pooled.insert(0, "wave", "esr_cirse_2017")
     pooled["notes"] = log17.text()
     with WarningLog() as logsim:
@@ -87,10 +86,10 @@ if __name__ == "__main__":
     simt["n_replicates_undefined"] = 0
     simt["notes"] = logsim.text()
     cols = ["wave", "scenario", "scenario_role", "term", "estimate", "std_error", "lower", "upper", "interval_clipped",
-            "frac_var_reconstruction", "n_frame_cells_rho_above_1", "n_replicates_undefined", "identification", "notes"]
+            "replicate_min", "replicate_max", "n_frame_cells_rho_above_1", "n_replicates_undefined", "identification", "notes"]
     res = pd.concat([pooled, simt], ignore_index=True)
     res = res[[c for c in cols if c in res.columns]]
-    out = write_table_atomic(res, DERIVED / "r_indicator.csv")
+    out = write_table_atomic(res, DERIVED / "r_indicator.csv", float_format="%.6g")
     print(res.drop(columns=["notes", "scenario_role"]).to_string(index=False))
     for w, log in (("2017", log17), ("simulated", logsim)):
         print(f"{w} warnings: {log.text() or 'none'}")
