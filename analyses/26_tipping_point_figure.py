@@ -1,11 +1,14 @@
-"""Tipping-point figure (issue 4; Figure on non-ignorable non-response):
+"""Tipping-point figure (issue 4, issue 9; Figure on non-ignorable non-response):
 figures/tipping_point.pdf/png.
 
-Draws the pooled 2017 delta-adjustment curves (data/derived/tipping_point.csv, from
-analyses/23_tipping_point_curves.py) with their 95% bands, the tipping points
+Draws the 2017 delta-adjustment curves (data/derived/tipping_point.csv, from
+analyses/23_tipping_point_curves.py): one curve per frame scenario x shipped assumption set,
+each at the set's own odds ratio of 24/7 cover per bed class (read from the table's
+``assumption_value``). The set PRIMARY is drawn solid with its sampling bands, the other
+sets dashed without bands (same colour per scenario), with the tipping points
 (data/derived/tipping_point_summary.csv, analyses/25_tipping_point_summary.py), the
-unweighted respondent share 60/97 and the worst-case (Manski) bounds (grey band). The
-subtitle states the data source (reconstruction ensemble, assumption set, k) and that
+respondents' share (published margins of irmodels.waves.esr_cirse_2017) and the worst-case
+(Manski) bounds (grey band). The subtitle states the data source, each set's value and that
 the frame scenario and the curves are assumptions.
 """
 
@@ -14,10 +17,11 @@ from paths import DERIVED, FIGURES, ROOT
 import pandas as pd
 
 from irmodels.figures.style import save_figure
-from irmodels.figures.weighting import plot_tipping_point
+from irmodels.figures.weighting import SCENARIO_LABELS, plot_tipping_point
+from irmodels.waves.esr_cirse_2017 import published_margins
 
 WAVE = "esr_cirse_2017"
-N_POSITIVE, N_ANSWERED = 60, 97
+PRIMARY = "informed"  # the assumption set drawn with bands; the others are its alternatives
 
 if __name__ == "__main__":
     for name, script in (("tipping_point.csv", "23_tipping_point_curves.py"), ("tipping_point_summary.csv", "25_tipping_point_summary.py")):
@@ -25,17 +29,30 @@ if __name__ == "__main__":
             raise SystemExit(f"data/derived/{name} is missing; run analyses/{script} first")
     curves = pd.read_csv(DERIVED / "tipping_point.csv", keep_default_na=False, na_values=[""])
     summ = pd.read_csv(DERIVED / "tipping_point_summary.csv", keep_default_na=False, na_values=[""])
-    curves, summ = curves[curves["wave"] == WAVE], summ[summ["wave"] == WAVE].set_index("scenario")
-    figcurves = {}
-    for s, c in curves.groupby("scenario", sort=False):
-        c = c.copy()
-        c.attrs = {"odds_ratio_star": summ.loc[s, "odds_ratio_star"], "threshold": summ.loc[s, "threshold"]}
-        figcurves[s] = c
+    curves, summ = curves[curves["wave"] == WAVE], summ[summ["wave"] == WAVE]
+    if curves["assumptions"].isna().any():
+        raise SystemExit("data/derived/tipping_point.csv: 2017 rows without an assumption set; rerun analyses/23")
+    sets = sorted(curves["assumptions"].unique(), key=lambda a: (a != PRIMARY, a))
+    value = {a: float(curves.loc[curves["assumptions"] == a, "assumption_value"].iloc[0]) for a in sets}
+    summ = summ.set_index(["scenario", "assumptions"])
+    figcurves, groups, labels = {}, {}, {}
+    for a in sets:
+        for s, c in curves[curves["assumptions"] == a].groupby("scenario", sort=False):
+            c = c.copy()
+            row = summ.loc[(s, a)]
+            c.attrs = {"odds_ratio_star": row["odds_ratio_star"], "threshold": row["threshold"]}
+            key = f"{s} | {a}"
+            figcurves[key], labels[key] = c, SCENARIO_LABELS.get(s, s)
+            groups[key] = f"assumption set '{a}' (size OR = {value[a]:g})"
     first = summ.iloc[0]
-    source = curves["source"].iloc[0]  # e.g. "reconstruction k=100 seed=20170401 assumptions=informed (pooled)"
-    ident = "/".join(sorted(set(curves["identification"])))
+    m = published_margins().query("variable == 'cover_24_7' and category == 'true'").iloc[0]
+    source = curves["source"].iloc[0]  # "published margins; expected table at the assumption set's odds ratio"
     fig = plot_tipping_point(figcurves, manski=(first["manski_lower"], first["manski_upper"]),
-                             respondent_share=N_POSITIVE / N_ANSWERED, threshold=float(first["threshold"]),
-                             source=f"2017: {source}", frame_identification="assumption", identification=ident)
+                             respondent_share=float(m["count"]) / float(m["item_n"]),
+                             threshold=float(first["threshold"]),
+                             source=f"2017: {source} (size OR: assumed OR of 24/7 cover per bed class)",
+                             frame_identification="assumption",
+                             identification="assumption (size OR; frame scenario; delta)",
+                             labels=labels, groups=groups)
     for p in save_figure(fig, FIGURES / "tipping_point"):
         print(f"wrote {p.relative_to(ROOT)}")

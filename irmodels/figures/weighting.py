@@ -23,6 +23,9 @@ SCENARIO_LABELS: dict[str, str] = {
     "radiologists": "∝ radiologists",
     "hospitals_200plus": "∝ hospitals ≥200 beds",
     "hospitals": "∝ all hospitals",
+    "radiologists_answering_only": "∝ radiologists, answering countries only",
+    "hospitals_200plus_answering_only": "∝ hospitals ≥200 beds, answering countries only",
+    "hospitals_answering_only": "∝ all hospitals, answering countries only",
     "respondents_table1": "reference: respondents' own distribution",
     "user": "user frame",
 }
@@ -174,6 +177,8 @@ def plot_tipping_point(
     frame_identification: str | None = None,
     identification: str | None = None,
     level: float = 0.95,
+    labels: Mapping[str, str] | None = None,
+    groups: Mapping[str, str] | None = None,
 ) -> Figure:
     """Frame-wide 24/7 coverage as non-respondents' odds are shifted (delta adjustment).
 
@@ -198,6 +203,14 @@ def plot_tipping_point(
         Identification status of the curves (e.g. the ``identification`` column of the curve).
     level : float
         Coverage of the bands (for the legend).
+    labels : mapping, optional
+        Curve key -> legend label (default: :data:`SCENARIO_LABELS` of the key). Curves
+        with the same label share a colour and one legend entry.
+    groups : mapping, optional
+        Curve key -> group name, e.g. the assumption set a curve was computed under. The
+        first group's curves are solid with bands; later groups' curves are dashed (then
+        dotted, ...) without bands; one legend entry per group (its name). Default: one
+        group, no group entry.
 
     Returns
     -------
@@ -212,14 +225,26 @@ def plot_tipping_point(
     from matplotlib.patches import Patch
 
     with journal_style():
-        fig, ax = new_figure(SINGLE_COLUMN_MM, 115.0)
+        fig, ax = new_figure(SINGLE_COLUMN_MM, 140.0 if groups else 115.0)
         if manski is not None:
             ax.axhspan(manski[0], manski[1], color="0.9", lw=0, zorder=0, label="worst-case (Manski) bounds")
-        for i, (name, tp) in enumerate(curves.items()):
+        names = {k: (labels or {}).get(k, _label(k)) for k in curves}
+        colors = {lab: _PALETTE[i % len(_PALETTE)] for i, lab in enumerate(dict.fromkeys(names.values()))}
+        group_of = {k: (groups or {}).get(k, "") for k in curves}
+        order = list(dict.fromkeys(group_of.values()))
+        group_ls = {g: ("-", (0, (4, 2)), (0, (1, 1.5)), "-.")[j % 4] for j, g in enumerate(order)}
+        labelled: set[str] = set()
+        # curves that coincide stay visible: each later label is drawn thinner on top of the earlier ones
+        widths = dict(zip(colors, np.linspace(1.6, 0.6, len(colors)) if len(colors) > 1 else [1.0]))
+        for name, tp in curves.items():
             c = tp.curve if hasattr(tp, "curve") else (tp if isinstance(tp, pd.DataFrame) else pd.DataFrame(tp))
-            col = _PALETTE[i % len(_PALETTE)]
-            ax.fill_between(c["odds_ratio"], c["lower"], c["upper"], color=col, alpha=0.18, lw=0)
-            ax.plot(c["odds_ratio"], c["estimate"], color=col, lw=1.0, label=_label(name))
+            col = colors[names[name]]
+            first = order.index(group_of[name]) == 0
+            if first:
+                ax.fill_between(c["odds_ratio"], c["lower"], c["upper"], color=col, alpha=0.18, lw=0)
+            ax.plot(c["odds_ratio"], c["estimate"], color=col, lw=widths[names[name]], ls=group_ls[group_of[name]],
+                    label=names[name] if names[name] not in labelled else f"_{names[name]}")
+            labelled.add(names[name])
             ors = getattr(tp, "odds_ratio_star", None) if hasattr(tp, "curve") else c.attrs.get("odds_ratio_star")
             thr = getattr(tp, "threshold", None) if hasattr(tp, "curve") else c.attrs.get("threshold", threshold)
             if threshold is None:
@@ -238,12 +263,19 @@ def plot_tipping_point(
         ax.set_ylim(0, 1)
         ax.set_xlabel("odds ratio of 24/7 coverage, non-respondents vs. MAR")
         ax.set_ylabel("24/7 IR coverage, all invited departments")
-        handles, labels = ax.get_legend_handles_labels()
+        handles, _ = ax.get_legend_handles_labels()
+        if groups:
+            curve_labels = set(names.values())  # colour entries solid: the line style is the group's
+            handles = [Line2D([], [], color=h.get_color(), lw=1.0, label=h.get_label())
+                       if isinstance(h, Line2D) and h.get_label() in curve_labels else h for h in handles]
+            handles += [Line2D([], [], color="0.3", lw=1.0, ls=group_ls[g], label=g + (" (with band)" if j == 0 else ""))
+                        for j, g in enumerate(order)]
         handles += [Patch(facecolor="0.55", alpha=0.35, lw=0, label=f"{100 * level:g}% interval (shaded)"),
                     Line2D([], [], ls="", marker="o", ms=3.5, mfc="white", mec="black", mew=0.4,
                            label="tipping point (estimate = threshold)")]
         # a figure legend below the axes: constrained layout reserves room for it
-        fig.legend(handles=handles, loc="outside lower center", ncol=2, frameon=False, fontsize=5.5, handlelength=1.2,
+        fig.legend(handles=handles, loc="outside lower center", ncol=1 if groups else 2, frameon=False, fontsize=5.5,
+                   handlelength=2.0 if groups else 1.2,
                    columnspacing=0.8, handletextpad=0.4)
         parts = [p for p in (source,
                              f"frame scenario = {frame_identification}" if frame_identification else None,
