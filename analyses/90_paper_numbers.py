@@ -2,8 +2,9 @@
 
 Reads the derived tables written by the earlier analysis scripts (nothing is
 typed in): the audit, the descriptives, the reconstruction summary, the
-identification table, the weighting and sensitivity results and the model
-results. A missing input stops the script with the name of the script that
+identification table and exact bounds, the 2017 sensitivity curves (associations and
+frame-wide coverage at fixed assumption values), the non-response results and the
+model results of the simulated wave. A missing input stops the script with the name of the script that
 makes it.
 """
 
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 from paths import DERIVED, PAPER_GENERATED, ROOT
 
+from irmodels.frame import load_invited_countries
 from irmodels.report import macro_key, write_macros
 from irmodels.waves.esr_cirse_2017 import N_INVITED, N_RESPONDENTS, published_margins
 
@@ -55,8 +57,8 @@ def audit_numbers() -> dict:
         "NDiscrepancies": len(d),
         "NIdentities": len(i),
         "NIdentitiesFailing": int((~i["holds"].astype(bool)).sum()),
-        "NDescriptive": len(r),
-        "NDescriptiveCountsMatch": int(r["count_matches"].sum()),
+        "NDescriptive": int(r["count_matches"].notna().sum()),
+        "NDescriptiveCountsMatch": int(r["count_matches"].fillna(False).astype(bool).sum()),
         "NDescriptivePercents": n_pct,
         "NDescriptivePercentsMatch": int((r["percent_matches"] & r["percent_printed"].notna()).sum()),
     }
@@ -79,6 +81,7 @@ def margin_numbers() -> dict:
         "BedsLarge": int(m.loc[("beds_class", ">=800"), "count"]),
         "TeachingYes": int(m.loc[("teaching", "true"), "count"]),
         "NCountries": int((m.loc["country", "count"] > 0).sum()),
+        "NFrameCountries": int(len(load_invited_countries())),
     }
 
 
@@ -90,36 +93,57 @@ def reconstruction_numbers() -> dict:
         "ReconChecksPerReplicate": int(s.loc[("informed", "checks_per_replicate"), "mean"]),
         "ReconAllExact": "all" if bool(s.loc[("informed", "all_checks_exact"), "mean"]) and bool(s.loc[("independent", "all_checks_exact"), "mean"]) else "not all",
     }
-    for aset in ("independent", "informed"):
-        row = s.loc[(aset, "rd:cover_24_7=true|beds_class=>=800")]
-        k = macro_key("rd", "cover", "beds", "large", aset)
-        out[k] = 100 * row["mean"]
-        out[k + "Lo"] = 100 * row["q025"]
-        out[k + "Hi"] = 100 * row["q975"]
     rd = ident.set_index("estimand").loc["rd:cover_24_7=true|beds_class=>=800"]
     out["RdCoverBedsLargeBoundLo"] = 100 * rd["lower"]
     out["RdCoverBedsLargeBoundHi"] = 100 * rd["upper"]
     counts = ident["status"].value_counts()
     for status in ("identified", "bounded", "assumption"):
         out[macro_key("n", "estimands", status)] = int(counts.get(status, 0))
+    b = _read("association_bounds.csv", "13_association_bounds.py")
+    pub = b[b["facts"] == "published"]
+    out["NBoundsContrasts"] = int(len(pub[pub["scale"] == "odds_ratio"]))
+    out["NBoundsOrUnrestricted"] = int((pub[pub["scale"] == "odds_ratio"]["status"] == "unrestricted").sum())
+    out["NBoundsSignIdentified"] = int((pub["status"] == "sign identified").sum())
+    pla = b[(b["facts"] == "plausibility") & (b["scale"] == "odds_ratio")]
+    out["NBoundsOrRestrictedPlausibility"] = int((pla["status"] != "unrestricted").sum())
     return out
+
+
+def _at(c: pd.DataFrame, value: float) -> pd.Series:
+    hit = c[np.isclose(c["assumption_value"], value, rtol=0, atol=1e-9)]
+    if len(hit) != 1:
+        sys.exit(f"90_paper_numbers: no unique curve row at assumption value {value}")
+    return hit.iloc[0]
 
 
 def weighting_numbers() -> dict:
     w = _read("weighted_coverage.csv", "21_weighted_coverage.py")
-    w = w[(w["wave"] == "esr_cirse_2017") & (w["by"] == "all") & (w["term"] == "cover_24_7")]
+    w = w[(w["wave"] == "esr_cirse_2017") & (w["by"] == "all") & (w["term"] == "cover_24_7")].fillna({"assumptions": ""})
     out = {}
-    for row in w.itertuples():
-        k = macro_key("cover", "wt", row.scenario)
+    for row in w[w["assumptions"] != ""].itertuples():
+        k = macro_key("cover", "mar", row.scenario, row.assumptions)
         out[k + "Pct"] = 100 * row.estimate
         out[k + "Lo"] = 100 * row.lower
         out[k + "Hi"] = 100 * row.upper
-        out[k + "NEff"] = row.n_eff_kish
-    tp = _read("tipping_point_summary.csv", "25_tipping_point_summary.py")
+        out[macro_key("size", "or", row.assumptions)] = f"{row.assumption_value:g}"
+    c = _read("coverage_curve_2017.csv", "27_coverage_curve.py")
+    rad = c[c["scenario"] == "radiologists"].sort_values("assumption_value")
+    lo, hi = rad.iloc[0], rad.iloc[-1]
+    out["CoverCurveOrLow"] = f"{lo['assumption_value']:g}"
+    out["CoverCurveOrHigh"] = f"{hi['assumption_value']:g}"
+    out["CoverCurveAtOrLowPct"] = 100 * lo["estimate"]
+    out["CoverCurveAtOrHighPct"] = 100 * hi["estimate"]
+    # the assumed size odds ratio at which the MAR estimate reaches 50% (log-linear interpolation)
+    e, v = rad["estimate"].to_numpy(), np.log(rad["assumption_value"].to_numpy())
+    j = int(np.argmax(e < 0.5))
+    if not (0 < j and e[j - 1] >= 0.5):
+        sys.exit("90_paper_numbers: the radiologists curve does not cross 50% inside its grid")
+    out["CoverCurveFiftyOr"] = f"{np.exp(v[j - 1] + (0.5 - e[j - 1]) * (v[j] - v[j - 1]) / (e[j] - e[j - 1])):.2f}"
+    out["CoverCurveWidthMaxPts"] = 100 * float((rad["upper"] - rad["lower"]).max())
+    tp = _read("tipping_point_summary.csv", "25_tipping_point_summary.py").fillna({"assumptions": ""})
     tp = tp[tp["wave"] == "esr_cirse_2017"]
     for row in tp.itertuples():
-        k = macro_key("tip", row.scenario)
-        out[k + "MarPct"] = 100 * row.estimate_mar
+        k = macro_key("tip", row.scenario, row.assumptions)
         out[k + "OddsRatio"] = f"{row.odds_ratio_star:.2f}"
         out[k + "OddsRatioUpper"] = f"{row.odds_ratio_star_upper:.2f}"
     first = tp.iloc[0]
@@ -132,6 +156,8 @@ def weighting_numbers() -> dict:
         k = macro_key("rind", row.scenario)
         out[k] = f"{row.estimate:.2f}"
         out[k + "Se"] = f"{row.std_error:.3f}"
+        out[k + "Min"] = f"{row.replicate_min:.2f}"
+        out[k + "Max"] = f"{row.replicate_max:.2f}"
     return out
 
 
@@ -139,44 +165,58 @@ def _or(row) -> tuple[float, float, float]:
     return float(np.exp(row["estimate"])), float(np.exp(row["lower"])), float(np.exp(row["upper"]))
 
 
+def association_numbers() -> dict:
+    a = _read("association_curves_2017.csv", "14_association_curves.py")
+    out = {}
+    for aset in ("independent", "informed"):
+        for outcome, key in (("cover_24_7", "Cover"), ("female_ir_share_class", "FemaleIR")):
+            for predictor, term, tkey in (("beds_class", "beds_class[T.>=800]", "BedsLarge"),
+                                          ("teaching", "teaching", "Teaching"),
+                                          ("chair_profile", "chair_profile[T.IR_mostly]", "ChairIR")):
+                sel = a[(a["assumptions"] == aset) & (a["parameter"] == f"{outcome}~{predictor}") & (a["term"] == term)
+                        & a["at_set_value"]]
+                if len(sel) != 1:
+                    sys.exit(f"90_paper_numbers: expected one row for {aset} {outcome}~{predictor} {term}")
+                est, lo, hi = _or(sel.iloc[0])
+                k = macro_key("ac", key, tkey, aset)
+                out[k] = f"{est:.2f}"
+                out[k + "Lo"] = f"{lo:.2f}"
+                out[k + "Hi"] = f"{hi:.2f}"
+                out[k + "Assumed"] = f"{sel.iloc[0]['assumption_value']:g}"
+    out["NAssociationCurves"] = int(a.drop_duplicates(["assumptions", "parameter"]).shape[0])
+    out["NAssociationCurvesOutside"] = int((~a["inside_region"].astype(bool)).sum())
+    return out
+
+
 def model_numbers() -> dict:
     from irmodels.simulate import truth
 
     d = _read("model_results.csv", "30_model_results.py")
-    d["assumptions"] = d["assumptions"].fillna("")
     out = {}
     term = "beds_class[T.>=800]"
-    for data, aset in (("esr_cirse_2017", "informed"), ("esr_cirse_2017", "independent"), ("simulated_demo", "")):
-        for engine in ("pymc", "statsmodels"):
-            sel = d[(d["data"] == data) & (d["assumptions"] == aset) & (d["engine"] == engine)
-                    & (d["spec_id"] == "cover_24_7") & (d["term"] == term)]
-            if len(sel) != 1:
-                sys.exit(f"90_paper_numbers: expected one {engine} row for {term} in {data}/{aset}, found {len(sel)}")
-            est, lo, hi = _or(sel.iloc[0])
-            k = macro_key("or", "beds", "large", "sim" if data == "simulated_demo" else aset, engine)
-            out[k] = f"{est:.2f}"
-            out[k + "Lo"] = f"{lo:.2f}"
-            out[k + "Hi"] = f"{hi:.2f}"
-            if data == "esr_cirse_2017":
-                out[macro_key("label", aset, engine)] = str(sel.iloc[0]["identification"])
+    for engine in ("pymc", "statsmodels"):
+        sel = d[(d["data"] == "simulated_demo") & (d["engine"] == engine) & (d["spec_id"] == "cover_24_7")
+                & (d["term"] == term)]
+        if len(sel) != 1:
+            sys.exit(f"90_paper_numbers: expected one {engine} row for {term} in the simulated wave, found {len(sel)}")
+        est, lo, hi = _or(sel.iloc[0])
+        k = macro_key("or", "beds", "large", "sim", engine)
+        out[k] = f"{est:.2f}"
+        out[k + "Lo"] = f"{lo:.2f}"
+        out[k + "Hi"] = f"{hi:.2f}"
     from irmodels.pooling import GATE
 
     out["GateRhat"] = f"{GATE['r_hat_max']:.2f}"
     out["GateEss"] = int(GATE["ess_bulk_min"])
     out["OrBedsLargeSimTruth"] = f"{np.exp(truth()['cover_24_7']['coef']['beds_class[>=800]']):.2f}"
-    conv = d[(d["data"] == "esr_cirse_2017") & (d["engine"] == "pymc")]["converged_share"].dropna()
-    out["ConvergedShareMinPct"] = f"{100 * conv.min():.0f}"
-    out["NTermsTwentySeventeen"] = int(((d["data"] == "esr_cirse_2017") & (d["term"] != "Intercept")).sum())
-    out["NTermsAssumption"] = int(((d["data"] == "esr_cirse_2017") & (d["term"] != "Intercept")
-                                   & (d["identification"] == "assumption")).sum())
     m = _read("mrp_estimates.csv", "33_mrp_estimates.py")
-    m = m[(m["level"] == "Europe") & (m["data"] == "esr_cirse_2017") & (m["scenario"] == "radiologists")]
+    m = m[(m["level"] == "Europe") & (m["data"] == "simulated_demo") & (m["scenario"] == "radiologists")]
     for outcome, key in (("cover_24_7", "Cover"), ("female_ir_share_class", "FemaleIR")):
         r = m[m["outcome"] == outcome].iloc[0]
-        out[f"Mrp{key}Pct"] = 100 * r["estimate"]
-        out[f"Mrp{key}Lo"] = 100 * r["lower"]
-        out[f"Mrp{key}Hi"] = 100 * r["upper"]
-        out[f"Mrp{key}WtPct"] = 100 * r["weighting_estimate"]
+        out[f"MrpSim{key}Pct"] = 100 * r["estimate"]
+        out[f"MrpSim{key}Lo"] = 100 * r["lower"]
+        out[f"MrpSim{key}Hi"] = 100 * r["upper"]
+        out[f"MrpSim{key}WtPct"] = 100 * r["weighting_estimate"]
     sbc = pd.read_csv(ROOT / "validation" / "sbc_uniformity.csv")
     out["SbcSims"] = int(sbc["n_sims"].iloc[0])
     out["SbcPMin"] = f"{sbc['p_value'].min():.2f}"
@@ -184,7 +224,7 @@ def model_numbers() -> dict:
     return out
 
 
-PARTS = (audit_numbers, margin_numbers, reconstruction_numbers, weighting_numbers, model_numbers)
+PARTS = (audit_numbers, margin_numbers, reconstruction_numbers, weighting_numbers, association_numbers, model_numbers)
 
 if __name__ == "__main__":
     values: dict = {}
