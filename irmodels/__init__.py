@@ -22,6 +22,7 @@ _EXPORTS: dict[str, str] = {
     "WeightingError": "irmodels.errors",
     "FrameError": "irmodels.errors",
     "ConvergenceError": "irmodels.errors",
+    "IdentificationError": "irmodels.errors",
     "ModelSpecError": "irmodels.errors",
     "ConvergenceWarning": "irmodels.errors",
     "SeparationWarning": "irmodels.errors",

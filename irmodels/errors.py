@@ -20,6 +20,7 @@ __all__ = [
     "WeightingError",
     "FrameError",
     "ConvergenceError",
+    "IdentificationError",
     "ModelSpecError",
     "IrmodelsWarning",
     "ConvergenceWarning",
@@ -105,6 +106,16 @@ class FrameError(SchemaError):
 
 class ConvergenceError(IrmodelsError, RuntimeError):
     """An iterative fit (raking, MCMC, optimiser) failed its convergence gate."""
+
+
+class IdentificationError(IrmodelsError, ValueError):
+    """A combining rule (Rubin's rules, stacking) was asked to pool what an assumption supplies.
+
+    Rubin's rules, degrees of freedom, the fraction of missing information and the share of
+    variance due to the reconstruction describe quantities the data inform; an association
+    the published data leave unrestricted is reported as a bound and a curve over its
+    assumption parameter instead (:func:`irmodels.bounds`, :func:`irmodels.association_curve`).
+    """
 
 
 class ModelSpecError(IrmodelsError, ValueError):

@@ -122,10 +122,18 @@ def pool(
         Missing columns, missing or non-finite estimates or standard errors, fewer than
         two replicates in a group, a replicate contributing twice to a group, groups with
         different replicate sets.
+    IdentificationError
+        When ``tidy`` has an ``identification`` column with any value other than
+        ``identified`` (e.g. ``assumption`` or ``bounded``): the spread across
+        reconstructions of a quantity the published data do not fix is not sampling
+        variance, and Rubin's rules would turn the assumption into an interval
+        (issue 9). Report such quantities with :func:`irmodels.bounds` and
+        :func:`irmodels.association_curve`.
 
     Notes
     -----
-    ``Qbar = mean(q_i)``, ``Ubar = mean(u_i)`` with ``u_i = se_i^2``,
+    Use for quantities the data identify (e.g. multiple imputation of item non-response
+    in a respondent-level wave). ``Qbar = mean(q_i)``, ``Ubar = mean(u_i)`` with ``u_i = se_i^2``,
     ``B = sum (q_i - Qbar)^2 / (m - 1)``, ``T = Ubar + (1 + 1/m) B``.
 
     Examples
@@ -135,6 +143,17 @@ def pool(
     4.0
     """
     by = list(by)
+    if "identification" in tidy.columns:
+        lab = tidy["identification"].astype(str)
+        bad = tidy.loc[~lab.str.startswith("identified"), [c for c in by if c in tidy.columns] + ["identification"]]
+        if len(bad):
+            from irmodels.errors import IdentificationError
+
+            shown = bad.drop_duplicates().head(8).to_dict("records")
+            raise IdentificationError(
+                f"pool: {len(bad)} rows are not identified by the data ({shown}); Rubin's rules would present the "
+                "assumption's spread as sampling variance. Report them as bounds (irmodels.bounds) and as curves over "
+                "the assumption parameter (irmodels.association_curve, irmodels.coverage_curve)")
     need = [*by, replicate_col, "estimate", "std_error"]
     probs = [Problem("required column is missing", column=c) for c in need if c not in tidy.columns]
     if probs:

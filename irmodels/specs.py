@@ -301,7 +301,13 @@ def fit_all(data: pd.DataFrame, *, specs: list[ModelSpec] | None = None,
 def fit_all_ensemble(ensemble: pd.DataFrame, *, specs: list[ModelSpec] | None = None,
                      engines: tuple[str, ...] = ("statsmodels", "pymc"), seed: int = 0,
                      replicate_col: str = "replicate", **options: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Fit every applicable spec on every replicate of a 2017 ensemble and pool, labelled.
+    """Fit every applicable spec on every replicate of an ensemble and pool, labelled.
+
+    Only for quantities the data identify (e.g. multiple imputations of item non-response
+    in a respondent-level wave). A spec with a term the data do not identify (every 2017
+    association: :func:`identification_labels`) is refused before any fitting: pooling
+    reconstructions would present the assumption's spread as sampling variance; report
+    such terms with :func:`irmodels.bounds` and :func:`irmodels.association_curve`.
 
     Frequentist estimates are pooled with Rubin's rules
     (:func:`irmodels.pooling.pool`); Bayesian posteriors are pooled by
@@ -320,11 +326,29 @@ def fit_all_ensemble(ensemble: pd.DataFrame, *, specs: list[ModelSpec] | None = 
         not pooled but reported as not estimable, with the count).
     skipped : DataFrame
         ``spec_id``, ``engine``, ``reason``.
+
+    Raises
+    ------
+    IdentificationError
+        If a spec's predictors are not identified by the data (checked before fitting).
     """
+    from irmodels.errors import IdentificationError
     from irmodels.models.bayes import _reported, fit_ensemble
     from irmodels.pooling import pool, pool_draws, summarise_draws
 
     first = ensemble[ensemble[replicate_col] == ensemble[replicate_col].min()]
+    wave = str(first["wave"].iloc[0]) if "wave" in first.columns and len(first) else ""
+    if wave == "esr_cirse_2017":
+        bad = []
+        for spec in SPECS if specs is None else specs:
+            terms = pd.DataFrame({"term": list(spec.predictors)})
+            labels = identification_labels(terms, spec)
+            bad += [f"{spec.spec_id}: {p} ({lab})" for p, lab in zip(spec.predictors, labels) if lab != "identified"]
+        if bad:
+            raise IdentificationError(
+                "fit_all_ensemble: the 2017 published data do not identify these terms, so pooling reconstructions "
+                f"would manufacture their intervals: {bad}. Use irmodels.bounds(predictor, outcome) and "
+                "irmodels.association_curve(outcome, predictor) instead.")
     parts, skipped = [], []
     for spec, engine in _jobs(specs, engines, first, skipped):
         if engine == "statsmodels":

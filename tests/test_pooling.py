@@ -267,3 +267,22 @@ def test_pool_draws_with_datatrees():
     no_div = xr.DataTree.from_dict({"posterior": trees[0]["posterior"].to_dataset()})
     with pytest.raises(SchemaError, match="divergences unknown"):
         replicate_diagnostics({0: no_div})
+
+
+def test_pool_refuses_what_an_assumption_supplies():
+    """Issue 9: Rubin's rules are for quantities the data inform, never for an assumption."""
+    from irmodels.errors import IdentificationError
+
+    t = hand_case().assign(identification="assumption")
+    with pytest.raises(IdentificationError, match="not identified"):
+        pool(t)
+    assert pool(hand_case().assign(identification="identified"))["n_replicates"].iloc[0] == len(hand_case())
+
+
+def test_fit_all_ensemble_refuses_2017_terms_before_fitting():
+    import irmodels
+    from irmodels.errors import IdentificationError
+
+    ens = irmodels.reconstruct(2, seed=1)
+    with pytest.raises(IdentificationError, match="beds_class"):
+        irmodels.fit_all_ensemble(ens)
