@@ -63,6 +63,7 @@ _EXPORTS: dict[str, str] = {
     "association_curve": "irmodels.identification.curves",
     "coverage_curve": "irmodels.identification.curves",
     "load_odds_ratios": "irmodels.identification.curves",
+    "expected_respondents": "irmodels.identification.curves",
     "published_margins": "irmodels.waves.esr_cirse_2017",
     # population frame, weighting, design-based estimation, sensitivity
     "SCENARIOS": "irmodels.frame",

@@ -136,3 +136,21 @@ def test_bad_assumption_files_list_every_problem(tmp_path):
     assert "nope" in msg and "odds_ratio must be a positive" in msg and "range" in msg and "colour" in msg
     with pytest.raises(SchemaError, match="u~v"):
         expected_table("cover_24_7", odds_ratios={"cover_24_7~country": 2.0})
+
+
+def test_controlled_rounding_keeps_every_margin_and_each_cell_within_one():
+    from irmodels.identification.curves import expected_respondents, round_table
+
+    ors = {"cover_24_7~beds_class": 2.0, "teaching~beds_class": 2.0, "cover_24_7~chair_profile": 0.8}
+    tab = expected_table("cover_24_7", odds_ratios=ors)
+    r = round_table(tab, ["beds_class", "teaching", "chair_profile", "event", "ir_service"])
+    assert (r["count"] - tab["count"]).abs().max() < 1
+    d = expected_respondents("cover_24_7", odds_ratios=ors)
+    assert len(d) == 98
+    m = _margins()
+    for p in ("beds_class", "teaching", "chair_profile"):
+        assert d[p].value_counts().to_dict() == {k: v for k, v in m[p].items() if v}
+    assert int(d["event"].sum()) == m["cover_24_7"]["true"] and int(d["event"].isna().sum()) == m["cover_24_7"][NA]
+    assert int((~d["ir_service"]).sum()) == 3 and not d.loc[~d["ir_service"], "event"].any()
+    # deterministic: same parameters, same rows
+    pd.testing.assert_frame_equal(d, expected_respondents("cover_24_7", odds_ratios=ors))

@@ -79,3 +79,21 @@ def test_generated_numbers_are_current(repo_root, tmp_path, macros):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=repo_root)
     assert proc.returncode == 0, proc.stderr
     assert read_macros(tmp_path / "numbers.tex") == macros
+
+
+def test_abstract_states_assumption_dependent_numbers_with_their_alternative(paper):
+    """Issue 9: the abstract and conclusions carry only what is identified, bounds, or an
+    assumption-dependent number together with its alternative (the other assumption set)."""
+    import re
+
+    tex = paper
+    abstract = tex[tex.index(r"\begin{abstract}"):tex.index(r"\end{abstract}")]
+    macros = set(re.findall(r"\\ir([A-Z][A-Za-z]*)", abstract))
+    dependent = {m for m in macros if re.search(r"(Independent|Informed)", m)}
+    assert dependent, "the abstract gives no assumption-dependent number at all"
+    for m in dependent:
+        other = m.replace("Independent", "\0").replace("Informed", "Independent").replace("\0", "Informed")
+        assert other in macros, f"\\ir{m} appears in the abstract without its alternative \\ir{other}"
+    # nothing pooled over reconstructions and no 2017 model odds ratio in the abstract
+    assert not {m for m in macros if m.startswith(("CoverWt", "OrBedsLarge", "Mrp", "Ac"))}
+    assert "ManskiLoPct" in macros and "ManskiHiPct" in macros

@@ -52,6 +52,8 @@ __all__ = [
     "association_curve",
     "coverage_curve",
     "assumption_grid",
+    "round_table",
+    "expected_respondents",
     "SCORES",
     "MODEL_PREDICTORS",
 ]
@@ -602,3 +604,104 @@ def coverage_curve(frame_shares: Mapping[str, float], frame_size: float, grid: S
                      "threshold": threshold, "frame_size": N,
                      "identification": f"assumption ({par} = {float(val):.3g}; frame scenario; MAR within bed class)"})
     return pd.DataFrame(rows)
+
+
+def round_table(table: pd.DataFrame, by: Sequence[str]) -> pd.DataFrame:
+    """Controlled rounding of an expected table to integers with the same one-way margins.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        Output of :func:`expected_table` (column ``count``, fractional; the one-way margins
+        of every column in ``by`` are integers, as the published ones are).
+    by : sequence of str
+        The columns whose one-way margins must be kept exactly (e.g. the predictors,
+        ``event`` and ``ir_service``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same cells with an integer ``count``: each cell is its expected count rounded
+        down or up (``|n - mu| < 1``), every one-way margin of ``by`` equals the expected
+        table's (rounded to the nearest integer), and the total absolute deviation
+        ``sum |n - mu|`` is the smallest possible (a mixed-integer programme; Cox 1987).
+
+    Raises
+    ------
+    SchemaError
+        If a one-way margin of ``by`` is not (within 1e-6) an integer.
+
+    References
+    ----------
+    Cox LH (1987). A constructive procedure for unbiased controlled rounding.
+    *J Am Stat Assoc* 82:520-524.
+    """
+    from scipy import optimize, sparse
+
+    t = table.reset_index(drop=True).copy()
+    mu = t["count"].to_numpy(dtype=float)
+    lo, hi = np.floor(mu + 1e-9), np.ceil(mu - 1e-9)
+    rows, tl, th = [], [], []
+    problems = []
+    for col in by:
+        key = t[col].astype(object).where(t[col].notna(), NA).astype(str)
+        for lv in key.unique():
+            sel = (key == lv).to_numpy()
+            m = mu[sel].sum()
+            if abs(m - round(m)) > 1e-6:
+                problems.append(Problem("one-way margin is not an integer", column=str(col), value=f"{lv}: {m:.6f}"))
+            rows.append(sel.astype(float))
+            tl.append(round(m))
+            th.append(round(m))
+    if problems:
+        raise SchemaError(problems, what="round_table")
+    n = len(mu)
+    # variables: n cells + n deviations d >= |x - mu|
+    A = sparse.hstack([sparse.csr_array(np.vstack(rows)), sparse.csr_array((len(rows), n))])
+    eye = sparse.identity(n, format="csr")
+    dev_pos = sparse.hstack([eye, -eye])  # x - d <= mu
+    dev_neg = sparse.hstack([-eye, -eye])  # -x - d <= -mu
+    cons = [optimize.LinearConstraint(A, tl, th),
+            optimize.LinearConstraint(dev_pos, -np.inf, mu), optimize.LinearConstraint(dev_neg, -np.inf, -mu)]
+    c = np.concatenate([np.zeros(n), np.ones(n)])
+    bounds = optimize.Bounds(np.concatenate([lo, np.zeros(n)]), np.concatenate([hi, np.full(n, np.inf)]))
+    res = optimize.milp(c, constraints=cons, integrality=np.concatenate([np.ones(n), np.zeros(n)]), bounds=bounds)
+    if res.x is None:  # pragma: no cover - a rounding with these margins always exists for 2-way-free margins
+        raise RuntimeError(f"controlled rounding failed: {res.message}")
+    t["count"] = np.round(res.x[:n]).astype(int)
+    return t
+
+
+def expected_respondents(outcome: str, predictors: Sequence[str] = MODEL_PREDICTORS,
+                         odds_ratios: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Respondent-level 2017 rows at fixed odds-ratio parameters (the rounded expected table).
+
+    Parameters
+    ----------
+    outcome, predictors, odds_ratios
+        As in :func:`expected_table`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        98 rows, one per department: the predictors, the outcome's ``event`` (boolean with
+        ``<NA>`` for departments that did not answer) and ``ir_service``. Every published
+        one-way margin of these variables is reproduced exactly and every cell count
+        differs from the expected table's by less than 1 (controlled rounding,
+        :func:`round_table`), so the associations are the assumed ones up to rounding.
+        Deterministic: the same parameters give the same rows.
+
+    Notes
+    -----
+    Plausible respondent-level data at a fixed assumption, e.g. for teaching or for
+    software that needs rows. With 98 departments some cells hold 0 or 1 department, so a
+    regression on these rows can separate; estimates at a fixed assumption come from the
+    expected table itself (:func:`fit_expected`).
+    """
+    tab = expected_table(outcome, predictors, odds_ratios)
+    r = round_table(tab, [*predictors, "event", "ir_service"])
+    r = r[r["count"] > 0]
+    out = r.loc[r.index.repeat(r["count"])].drop(columns="count").reset_index(drop=True)
+    out["event"] = out["event"].astype("boolean")
+    out.attrs.update(tab.attrs)
+    return out
