@@ -4,8 +4,10 @@ data/derived/mrp_estimates.csv and figures/mrp_by_country.pdf/.png.
 Bayesian hierarchical models (specs "cover_24_7" and "female_ir_share_class": probability of
 at least one female IR) post-stratified to the frame cells (country x beds class;
 irmodels.frame.frame_cells) of each frame scenario. Cells carry no teaching status or chair
-profile: predictions are averaged over the respondents' mix within country x beds class
-(an assumption; irmodels.models.mrp). SIMULATED wave only: for 2017 the published
+profile: predictions are averaged over (column ``mix``) the respondents' mix within country x
+beds class, or over population shares of teaching hospitals per bed class at the low end, the
+middle and the high end of the stated range irmodels.models.mrp.TEACHING_SHARE_RANGE (chair
+profile: the respondents' mix); each is an assumption. SIMULATED wave only: for 2017 the published
 aggregates say nothing about any country's coverage beyond its respondent count (country is
 not in the 2017 joint table), so a 2017 MRP by country would show the prior and the
 reconstruction's assumption, not data (issue 9). The Europe-wide rows are set next to the
@@ -25,13 +27,18 @@ from irmodels.figures.models import mrp_plot
 from irmodels.figures.style import save_figure
 from irmodels.frame import frame_cells
 from irmodels.io import import_wave, write_table_atomic
-from irmodels.models.mrp import poststratify
+from irmodels.models.mrp import TEACHING_SHARE_RANGE, population_mix, poststratify
 from irmodels.specs import ANALYSIS, fit_spec, get_spec
 
 SCENARIOS = ("radiologists", "hospitals_200plus")
 # positive=None: every category above the first ("0"), i.e. at least one female IR
 OUTCOMES = {"cover_24_7": None, "female_ir_share_class": None}
 WEIGHTING_TERM = {"cover_24_7": "cover_24_7", "female_ir_share_class": "female_ir_share_class"}
+# population covariates the frame lacks: the respondents' mix, or teaching shares per bed class
+# at the low end, the middle and the high end of the stated range (chair profile: respondents' mix)
+MIXES = {"respondents": None,
+         **{f"teaching_{k}": {b: (lo if k == "low" else hi if k == "high" else (lo + hi) / 2)
+                              for b, (lo, hi) in TEACHING_SHARE_RANGE.items()} for k in ("low", "mid", "high")}}
 
 if __name__ == "__main__":
     opts = dict(missing=ANALYSIS["missing"], cache_dir=CACHE / "models", **ANALYSIS["mcmc"])
@@ -44,8 +51,12 @@ if __name__ == "__main__":
             f_sim = fit_spec(spec, sim, engine="pymc", seed=ANALYSIS["seed"], **opts)
             for sc in SCENARIOS:
                 cells = frame_cells(sc)
-                r = poststratify(f_sim, cells, positive=positive)
-                rows.append(r.assign(data="simulated_demo", scenario=sc))
+                for mix_name, shares in MIXES.items():
+                    mix = None if shares is None else population_mix(shares, respondents=sim)
+                    r = poststratify(f_sim, cells, positive=positive, mix=mix)
+                    desc = "respondents' mix within country x bed class" if shares is None else \
+                        "teaching share by bed class " + ", ".join(f"{b} {v:.2f}" for b, v in shares.items())
+                    rows.append(r.assign(data="simulated_demo", scenario=sc, mix=mix_name, mix_description=desc))
     for r in rows:  # draws and fallback counts stay with each fit's result; the table holds summaries
         r.attrs = {}
     out = pd.concat(rows, ignore_index=True)
@@ -59,7 +70,7 @@ if __name__ == "__main__":
     out = out.merge(w, on=["data", "outcome", "scenario", "level"], how="left")
     path = write_table_atomic(out, DERIVED / "mrp_estimates.csv", float_format="%.6g")
     sel = out[(out["data"] == "simulated_demo") & (out["scenario"] == "radiologists") &
-              (out["outcome"] == "cover_24_7")]
+              (out["outcome"] == "cover_24_7") & (out["mix"] == "respondents")]
     weighting = sel[sel["level"] == "Europe"][["domain", "weighting_estimate", "weighting_lower",
                                                "weighting_upper"]].set_axis(["domain", "estimate", "lower", "upper"],
                                                                             axis=1)
@@ -67,5 +78,5 @@ if __name__ == "__main__":
     figs = save_figure(fig, FIGURES / "mrp_by_country")
     print(f"wrote {path.relative_to(ROOT)} ({len(out)} rows), "
           f"{', '.join(str(p.relative_to(ROOT)) for p in figs)}")
-    print(out[out["level"] == "Europe"][["data", "outcome", "scenario", "estimate", "lower", "upper",
+    print(out[out["level"] == "Europe"][["data", "outcome", "scenario", "mix", "estimate", "lower", "upper",
                                          "weighting_estimate"]].to_string(index=False))

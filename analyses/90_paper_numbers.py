@@ -212,7 +212,9 @@ def model_numbers() -> dict:
     m = _read("mrp_estimates.csv", "33_mrp_estimates.py")
     m = m[(m["level"] == "Europe") & (m["data"] == "simulated_demo") & (m["scenario"] == "radiologists")]
     for outcome, key in (("cover_24_7", "Cover"), ("female_ir_share_class", "FemaleIR")):
-        r = m[m["outcome"] == outcome].iloc[0]
+        for mix, mkey in (("teaching_low", "TeachLow"), ("teaching_high", "TeachHigh")):
+            out[f"MrpSim{key}{mkey}Pct"] = 100 * m[(m["outcome"] == outcome) & (m["mix"] == mix)]["estimate"].iloc[0]
+        r = m[(m["outcome"] == outcome) & (m["mix"] == "respondents")].iloc[0]
         out[f"MrpSim{key}Pct"] = 100 * r["estimate"]
         out[f"MrpSim{key}Lo"] = 100 * r["lower"]
         out[f"MrpSim{key}Hi"] = 100 * r["upper"]

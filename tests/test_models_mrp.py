@@ -130,3 +130,55 @@ def test_bad_cells_raise():
     with pytest.raises(SchemaError) as e:
         poststratify(f, bad)
     assert {(p.row, p.column) for p in e.value.problems} == {(0, "N"), (1, "beds_class")}
+
+
+def test_given_population_mix_equals_cells_that_carry_the_predictors():
+    """Issue 10: population covariates as inputs. A mix with one teaching status and chair
+    profile per bed class must give exactly the MRP of cells that carry those columns."""
+    from irmodels.models.mrp import population_mix
+
+    f = fake_fit(*draws(3))
+    cells = pd.DataFrame({"country": ["AT", "AT", "DE", "DE"], "beds_class": ["<200", ">=800", "<200", ">=800"],
+                          "N": [30.0, 10.0, 50.0, 20.0]})
+    mix = population_mix({"<200": 0.0, "200-399": 0.0, "400-799": 1.0, ">=800": 1.0}, {"IR_mostly": 1.0})
+    got = poststratify(f, cells, mix=mix).set_index("domain")
+    explicit = cells.assign(teaching=cells["beds_class"].isin([">=800"]), chair_profile="IR_mostly")
+    want = poststratify(f, explicit).set_index("domain")
+    np.testing.assert_allclose(got["estimate"], want["estimate"], rtol=0, atol=1e-12)
+    assert got.attrs["mix"] == "given" and want.attrs["mix"] == "respondents"
+
+
+def test_given_mix_is_a_weighted_average_of_its_components():
+    from irmodels.models.mrp import population_mix
+
+    f = fake_fit(*draws(4))
+    cells = pd.DataFrame({"country": ["AT", "DE"], "beds_class": ["<200", ">=800"], "N": [40.0, 60.0]})
+    t = {"<200": 0.3, "200-399": 0.5, "400-799": 0.7, ">=800": 0.9}
+    chair = {"DR": 0.25, "IR_mostly": 0.75}
+    got = poststratify(f, cells, mix=population_mix(t, chair)).set_index("domain")
+    # by hand: theta_c = sum over (teaching, chair) of share * prediction; Europe = N-weighted
+    parts = []
+    for _, c in cells.iterrows():
+        th = 0.0
+        for teach, pt in ((True, t[c["beds_class"]]), (False, 1 - t[c["beds_class"]])):
+            for ch, pc in chair.items():
+                one = pd.DataFrame([{**c.to_dict(), "teaching": teach, "chair_profile": ch}])
+                r = poststratify(f, one).set_index("domain")
+                th = th + pt * pc * r.attrs["draws"][f"country:{c['country']}"].to_numpy()
+        parts.append(th)
+    europe = (parts[0] * 40 + parts[1] * 60) / 100
+    assert got.loc["Europe", "estimate"] == pytest.approx(float(europe.mean()), abs=1e-12)
+
+
+def test_bad_population_mix_lists_every_problem():
+    from irmodels.models.mrp import population_mix
+
+    with pytest.raises(SchemaError) as e:
+        population_mix({"<200": 1.5, "200-399": "x"}, {"DR": 0.5})
+    msg = str(e.value)
+    assert "<200" in msg and "200-399" in msg and "400-799" in msg and "sum to 1" in msg
+    f = fake_fit(*draws(5))
+    cells = pd.DataFrame({"country": ["AT"], "beds_class": ["<200"], "N": [1.0]})
+    bad = pd.DataFrame({"beds_class": ["<200"], "teaching": [True], "chair_profile": ["DR"], "share": [0.5]})
+    with pytest.raises(SchemaError, match="sum to 1"):
+        poststratify(f, cells, mix=bad)

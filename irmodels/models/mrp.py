@@ -18,17 +18,25 @@ posterior mean, sd and equal-tailed interval of ``theta_D``.
 * ordinal: probability of the ``positive`` categories (default: every category
   above the first, e.g. "at least one female IR").
 
-Predictors the cells do not carry (**an assumption**)
-----------------------------------------------------
-The frame has no ``chair_profile`` (and the scenario frames no
-``teaching``). Within each cell, the model prediction is averaged over the
-joint distribution of the missing predictors among the *respondents* of the
-same country and beds class; where there are none, among the respondents of
-the same beds class in all countries; where there are none, among all
-respondents. This assumes the respondents' mix of these predictors
-represents the population's within those strata. Countries of the frame
-without respondents get a new country intercept drawn from
-``Normal(0, sd_country)`` per posterior draw.
+Predictors the cells do not carry (**an assumption**, made explicit)
+-------------------------------------------------------------------
+The frame has no ``chair_profile`` and no ``teaching``. Within each cell the
+model prediction is averaged over a distribution of the missing predictors:
+
+* ``mix=None`` (the respondents' mix): their joint distribution among the
+  *respondents* of the same country and beds class; where there are none,
+  among the respondents of the same beds class in all countries; where there
+  are none, among all respondents. This assumes the respondents represent the
+  population within those strata, a strong assumption at a low response rate
+  when teaching hospitals answer more often;
+* ``mix=<DataFrame>`` (population covariates as inputs): the population
+  distribution of the missing predictors per cell, from external data or a
+  stated sensitivity parameter (:func:`population_mix`,
+  :data:`TEACHING_SHARE_RANGE`). MRP is then reported for each value, beside
+  weighting; both rest on the same frame scenario.
+
+Countries of the frame without respondents get a new country intercept drawn
+from ``Normal(0, sd_country)`` per posterior draw.
 """
 
 from __future__ import annotations
@@ -39,7 +47,72 @@ from scipy import special
 
 from irmodels.errors import ModelSpecError, Problem, SchemaError
 
-__all__ = ["poststratify", "poststratify_ensemble"]
+__all__ = ["poststratify", "poststratify_ensemble", "population_mix", "TEACHING_SHARE_RANGE"]
+
+#: Stated sensitivity range of the population share of teaching hospitals per bed class
+#: (low, high). No European statistic by bed class was found (external-evidence.md 3.1);
+#: the range is a judgement bracketing "university and teaching hospitals dominate the
+#: large-centre strata" (Keeling 2009, Kok 2018; external-evidence.md 2.1): few small
+#: hospitals teach, most very large ones do.
+TEACHING_SHARE_RANGE: dict[str, tuple[float, float]] = {
+    "<200": (0.05, 0.40), "200-399": (0.15, 0.60), "400-799": (0.40, 0.85), ">=800": (0.75, 1.00),
+}
+
+
+def population_mix(teaching_share: dict[str, float], chair_mix: dict[str, float] | None = None, *,
+                   respondents: pd.DataFrame | None = None) -> pd.DataFrame:
+    """A population distribution of teaching status and chair profile per bed class.
+
+    Parameters
+    ----------
+    teaching_share : mapping
+        Share of teaching hospitals per bed class (``{"<200": 0.2, ...}``; every class of
+        :data:`TEACHING_SHARE_RANGE`, each in [0, 1]).
+    chair_mix : mapping, optional
+        Distribution of the chair profile (``{"DR": 0.3, ...}``, summing to 1), the same in
+        every cell (nothing published links it to size or teaching). Default: the
+        respondents' overall distribution (``respondents`` required).
+    respondents : DataFrame, optional
+        Respondent table with ``chair_profile`` (for the default ``chair_mix``).
+
+    Returns
+    -------
+    DataFrame
+        ``beds_class``, ``teaching`` (bool), ``chair_profile``, ``share`` (summing to 1
+        within each bed class): the ``mix`` argument of :func:`poststratify`.
+
+    Raises
+    ------
+    SchemaError
+        Missing bed classes, shares outside [0, 1], a chair mix not summing to 1, or no
+        ``respondents`` for the default chair mix (all problems listed together).
+
+    Examples
+    --------
+    >>> m = population_mix({"<200": .2, "200-399": .4, "400-799": .6, ">=800": .9}, {"DR": .5, "IR_mostly": .5})
+    >>> float(m.loc[(m.beds_class == ">=800") & m.teaching, "share"].sum())
+    0.9
+    """
+    problems = []
+    for b in TEACHING_SHARE_RANGE:
+        v = teaching_share.get(b)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= float(v) <= 1:
+            problems.append(Problem(rule="teaching share per bed class must be a number in [0, 1]", column=b, value=v))
+    if chair_mix is None:
+        if respondents is None or "chair_profile" not in respondents.columns:
+            problems.append(Problem(rule="give chair_mix or respondents with a chair_profile column", column="chair_mix"))
+        else:
+            chair_mix = respondents["chair_profile"].dropna().astype(str).value_counts(normalize=True).to_dict()
+    if chair_mix is not None and abs(sum(chair_mix.values()) - 1) > 1e-9:
+        problems.append(Problem(rule="chair_mix must sum to 1", column="chair_mix", value=sum(chair_mix.values())))
+    if problems:
+        raise SchemaError(problems, what="population_mix")
+    rows = [{"beds_class": b, "teaching": teach, "chair_profile": c, "share": pt * pc}
+            for b in TEACHING_SHARE_RANGE
+            for teach, pt in ((True, float(teaching_share[b])), (False, 1 - float(teaching_share[b])))
+            for c, pc in chair_mix.items()]
+    out = pd.DataFrame(rows)
+    return out[out["share"] > 0].reset_index(drop=True)
 
 
 def _rhs_vars(f) -> list[str]:
@@ -85,7 +158,7 @@ def _probabilities(f, newdata: pd.DataFrame, gidx: np.ndarray, a_new: np.ndarray
 
 
 def poststratify(fit, cells: pd.DataFrame, *, by: str | list[str] | None = None, positive: list[str] | None = None,
-                 ci_prob: float = 0.95, seed: int = 0) -> pd.DataFrame:
+                 ci_prob: float = 0.95, seed: int = 0, mix: pd.DataFrame | None = None) -> pd.DataFrame:
     """Europe-wide and per-country MRP estimates with posterior intervals.
 
     Parameters
@@ -103,6 +176,10 @@ def poststratify(fit, cells: pd.DataFrame, *, by: str | list[str] | None = None,
         Equal-tailed posterior interval probability.
     seed : int
         Seed of the draws of new-country intercepts (countries without respondents).
+    mix : DataFrame, optional
+        Population distribution of the predictors the cells lack (key columns shared with
+        the cells, the missing predictors, ``share`` summing to 1 within each key; e.g.
+        :func:`population_mix`). Default None: the respondents' mix (module notes).
 
     Returns
     -------
@@ -114,7 +191,7 @@ def poststratify(fit, cells: pd.DataFrame, *, by: str | list[str] | None = None,
         ``method`` (``"mrp"``), ``spec_id``. ``attrs["fallback"]`` counts cells
         whose missing-predictor mix came from a coarser stratum;
         ``attrs["draws"]`` holds the posterior draws of every domain (columns
-        ``"<level>:<domain>"``), e.g. for stacking over reconstruction replicates.
+        ``"<level>:<domain>"``); ``attrs["mix"]`` is ``"respondents"`` or ``"given"``.
 
     Raises
     ------
@@ -157,38 +234,12 @@ def poststratify(fit, cells: pd.DataFrame, *, by: str | list[str] | None = None,
     if new_levels:
         sd = posterior_draws(fit, f"sd_{g}")
         a_new = sd[:, None] * rng.standard_normal((len(sd), len(new_levels)))
-    # expand every cell into the respondents whose missing-predictor mix it borrows
-    rows, owner, share, fallback = [], [], [], 0
     resp_g = resp[g].astype(str)
-    for ci, (_, cell) in enumerate(cells.iterrows()):
-        keys = [(g, str(cell[g]))] + [(p, cell[p]) for p in in_cells]
-        if missing_preds:
-            m = np.ones(len(resp), dtype=bool)
-            for col, val in keys:
-                m &= (resp_g if col == g else resp[col].astype(str)).to_numpy() == str(val)
-            if not m.any():
-                fallback += 1
-                m = np.ones(len(resp), dtype=bool)
-                for col, val in keys[1:]:
-                    m &= resp[col].astype(str).to_numpy() == str(val)
-                if not m.any():
-                    m = np.ones(len(resp), dtype=bool)
-            sub = resp.loc[m, missing_preds].copy()
-        else:
-            sub = pd.DataFrame(index=[0])
-        for p in in_cells:
-            col = resp[p]
-            if isinstance(col.dtype, pd.CategoricalDtype):
-                sub[p] = pd.Categorical([str(cell[p])] * len(sub), categories=col.cat.categories,
-                                        ordered=col.cat.ordered)
-            else:
-                sub[p] = np.repeat(np.asarray([cell[p]], dtype=col.dtype), len(sub))
-        rows.append(sub)
-        owner.append(np.full(len(sub), ci))
-        share.append(np.full(len(sub), 1.0 / len(sub)))
-    newdata = pd.concat(rows, ignore_index=True)
-    owner = np.concatenate(owner)
-    share = np.concatenate(share)
+    if mix is not None:
+        newdata, owner, share = _expand_given_mix(cells, mix, in_cells, missing_preds, resp)
+        fallback = 0
+    else:
+        newdata, owner, share, fallback = _expand_respondent_mix(cells, resp, resp_g, g, in_cells, missing_preds)
     lev_index = {lv: i for i, lv in enumerate(levels)}
     new_index = {lv: i for i, lv in enumerate(new_levels)}
     cell_gidx = np.array([lev_index[c] if c in lev_index else -new_index[c] - 1 for c in cell_g])
@@ -233,7 +284,85 @@ def poststratify(fit, cells: pd.DataFrame, *, by: str | list[str] | None = None,
     res.attrs["fallback"] = fallback
     res.attrs["new_countries"] = new_levels
     res.attrs["draws"] = pd.DataFrame(domain_draws)
+    res.attrs["mix"] = "respondents" if mix is None else "given"
     return res
+
+
+def _cast_like(resp: pd.DataFrame, p: str, values) -> object:
+    col = resp[p]
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return pd.Categorical([str(v) for v in values], categories=col.cat.categories, ordered=col.cat.ordered)
+    if str(col.dtype) == "boolean":
+        return pd.array([v in (True, "True", "true") for v in values], dtype="boolean")
+    return np.asarray(values, dtype=col.dtype)
+
+
+def _expand_given_mix(cells: pd.DataFrame, mix: pd.DataFrame, in_cells: list[str], missing_preds: list[str],
+                      resp: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """Cells x the given population mix of the missing predictors (one vectorised merge)."""
+    problems = []
+    if "share" not in mix.columns:
+        problems.append(Problem(rule="mix needs a 'share' column", column="share"))
+    absent = [p for p in missing_preds if p not in mix.columns]
+    if absent:
+        problems.append(Problem(rule=f"mix lacks the predictors the cells do not carry: {absent}", column="mix"))
+    if problems:
+        raise SchemaError(problems, what="post-stratification mix")
+    keys = [c for c in mix.columns if c in cells.columns and c not in ("N", "share")]
+    m = mix[keys + missing_preds + ["share"]].copy()
+    for k in keys:
+        m[k] = m[k].astype(str)
+    sums = m.groupby(keys)["share"].sum() if keys else pd.Series([m["share"].sum()])
+    bad = sums[(sums - 1).abs() > 1e-9]
+    if len(bad):
+        raise SchemaError([Problem(rule="mix shares must sum to 1 within each key", column="share",
+                                   value={str(k): round(float(v), 6) for k, v in bad.items()})],
+                          what="post-stratification mix")
+    c = cells.reset_index(drop=True).copy()
+    c["_cell"] = np.arange(len(c))
+    for k in keys:
+        c[k] = c[k].astype(str)
+    c = c[["_cell", *keys, *[p for p in in_cells if p not in keys]]]
+    merged = c.merge(m, on=keys, how="left") if keys else c.merge(m, how="cross")
+    lost = merged["share"].isna()
+    if lost.any():
+        raise SchemaError([Problem(rule="no mix rows for this cell", row=int(r["_cell"]), column=str(keys),
+                                   value={k: r[k] for k in keys}) for _, r in merged[lost].head(10).iterrows()],
+                          what="post-stratification mix")
+    newdata = pd.DataFrame({p: _cast_like(resp, p, merged[p].to_numpy()) for p in in_cells + missing_preds})
+    return newdata, merged["_cell"].to_numpy(), merged["share"].to_numpy(dtype=float)
+
+
+def _expand_respondent_mix(cells, resp, resp_g, g, in_cells, missing_preds):
+    """Every cell expanded into the respondents whose missing-predictor mix it borrows."""
+    rows, owner, share, fallback = [], [], [], 0
+    for ci, (_, cell) in enumerate(cells.iterrows()):
+        keys = [(g, str(cell[g]))] + [(p, cell[p]) for p in in_cells]
+        if missing_preds:
+            m = np.ones(len(resp), dtype=bool)
+            for col, val in keys:
+                m &= (resp_g if col == g else resp[col].astype(str)).to_numpy() == str(val)
+            if not m.any():
+                fallback += 1
+                m = np.ones(len(resp), dtype=bool)
+                for col, val in keys[1:]:
+                    m &= resp[col].astype(str).to_numpy() == str(val)
+                if not m.any():
+                    m = np.ones(len(resp), dtype=bool)
+            sub = resp.loc[m, missing_preds].copy()
+        else:
+            sub = pd.DataFrame(index=[0])
+        for p in in_cells:
+            col = resp[p]
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                sub[p] = pd.Categorical([str(cell[p])] * len(sub), categories=col.cat.categories,
+                                        ordered=col.cat.ordered)
+            else:
+                sub[p] = np.repeat(np.asarray([cell[p]], dtype=col.dtype), len(sub))
+        rows.append(sub)
+        owner.append(np.full(len(sub), ci))
+        share.append(np.full(len(sub), 1.0 / len(sub)))
+    return pd.concat(rows, ignore_index=True), np.concatenate(owner), np.concatenate(share), fallback
 
 
 def poststratify_ensemble(fits: list, cells: pd.DataFrame, **kwargs) -> pd.DataFrame:
