@@ -152,6 +152,10 @@ def weighting_numbers() -> dict:
     out["ManskiHiPct"] = 100 * first["manski_upper"]
     ri = _read("r_indicator.csv", "24_r_indicator.py")
     ri = ri[ri["wave"] == "esr_cirse_2017"]
+    for term, tkey in (("CV", "Cv"), ("mechanical_bound", "MechBound")):
+        sel = ri[(ri["term"] == term) & (ri["scenario"] == "radiologists")]
+        out[macro_key("rind", "radiologists", tkey)] = f"{sel['estimate'].iloc[0]:.2f}"
+    ri = ri[ri["term"] == "R_indicator"]
     for row in ri.itertuples():
         k = macro_key("rind", row.scenario)
         out[k] = f"{row.estimate:.2f}"

@@ -91,6 +91,8 @@ _EXPORTS: dict[str, str] = {
     "tipping_point": "irmodels.sensitivity",
     "tipping_from_curve": "irmodels.sensitivity",
     "manski_bounds": "irmodels.sensitivity",
+    "representativeness": "irmodels.sensitivity",
+    "delta_adjusted": "irmodels.sensitivity",
     "r_indicator": "irmodels.sensitivity",
     "r_indicator_ci": "irmodels.sensitivity",
     "scenario_role": "irmodels.frame",

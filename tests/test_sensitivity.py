@@ -194,3 +194,224 @@ def test_tipping_point_figure_says_what_is_assumed():
     # nothing is typed in when the caller gives no provenance
     bare = plot_tipping_point({"x": tp})
     assert not any("identification:" in t.get_text() for t in bare.findobj(Text))
+
+
+# --- representativeness: R with CV, maximal bias and the mechanical bound (issue 10, item 3) ---
+#
+# References: hand computation on a two-cell frame (propensities known exactly; with one
+# factor the stacked propensity model is saturated, so rho_hat = n/N and the finite-frame
+# variance is binomial: Var(rho_hat_c) = rho_c (1 - rho_c) / N_c, i.e. var(log rho_hat_c) =
+# 1/n_c - 1/N_c); the algebraic identities of Schouten, Cobben & Bethlehem (2009); and a
+# Monte Carlo simulation from a known 4 x 4 frame (1180 units, response rate ~ 10%, like
+# 2017) for the variance and the Shlomo, Skinner & Schouten (2012) bias correction.
+
+TWO_N = np.array([600.0, 580.0])
+TWO_RHO = np.array([0.05, 0.15])
+
+
+def _two_cell_hand():
+    N1, N2 = TWO_N
+    r1, r2 = TWO_RHO
+    N = N1 + N2
+    rbar = (N1 * r1 + N2 * r2) / N  # 117 / 1180
+    k = N1 * N2 / (N * (N - 1))  # S^2 = k (r1 - r2)^2 for two cells
+    s2 = k * (r1 - r2) ** 2
+    sig2 = r1 * (1 - r1) / N1 + r2 * (1 - r2) / N2  # Var(rho1_hat - rho2_hat), binomial
+    return dict(N=N, rbar=rbar, k=k, s2=s2, sig2=sig2, delta=r1 - r2)
+
+
+def test_representativeness_two_cells_by_hand():
+    from irmodels.sensitivity import representativeness
+
+    h = _two_cell_hand()
+    t = representativeness(TWO_RHO, TWO_N).set_index("term")["estimate"]
+    S = np.sqrt(h["s2"])
+    assert h["rbar"] == pytest.approx(117 / 1180, rel=1e-15)
+    assert t["response_rate"] == pytest.approx(117 / 1180, rel=1e-12)
+    assert t["R_indicator"] == pytest.approx(1 - 2 * S, rel=1e-12)
+    assert t["R_indicator"] == pytest.approx(0.899972, abs=1e-6)  # S = sqrt(600*580/(1180*1179) * 0.1^2) = 0.0500140
+    assert t["CV"] == pytest.approx(S / h["rbar"], rel=1e-12)
+    assert t["CV"] == pytest.approx(0.504415, abs=1e-6)
+    assert t["max_abs_bias"] == pytest.approx((1 - t["R_indicator"]) / (2 * h["rbar"]), rel=1e-12)
+    assert t["mechanical_bound"] == pytest.approx(1 - 2 * np.sqrt(117 / 1180 * (1 - 117 / 1180)), rel=1e-12)
+    assert t["mechanical_bound"] == pytest.approx(0.402267, abs=1e-6)
+    # without a model the propensities are taken as known: no bias correction
+    assert t["R_indicator_bias_corrected"] == t["R_indicator"]
+
+
+def test_representativeness_saturated_model_variance_by_hand():
+    """Through weight(..., 'propensity'): SEs and bias correction equal the binomial hand values.
+
+    The response rate's SE is sqrt(sum N_c rho_c (1 - rho_c)) / N: the finite-frame factor
+    1/n - 1/N. The stacked GLM's own covariance (1/n + 1/N) would give sum N_c rho_c (1 + rho_c).
+    """
+    from irmodels.sensitivity import representativeness
+
+    h = _two_cell_hand()
+    n = (TWO_N * TWO_RHO).astype(int)  # 30 and 87 respondents
+    d = pd.DataFrame({"cell": ["a"] * n[0] + ["b"] * n[1]})
+    frame = pd.DataFrame({"cell": ["a", "b"], "N": TWO_N})
+    res = weight(d, "propensity", frame=frame)
+    np.testing.assert_allclose(res.diagnostics["frame_propensity"]["propensity"], TWO_RHO, rtol=1e-8)
+    t = representativeness(res).set_index("term")
+    se_rate = np.sqrt((TWO_N * TWO_RHO * (1 - TWO_RHO)).sum()) / h["N"]
+    assert t.loc["response_rate", "std_error"] == pytest.approx(se_rate, rel=1e-6)
+    se_stacked = np.sqrt((TWO_N * TWO_RHO * (1 + TWO_RHO)).sum()) / h["N"]
+    assert se_stacked / se_rate > 1.1  # what 1/n + 1/N would have reported
+    # mechanical bound: delta method on rho_bar
+    rb = h["rbar"]
+    assert t.loc["mechanical_bound", "std_error"] == pytest.approx(abs(1 - 2 * rb) / np.sqrt(rb * (1 - rb)) * se_rate, rel=1e-6)
+    # S^2 = k D^2 with D = rho1 - rho2, Var(D_hat) = sig2: Var(S^2) = k^2 (4 D^2 sig2 + 2 sig2^2)
+    # (first- and second-order terms), Var(R) = Var(S^2) / S^2; bias of S^2 = k sig2
+    k, D, sig2 = h["k"], h["delta"], h["sig2"]
+    var_s2 = k**2 * (4 * D**2 * sig2 + 2 * sig2**2)
+    assert t.loc["R_indicator", "std_error"] == pytest.approx(np.sqrt(var_s2 / h["s2"]), rel=1e-6)
+    s2_bc = k * (D**2 - sig2)
+    assert t.loc["R_indicator_bias_corrected", "estimate"] == pytest.approx(1 - 2 * np.sqrt(s2_bc), rel=1e-8)
+    assert t.loc["R_indicator_bias_corrected", "std_error"] == pytest.approx(np.sqrt(var_s2 / s2_bc), rel=1e-6)
+    assert res.diagnostics["propensity_model"]["cov"].shape == (2, 2)
+    assert t.attrs["bias_s2"] == pytest.approx(k * sig2, rel=1e-6)
+    # the wrapper returns the same R and SE
+    assert r_indicator(res) == (pytest.approx(t.loc["R_indicator", "estimate"], rel=1e-12),
+                                pytest.approx(t.loc["R_indicator", "std_error"], rel=1e-12))
+    # intervals: normal, clipped to each indicator's range
+    z = 1.959963984540054
+    row = t.loc["CV"]
+    assert (row["lower"], row["upper"]) == pytest.approx((max(row["estimate"] - z * row["std_error"], 0), row["estimate"] + z * row["std_error"]), rel=1e-9)
+
+
+def test_representativeness_identities_and_mechanical_bound():
+    """CV = S/rho_bar = max_abs_bias; the bound 1 - 2 sqrt(rho_bar (1 - rho_bar)) is what R cannot
+    go below, and propensities of 0 and 1 attain it (up to the N/(N-1) of S^2)."""
+    from irmodels.sensitivity import representativeness
+
+    rng = np.random.default_rng(10)
+    for _ in range(5):
+        rho = rng.beta(1, 10, 40)
+        d = rng.integers(5, 60, 40).astype(float)
+        t = representativeness(rho, d).set_index("term")["estimate"]
+        N = d.sum()
+        rbar = (d * rho).sum() / N
+        S = np.sqrt((d * (rho - rbar) ** 2).sum() / (N - 1))
+        assert t["CV"] == pytest.approx(S / rbar, rel=1e-12)
+        assert t["max_abs_bias"] == pytest.approx(t["CV"], rel=1e-12)
+        assert t["mechanical_bound"] == pytest.approx(1 - 2 * np.sqrt(rbar * (1 - rbar)), rel=1e-12)
+        assert t["R_indicator"] > t["mechanical_bound"]
+    # all-or-nothing response: 98 of 1180 units respond with certainty
+    rho = np.r_[np.ones(98), np.zeros(1082)]
+    t = representativeness(rho).set_index("term")["estimate"]
+    rbar = 98 / 1180
+    assert t["mechanical_bound"] == pytest.approx(1 - 2 * np.sqrt(rbar * (1 - rbar)), rel=1e-12)
+    assert t["mechanical_bound"] == pytest.approx(0.448082, abs=1e-6)  # 2017: 98 / 1180
+    assert t["R_indicator"] == pytest.approx(1 - 2 * np.sqrt(1180 / 1179 * rbar * (1 - rbar)), rel=1e-12)
+    assert t["CV"] == pytest.approx(np.sqrt(1180 / 1179 * (1 - rbar) / rbar), rel=1e-12)
+    # equal propensities: R = 1, CV = 0; linearisation degenerate, SE 0
+    t = representativeness(np.full(10, 0.1), np.full(10, 118.0)).set_index("term")
+    assert t.loc["R_indicator", "estimate"] == pytest.approx(1.0) and t.loc["CV", "estimate"] == pytest.approx(0.0, abs=1e-12)
+    assert t.loc["R_indicator", "std_error"] == 0.0
+
+
+def _stacked_fit(X, n, N):
+    """The stacked logistic model of weight(..., 'propensity') aggregated by cell (respondents
+    y = 1 with weight 1, frame cells y = 0 with weight N), fitted by IRLS; returns the
+    ``propensity_model`` dict (params, GLM covariance, design_frame)."""
+    m = n + N
+    beta = np.zeros(X.shape[1])
+    beta[0] = np.log(n.sum() / N.sum())
+    for _ in range(100):
+        p = expit(X @ beta)
+        H = (X * (m * p * (1 - p))[:, None]).T @ X
+        step = np.linalg.solve(H, X.T @ (n - m * p))
+        beta = beta + step
+        if np.max(np.abs(step)) < 1e-12:
+            break
+    p = expit(X @ beta)
+    return {"params": beta, "cov": np.linalg.inv((X * (m * p * (1 - p))[:, None]).T @ X), "design_frame": X}
+
+
+def _frame_4x4():
+    """Known frame like 2017: 16 cells (4 x 4 main effects), 1180 units, rho_bar ~ 0.11, rho 0.02-0.36."""
+    levels = [(i, j) for i in range(4) for j in range(4)]
+    X = np.column_stack([np.ones(16)] + [[float(a == l) for a, _ in levels] for l in (1, 2, 3)]
+                        + [[float(b == l) for _, b in levels] for l in (1, 2, 3)])
+    beta = np.r_[np.log(0.02), 0.8, 1.6, 0.5, 0.5, 1.0, 1.3]
+    N = np.round(1180 * np.random.default_rng(3).dirichlet(np.full(16, 5.0)))
+    return X, N, np.exp(X @ beta), levels
+
+
+@pytest.fixture(scope="module")
+def mc_4x4():
+    from irmodels.sensitivity import representativeness
+
+    X, N, rho, _ = _frame_4x4()
+    rng = np.random.default_rng(11)
+    est, se, se_glm = [], [], []
+    for _ in range(2000):
+        n = rng.binomial(N.astype(int), rho).astype(float)
+        m = _stacked_fit(X, n, N)
+        rh = np.exp(X @ m["params"])
+        t = representativeness(rh, N, model=m)
+        est.append(t["estimate"].to_numpy())
+        se.append(t["std_error"].to_numpy())
+        # first-order SE of R with the stacked GLM's own covariance (the former 1/n + 1/N)
+        rb = (N * rh).sum() / N.sum()
+        S = np.sqrt((N * (rh - rb) ** 2).sum() / (N.sum() - 1))
+        g = -2 * (N * (rh - rb)) @ (rh[:, None] * X) / (N.sum() - 1) / S
+        se_glm.append(np.sqrt(g @ m["cov"] @ g))
+    truth = representativeness(rho, N)["estimate"].to_numpy()
+    return {"terms": list(t["term"]), "est": np.array(est), "se": np.array(se), "se_glm": np.array(se_glm), "truth": truth}
+
+
+def test_representativeness_se_monte_carlo(mc_4x4):
+    """SD of each estimator over 2000 samples from the known frame vs the mean delta-method SE:
+    within 10% (Monte Carlo error of the SD ~ 1.6%). The stacked GLM's covariance overstates."""
+    sd = mc_4x4["est"].std(axis=0, ddof=1)
+    se = mc_4x4["se"].mean(axis=0)
+    for j, term in enumerate(mc_4x4["terms"]):
+        assert se[j] / sd[j] == pytest.approx(1.0, abs=0.10), term
+    iR = mc_4x4["terms"].index("R_indicator")
+    assert mc_4x4["se_glm"].mean() / sd[iR] > 1.25
+
+
+def test_representativeness_bias_correction_monte_carlo(mc_4x4):
+    """R-hat is biased down (estimated propensities vary more than the true ones); the
+    Shlomo-Skinner-Schouten correction reduces the bias."""
+    terms, est, truth = mc_4x4["terms"], mc_4x4["est"], mc_4x4["truth"]
+    iR, iB = terms.index("R_indicator"), terms.index("R_indicator_bias_corrected")
+    bias_R = est[:, iR].mean() - truth[iR]
+    bias_bc = est[:, iB].mean() - truth[iR]
+    mc_err = est[:, iR].std(ddof=1) / np.sqrt(len(est))
+    assert bias_R < -4 * mc_err
+    assert abs(bias_bc) < 0.6 * abs(bias_R)
+
+
+def test_stacked_fit_is_the_propensity_weighting():
+    """The Monte Carlo's fast fitter gives the same table as weight(..., 'propensity')."""
+    from irmodels.sensitivity import representativeness
+
+    X, N, rho, levels = _frame_4x4()
+    n = np.random.default_rng(4).binomial(N.astype(int), rho)
+    d = pd.DataFrame([{"u": f"u{a}", "v": f"v{b}"} for (a, b), k in zip(levels, n) for _ in range(k)])
+    frame = pd.DataFrame({"u": [f"u{a}" for a, _ in levels], "v": [f"v{b}" for _, b in levels], "N": N})
+    res = weight(d, "propensity", frame=frame, covariates=["u", "v"])
+    fp = res.diagnostics["frame_propensity"]
+    key = dict(zip(zip(frame["u"], frame["v"]), range(16)))
+    order = [key[(u, v)] for u, v in zip(fp["u"], fp["v"])]
+    m = _stacked_fit(X[order], n[order].astype(float), N[order])
+    a = representativeness(res)
+    b = representativeness(np.exp(X[order] @ m["params"]), N[order], model=m)
+    np.testing.assert_allclose(a["estimate"], b["estimate"], rtol=1e-7)
+    np.testing.assert_allclose(a["std_error"], b["std_error"], rtol=1e-6)
+
+
+def test_representativeness_propensity_above_one():
+    from irmodels.sensitivity import representativeness
+    from irmodels.weighting import PropensityAboveOneWarning
+
+    with pytest.raises(WeightingError, match="representativeness: 1 of 3 frame cells"):
+        representativeness(np.array([0.1, 0.2, 1.5]), [10, 10, 2])
+    with pytest.warns(PropensityAboveOneWarning, match="R, CV and the maximal bias reported as NaN"):
+        t = representativeness(np.array([0.1, 0.2, 1.5]), [10, 10, 2], on_invalid="nan").set_index("term")
+    assert t.loc[["R_indicator", "R_indicator_bias_corrected", "CV", "max_abs_bias"], "estimate"].isna().all()
+    assert t.loc["response_rate", "estimate"] == pytest.approx((1 + 2 + 3) / 22)
+    assert t["std_error"].isna().all()
