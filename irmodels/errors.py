@@ -140,3 +140,20 @@ class IdentificationWarning(IrmodelsWarning):
 
 class DataDroppedWarning(IrmodelsWarning):
     """Rows or categories were explicitly excluded or merged (with counts)."""
+
+
+class BootstrapFailureWarning(DataDroppedWarning):
+    """Bootstrap replicates whose weighting failed were left out (count and share in the message).
+
+    Failed replicates are not missing at random (they are the resamples whose weighting
+    cannot be solved, e.g. a margin category with no unit drawn), so leaving them out
+    biases the bootstrap variance downwards; the count is reported and bounded
+    (:class:`BootstrapFailureError`).
+    """
+
+
+class BootstrapFailureError(WeightingError):
+    """More bootstrap replicates failed than the stated share allows (``max_failed_share``)."""
+
+
+__all__ += ["BootstrapFailureWarning", "BootstrapFailureError"]

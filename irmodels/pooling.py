@@ -80,7 +80,7 @@ def pool(
     *,
     by: Sequence[str] = ("term",),
     replicate_col: str = "replicate",
-    dfcom: float | str | None = None,
+    dfcom: float | str | None = "auto",
     ci_prob: float = 0.95,
 ) -> pd.DataFrame:
     """Pool per-replicate estimates with Rubin's rules.
@@ -97,8 +97,13 @@ def pool(
     replicate_col : str
         The replicate column.
     dfcom : float, str or None
-        Complete-data degrees of freedom: None (infinite; Rubin 1987 df), a number, or the
-        name of a column holding it per row (its value must be constant within a group).
+        Complete-data degrees of freedom (the df each replicate's analysis would have
+        without reconstruction: ``n - p`` for a regression coefficient, ``n - 1`` for a
+        prevalence). ``"auto"`` (default): the column ``df_resid`` when ``tidy`` has one
+        (every frequentist tidy table of :func:`irmodels.fit` does), its smallest value
+        within a group, else infinite; a number; the name of a column holding it per row
+        (its value must be constant within a group); or None (infinite: Rubin's 1987 df,
+        a large-sample approximation that overstates the df when n is small).
     ci_prob : float
         Coverage of the t interval (default 0.95).
 
@@ -112,7 +117,8 @@ def pool(
         ``total_var`` (``T = Ubar + (1 + 1/m) B``); ``riv`` (relative increase in
         variance, ``(1 + 1/m) B / Ubar``); ``frac_var_reconstruction`` (``(1 + 1/m) B / T``,
         the share of the total variance due to the reconstruction); ``fmi`` (fraction of
-        missing information, ``(riv + 2/(df + 3)) / (1 + riv)``); ``n_replicates``; then
+        missing information, ``(riv + 2/(df + 3)) / (1 + riv)``); ``n_replicates``;
+        ``dfcom`` (the complete-data df used; ``inf`` when none was given); then
         every other column that is constant within the group (e.g. ``method``,
         ``spec_id``, ``status``).
 
@@ -191,8 +197,19 @@ def pool(
     b = agg["between_var"].to_numpy()
     ubar = agg["within_var"].to_numpy()
     total = ubar + (1 + 1 / m) * b
+    auto = isinstance(dfcom, str) and dfcom == "auto"
+    if auto:
+        dfcom = "df_resid" if "df_resid" in tidy.columns else None
     if dfcom is None:
         dfc: float | np.ndarray = np.inf
+    elif auto:
+        # replicates of one estimand may differ in n (rows dropped explicitly): the smallest df is conservative
+        dfr = pd.to_numeric(work[dfcom], errors="coerce")
+        bad_df = tidy.index[~(dfr > 0).to_numpy(dtype=bool)]
+        if len(bad_df):
+            raise SchemaError([Problem("df_resid must be a number > 0", row=r, column=dfcom, value=tidy.at[r, dfcom])
+                               for r in bad_df[:10]], what="pool")
+        dfc = work.assign(_df=dfr).groupby(by, sort=False, dropna=False)["_df"].min().to_numpy(dtype=float)
     elif isinstance(dfcom, str):
         if dfcom not in tidy.columns:
             raise SchemaError([Problem("dfcom column is missing", column=dfcom)], what="pool")
@@ -218,8 +235,9 @@ def pool(
     out["riv"] = riv
     out["frac_var_reconstruction"] = frac
     out["fmi"] = fmi
+    out["dfcom"] = np.broadcast_to(np.asarray(dfc, dtype=float), df.shape)
     cols = [*by, "estimate", "std_error", "lower", "upper", "df", "within_var", "between_var", "total_var",
-            "riv", "frac_var_reconstruction", "fmi", "n_replicates"]
+            "riv", "frac_var_reconstruction", "fmi", "n_replicates", "dfcom"]
     out = out[cols]
     skip = set(need) | {"_q", "_u", "lower", "upper", "df", "statistic", "p_value", "z", "t"}
     if isinstance(dfcom, str):
@@ -385,7 +403,7 @@ def pool_draws(
     draws: pd.DataFrame,
     *,
     diagnostics: pd.DataFrame | Mapping[Any, Any] | None = None,
-    on_fail: Literal["raise", "warn"] = "raise",
+    on_fail: Literal["raise", "exclude"] = "raise",
     replicate_col: str = "replicate",
     chain_col: str = "chain",
     draw_col: str = "draw",
@@ -404,11 +422,15 @@ def pool_draws(
         :func:`replicate_diagnostics`). Every replicate of ``draws`` must have one. When
         omitted the draws cannot be checked: a :class:`ConvergenceWarning` says so and
         ``converged`` is missing.
-    on_fail : {"raise", "warn"}
+    on_fail : {"raise", "exclude"}
         A replicate failing the gate (R-hat <= 1.01, bulk and tail ESS >= 400, no
         divergences): ``"raise"`` (default) refuses to pool with a
-        :class:`ConvergenceError` naming every failing replicate; ``"warn"`` pools anyway,
-        issues a :class:`ConvergenceWarning` and marks its rows ``converged = False``.
+        :class:`ConvergenceError` naming every failing replicate; ``"exclude"`` leaves the
+        failing replicates out of the stack, issues a :class:`ConvergenceWarning` naming
+        them, and records their number in ``attrs["n_failed"]`` (with
+        ``attrs["n_replicates"]``, the number before exclusion). A non-converged fit never
+        enters a pooled number (the convergence policy of irmodels; the former ``"warn"``,
+        which pooled them with a flag, is refused).
     replicate_col, chain_col, draw_col : str
         Column names.
 
@@ -431,15 +453,17 @@ def pool_draws(
         (chain, draw) pair repeated within a replicate, diagnostics missing for a replicate,
         a bad ``on_fail``.
     ConvergenceError
-        ``on_fail="raise"`` and a replicate fails the gate.
+        ``on_fail="raise"`` and a replicate fails the gate, or fewer than 2 replicates
+        remain after exclusion.
 
     Warns
     -----
     ConvergenceWarning
-        No diagnostics given, or ``on_fail="warn"`` and a replicate fails the gate.
+        No diagnostics given, or ``on_fail="exclude"`` and a replicate fails the gate.
     """
-    if on_fail not in ("raise", "warn"):
-        raise SchemaError([Problem("on_fail must be 'raise' or 'warn'", column="on_fail", value=on_fail)],
+    if on_fail not in ("raise", "exclude"):
+        hint = " ('warn' pooled non-converged fits with a flag; use 'exclude')" if on_fail == "warn" else ""
+        raise SchemaError([Problem("on_fail must be 'raise' or 'exclude'" + hint, column="on_fail", value=on_fail)],
                           what="pool_draws")
     if replicate_col not in draws.columns:
         raise SchemaError([Problem("draws have no replicate column", column=replicate_col)], what="pool_draws")
@@ -488,12 +512,21 @@ def pool_draws(
             msg = (f"{len(bad)} of {len(sizes)} replicates failed the convergence gate (R-hat <= {GATE['r_hat_max']}, "
                    f"bulk/tail ESS >= {GATE['ess_bulk_min']:.0f}, no divergences): {lines}")
             if on_fail == "raise":
-                raise ConvergenceError(msg + " (pass on_fail='warn' to pool them flagged as converged=False)")
-            warnings.warn(msg + "; pooled anyway and flagged converged=False", ConvergenceWarning, stacklevel=2)
+                raise ConvergenceError(msg + " (pass on_fail='exclude' to pool the converged replicates only)")
+            kept = len(sizes) - len(bad)
+            if kept < 2:
+                raise ConvergenceError(msg + f"; only {kept} converged replicate(s) left: nothing to pool")
+            warnings.warn(msg + f"; excluded: {kept} of {len(sizes)} replicates pooled", ConvergenceWarning,
+                          stacklevel=2)
+            out = out[~out[replicate_col].isin(bad.index)].reset_index(drop=True)
+            out[chain_col] = out.groupby([replicate_col, "chain_in_replicate"], sort=False).ngroup()
         conv = out[replicate_col].map(diag["converged"]).astype("boolean")
     out["converged"] = conv
     first = [replicate_col, chain_col, "chain_in_replicate", draw_col, "converged"]
-    return out[first + [c for c in out.columns if c not in first]]
+    res = out[first + [c for c in out.columns if c not in first]]
+    res.attrs["n_replicates"] = int(len(sizes))
+    res.attrs["n_failed"] = int(len(sizes) - res[replicate_col].nunique())
+    return res
 
 
 def summarise_draws(

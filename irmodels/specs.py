@@ -285,15 +285,40 @@ def fit_all(data: pd.DataFrame, *, specs: list[ModelSpec] | None = None,
         ``(spec_id, engine) -> Fit``.
     skipped : DataFrame
         ``spec_id``, ``engine``, ``reason`` for every spec x engine not fitted
-        (not applicable to these data); nothing is skipped silently.
+        (not applicable to these data) or not reported; nothing is skipped silently.
+
+    Notes
+    -----
+    Convergence policy: with ``on_fail="warn"`` a Bayesian fit that fails the gate is kept
+    in ``fits`` for inspection but its rows are **not** in ``tidy`` (a non-converged fit
+    never enters a reported number); it is listed in ``skipped`` with the gate's reason.
+    Any other irmodels error of one spec (e.g. a spec the data cannot fit) is recorded the
+    same way and the loop goes on, unless ``on_fail="raise"`` (the default), which
+    re-raises.
     """
+    from irmodels.errors import IrmodelsError
+
+    on_fail = options.get("on_fail", "raise")
     rows, fits, skipped = [], {}, []
     for spec, engine in _jobs(specs, engines, data, skipped):
-        f = fit_spec(spec, data, engine=engine, seed=seed, **options)
+        try:
+            f = fit_spec(spec, data, engine=engine, seed=seed, **options)
+        except IrmodelsError as exc:
+            if on_fail == "raise":
+                raise
+            skipped.append({"spec_id": spec.spec_id, "engine": engine, "reason": f"failed: {exc}"})
+            continue
+        fits[(spec.spec_id, engine)] = f
+        conv = f.extra.get("convergence") if isinstance(getattr(f, "extra", None), dict) else None
+        if engine == "pymc" and conv is not None and not conv.get("converged", True):
+            skipped.append({"spec_id": spec.spec_id, "engine": engine,
+                            "reason": "failed the convergence gate, not reported: max R-hat "
+                                      f"{conv['r_hat_max']:.3f}, min bulk ESS {conv['ess_bulk_min']:.0f}, min tail "
+                                      f"ESS {conv['ess_tail_min']:.0f}, {conv['n_divergent']} divergences"})
+            continue
         t = f.tidy()
         t.insert(0, "engine", engine)
         rows.append(t)
-        fits[(spec.spec_id, engine)] = f
     tidy = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
     return tidy, fits, pd.DataFrame(skipped, columns=["spec_id", "engine", "reason"])
 
@@ -320,7 +345,9 @@ def fit_all_ensemble(ensemble: pd.DataFrame, *, specs: list[ModelSpec] | None = 
     pooled : DataFrame
         ``engine``, ``spec_id``, ``term``, ``estimate``, ``std_error``, ``lower``,
         ``upper``, ``method``, ``frac_var_reconstruction``, ``n_replicates``,
-        ``identification`` (+ ``converged_share`` for pymc: the share of
+        ``identification`` (+ ``n_failed`` and ``converged_share`` for pymc: the
+        number of replicate posteriors that failed the gate and were left out of the
+        stack, and the share
         replicates whose posterior passed the convergence gate; ``note`` for
         statsmodels: terms whose ML estimate diverges in some replicate are
         not pooled but reported as not estimable, with the count).
@@ -390,9 +417,11 @@ def fit_all_ensemble(ensemble: pd.DataFrame, *, specs: list[ModelSpec] | None = 
                 draws.append(df)
             stacked = pool_draws(pd.concat(draws, ignore_index=True), replicate_col=replicate_col,
                                  diagnostics={f.extra["replicate"]: f.idata for f in fits},
-                                 on_fail=opts.get("on_fail", "raise"))
+                                 on_fail="exclude" if opts.get("on_fail", "raise") == "warn" else "raise")
             pooled = summarise_draws(stacked, columns=list(cols), replicate_col=replicate_col)
             pooled["method"] = fits[0].tidy()["method"].iloc[0] + "+stacked"
+            # convergence policy: failed replicates are excluded from the stack (pool_draws), counted here
+            pooled["n_failed"] = int(stacked.attrs.get("n_failed", 0))
             pooled["converged_share"] = float(np.mean([f.extra["convergence"]["converged"] for f in fits]))
         pooled["spec_id"] = spec.spec_id
         pooled.insert(0, "engine", engine)

@@ -35,7 +35,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from irmodels.errors import DataDroppedWarning, SeparationWarning, WeightingError
+from irmodels.errors import (
+    BootstrapFailureError,
+    BootstrapFailureWarning,
+    DataDroppedWarning,
+    IrmodelsError,
+    SeparationWarning,
+    WeightingError,
+)
 from irmodels.weighting import WeightingResult, _check_weights, effective_n
 
 __all__ = [
@@ -210,7 +217,8 @@ def weighted_prevalence(
         Interval (:func:`proportion_ci`).
     variance : {"linearization", "bootstrap"}
         ``bootstrap`` needs ``replicate_weights`` (:func:`bootstrap_weights`); the
-        variance is :math:`\\sum_r(\\hat\\theta_r-\\bar\\theta)^2/(R-1)`.
+        variance is :math:`\\sum_r(\\hat\\theta_r-\\bar\\theta)^2/(R-1)` over the
+        :math:`R` successful replicates; the failed ones are counted in the output.
     missing : {"raise", "exclude"}
         Item non-response in ``outcome``: ``raise`` (default) or ``exclude``, which
         estimates over the respondents who answered (a domain of the full sample;
@@ -223,7 +231,10 @@ def weighted_prevalence(
         ``term`` (outcome), ``group`` (domain label or ``"all"``), ``estimate``,
         ``std_error``, ``lower``, ``upper``, ``n`` (answers used), ``n_missing``,
         ``n_eff`` (:math:`p(1-p)/se^2`), ``deff`` (:math:`se^2 / (p(1-p)/n)`),
-        ``method`` (``"<interval>/<variance>"``).
+        ``method`` (``"<interval>/<variance>"``); with ``variance="bootstrap"`` also
+        ``n_replicates`` (replicates used) and ``n_failed_replicates`` (replicates whose
+        weighting failed and were left out, from ``replicate_weights.attrs["n_failed"]``;
+        missing when the replicate weights do not say).
 
     Notes
     -----
@@ -299,10 +310,19 @@ def weighted_prevalence(
                 "method": f"{method}/{variance}",
             }
         )
+        if variance == "bootstrap":
+            n_failed = replicate_weights.attrs.get("n_failed")
+            rows[-1].update(n_replicates=int(R.shape[1]),
+                            n_failed_replicates=int(n_failed) if n_failed is not None else pd.NA)
     out = pd.DataFrame(rows)
     if by is not None:
         out.insert(1, "by", by)
     return out
+
+
+#: Exceptions that count as a failed bootstrap replicate (the weighting of that resample has no
+#: solution or did not converge); anything else is a bug and propagates at once.
+_REPLICATE_FAILURES = (IrmodelsError, ArithmeticError, np.linalg.LinAlgError, ValueError)
 
 
 def bootstrap_weights(
@@ -313,7 +333,8 @@ def bootstrap_weights(
     *,
     base_weight: pd.Series | np.ndarray | None = None,
     strata: str | None = None,
-    on_error: Literal["raise", "skip"] = "raise",
+    on_error: Literal["raise", "skip"] = "skip",
+    max_failed_share: float = 0.05,
 ) -> pd.DataFrame:
     """Replicate weights from a rescaled bootstrap that re-runs the whole weighting.
 
@@ -325,21 +346,50 @@ def bootstrap_weights(
         ``lambda d, b: weight(d, "rake", margins=m, base_weight=b)``. Called once per
         replicate with that replicate's base weights (zero for units not drawn).
     n_rep : int
-        Number of replicates.
+        Number of replicates requested.
     seed : int or numpy Generator
     base_weight : optional
         Design weights before non-response adjustment (default 1).
     strata : str, optional
         Resample within the categories of this column (each needs >= 2 units).
-    on_error : {"raise", "skip"}
-        A replicate whose weighting fails (e.g. a margin category with no unit
-        drawn) raises, or is skipped and reported (``attrs["skipped"]`` and a
-        DataDroppedWarning).
+    on_error : {"skip", "raise"}
+        A replicate whose weighting fails (an irmodels error such as a
+        :class:`~irmodels.errors.ConvergenceError` of raking or a margin category with no
+        unit drawn, a numerical error, or weights that are not finite and >= 0):
+        ``"skip"`` (default) leaves it out, counts it and reports it (see Returns and
+        Warns), within the bound ``max_failed_share``; ``"raise"`` raises a
+        :class:`~irmodels.errors.WeightingError` at the first failure. Other exceptions
+        (programming errors) always propagate.
+    max_failed_share : float
+        The largest share of the ``n_rep`` replicates that may fail (default 0.05, i.e.
+        at most 5 of 100). Failed replicates are the resamples whose weighting has no
+        solution, typically the most extreme ones, so leaving them out biases the
+        bootstrap variance downwards; beyond this share the variance is not reported.
 
     Returns
     -------
     DataFrame
-        ``n x R`` replicate weights (columns ``rep_0`` ...), indexed like ``data``.
+        ``n x R`` replicate weights of the successful replicates (columns ``rep_<r>``
+        with ``r`` the replicate's number among the ``n_rep`` drawn, so a gap marks a
+        failure), indexed like ``data``. ``attrs``: ``n_requested`` (``n_rep``),
+        ``n_failed`` (count of failed replicates), ``failed_share``
+        (``n_failed / n_rep``), ``max_failed_share``, and ``skipped`` (list of
+        ``(replicate, reason)``, one per failure).
+
+    Raises
+    ------
+    BootstrapFailureError
+        More than ``max_failed_share`` of the replicates failed (raised after all
+        ``n_rep`` were tried; the message gives the count and the first reasons).
+    WeightingError
+        ``on_error="raise"`` and a replicate failed; strata with fewer than 2 units; a
+        bad ``n_rep``, ``on_error`` or ``max_failed_share``.
+
+    Warns
+    -----
+    BootstrapFailureWarning
+        Some replicates failed (within the bound): count, share and the first reason.
+        A subclass of :class:`~irmodels.errors.DataDroppedWarning`.
 
     Notes
     -----
@@ -347,8 +397,29 @@ def bootstrap_weights(
     draw :math:`n_h - 1` units with replacement; unit :math:`i` drawn
     :math:`r_i` times gets base weight :math:`d_i\\,r_i\\,n_h/(n_h-1)`; then the full
     weighting is recomputed. The bootstrap variance is
-    :math:`\\sum_r(\\hat\\theta_r-\\bar\\theta)^2/(R-1)`.
+    :math:`\\sum_r(\\hat\\theta_r-\\bar\\theta)^2/(R-1)` over the :math:`R` successful
+    replicates. Replicates are drawn in order from one generator, so replicate ``r``
+    is the same resample whether or not others failed.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from irmodels.weighting import rake
+    >>> d = pd.DataFrame({"a": ["x", "x", "y", "y", "y"]})
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")  # resamples without an x (or a y) cannot be raked
+    ...     reps = bootstrap_weights(d, lambda dd, b: rake(dd, {"a": {"x": 40, "y": 60}}, b), 20, seed=1,
+    ...                              max_failed_share=0.5)
+    >>> reps.attrs["n_failed"] + reps.shape[1]
+    20
     """
+    if on_error not in ("raise", "skip"):
+        raise WeightingError(f"on_error={on_error!r}; valid values are 'skip' and 'raise'")
+    if not isinstance(n_rep, (int, np.integer)) or isinstance(n_rep, bool) or n_rep < 2:
+        raise WeightingError(f"n_rep={n_rep!r}: the bootstrap needs an integer number of replicates >= 2")
+    if not (isinstance(max_failed_share, (int, float)) and 0 <= max_failed_share < 1):
+        raise WeightingError(f"max_failed_share={max_failed_share!r}: must be a share in [0, 1)")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     n = len(data)
     d = np.ones(n) if base_weight is None else _check_weights(base_weight, data.index)
@@ -369,17 +440,32 @@ def bootstrap_weights(
             mult[g] = draws * nh / (nh - 1)
         try:
             res = weighting_fn(data, d * mult)
-        except Exception as exc:  # noqa: BLE001 - reported or re-raised below
+            wr = np.asarray(res.weights if isinstance(res, WeightingResult) else res, dtype=float)
+            if wr.shape != (n,) or not np.all(np.isfinite(wr)) or np.any(wr < 0):
+                raise WeightingError(f"the weighting returned weights that are not {n} finite values >= 0")
+        except _REPLICATE_FAILURES as exc:
             if on_error == "raise":
                 raise WeightingError(f"bootstrap replicate {r}: the weighting failed: {exc}") from exc
-            skipped.append((r, str(exc).splitlines()[0]))
+            skipped.append((r, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"))
             continue
-        wr = res.weights if isinstance(res, WeightingResult) else res
-        cols[f"rep_{r}"] = np.asarray(wr, dtype=float)
+        cols[f"rep_{r}"] = wr
+    n_failed = len(skipped)
+    share = n_failed / n_rep
+    if share > max_failed_share:
+        first = "; ".join(f"replicate {r}: {why}" for r, why in skipped[:3])
+        raise BootstrapFailureError(
+            f"bootstrap: {n_failed} of {n_rep} replicates ({share:.1%}) failed, more than max_failed_share = "
+            f"{max_failed_share:.1%}; leaving them out would bias the bootstrap variance downwards. First failures: "
+            f"{first}. Collapse sparse margin categories explicitly, stratify the resampling (strata=), or use the "
+            "linearisation variance")
     out = pd.DataFrame(cols, index=data.index)
-    out.attrs["skipped"] = skipped
-    if skipped:
-        warnings.warn(f"bootstrap: {len(skipped)} of {n_rep} replicates skipped because the weighting failed (first: {skipped[0][1]})", DataDroppedWarning, stacklevel=2)
+    out.attrs.update({"n_requested": int(n_rep), "n_failed": n_failed, "failed_share": share,
+                      "max_failed_share": float(max_failed_share), "skipped": skipped})
+    if n_failed:
+        warnings.warn(f"bootstrap: {n_failed} of {n_rep} replicates ({share:.1%}) failed and were left out "
+                      f"(max_failed_share = {max_failed_share:.1%}; first: replicate {skipped[0][0]}: {skipped[0][1]}); "
+                      "the bootstrap variance uses the other replicates and may be biased downwards",
+                      BootstrapFailureWarning, stacklevel=2)
     return out
 
 
@@ -553,6 +639,7 @@ def pool_prevalence(
     by: tuple[str, ...] = ("scenario", "term", "group"),
     level: float = 0.95,
     n_col: str = "n_eff",
+    dfcom: float | str | None = "auto",
 ) -> pd.DataFrame:
     """Pool prevalences over reconstruction replicates (Rubin's rules on the logit scale).
 
@@ -569,6 +656,12 @@ def pool_prevalence(
         estimand (``n_eff`` of :func:`weighted_prevalence`; ``n`` works too). Only
         read for estimands with a replicate estimate of exactly 0 or 1; a missing
         column then raises.
+    dfcom : float, str or None
+        Complete-data degrees of freedom for the Barnard-Rubin df
+        (:func:`irmodels.pooling.pool`). ``"auto"`` (default): ``n - 1`` with ``n`` the
+        answers the estimate uses (column ``n`` of :func:`weighted_prevalence`; the
+        smallest over the replicates of an estimand), infinite when ``tidy`` has no
+        ``n`` column; a number; or None (infinite, Rubin 1987).
 
     Returns
     -------
@@ -576,9 +669,9 @@ def pool_prevalence(
         The output of :func:`irmodels.pooling.pool`, back-transformed: ``estimate``,
         ``lower``, ``upper`` on the probability scale, ``std_error`` by the delta
         method, ``pooling_scale`` (``logit``, or ``logit, continuity-corrected``),
-        ``small_n_adjusted`` (True where the continuity correction was used); other
-        numeric columns that vary by replicate (``deff_kish``, ``n_eff_kish``, ...) are
-        averaged over replicates.
+        ``small_n_adjusted`` (True where the continuity correction was used), ``dfcom``
+        (the complete-data df used); other numeric columns that vary by replicate
+        (``deff_kish``, ``n_eff_kish``, ...) are averaged over replicates.
 
     Raises
     ------
@@ -632,7 +725,18 @@ def pool_prevalence(
             interior = (p > 0) & (p < 1)
             s = np.where(interior, se / (pt * (1 - pt)), np.sqrt(1 / (ys + 0.5) + 1 / (ns - ys + 0.5)))
             scale, adjusted = "logit, continuity-corrected (y*+0.5)/(n*+1)", True
-        r = pool(g.assign(estimate=q, std_error=s), by=by, ci_prob=level)
+        dfc: float | None
+        if isinstance(dfcom, str) and dfcom == "auto":
+            # domain estimation: the estimate rests on its n answers, so n - 1 (smallest n: conservative)
+            dfc = float(pd.to_numeric(g["n"], errors="coerce").min()) - 1 if "n" in g.columns else None
+            if dfc is not None and not dfc > 0:
+                raise WeightingError(f"pool_prevalence: column 'n' must be >= 2 for dfcom = n - 1 in "
+                                     f"{dict(zip(by, g[by].iloc[0]))}; got {g['n'].tolist()[:10]} (pass dfcom=)")
+        elif isinstance(dfcom, str):
+            raise WeightingError(f"pool_prevalence: dfcom={dfcom!r}; valid: 'auto', a number, or None (infinite)")
+        else:
+            dfc = None if dfcom is None else float(dfcom)
+        r = pool(g.assign(estimate=q, std_error=s), by=by, ci_prob=level, dfcom=dfc)
         pe = 1 / (1 + np.exp(-r["estimate"].to_numpy()))
         r["estimate"] = pe
         r["std_error"] = r["std_error"] * pe * (1 - pe)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from irmodels.errors import DataDroppedWarning, ModelSpecError, SchemaError
-from irmodels.models.fit import MCMC_COLUMNS, TIDY_COLUMNS, build_design, data_hash, fit
+from irmodels.models.fit import FREQUENTIST_COLUMNS, MCMC_COLUMNS, TIDY_COLUMNS, build_design, data_hash, fit
 
 SHARE = ["0", "1-25", "26-50", "51-75", ">75"]
 
@@ -82,4 +82,5 @@ def test_tidy_columns_constants():
     assert TIDY_COLUMNS == ["term", "estimate", "std_error", "lower", "upper", "method", "spec_id"]
     assert MCMC_COLUMNS[:4] == ["r_hat", "ess_bulk", "ess_tail", "n_divergent"]
     t = fit("y ~ x", _d(), family="bernoulli", engine="statsmodels").tidy()
-    assert list(t.columns) == TIDY_COLUMNS and list(t["term"]) == ["Intercept", "x"]
+    assert list(t.columns) == TIDY_COLUMNS + FREQUENTIST_COLUMNS and list(t["term"]) == ["Intercept", "x"]
+    assert (t["df_resid"] == len(_d()) - 2).all()

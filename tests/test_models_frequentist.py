@@ -11,6 +11,12 @@ reference data sets stored next to it. Compared:
 * cumulative logit                  <-> ordinal::clm  (issue: coefficients to 1e-4)
 * Firth: the modified score is zero at the estimate, and estimates are finite
   and named in a SeparationWarning under complete separation.
+* Firth with profile penalised-likelihood intervals <-> R ``logistf`` (``pl = TRUE``),
+  published output on ``sex2`` (95% and 90%) and on the Heinze & Schemper (2002)
+  endometrial data: tests/reference/models/logistf/ (README.md gives every source,
+  commit and tolerance). Issue 10: coefficients to 1e-6, interval ends to 1e-3.
+* The profile interval ends against a brute-force profile (every point a full
+  re-optimisation with scipy BFGS) on 2017-like simulated data with separation.
 """
 
 from __future__ import annotations
@@ -21,10 +27,11 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
-from irmodels.errors import DataDroppedWarning, ModelSpecError, SchemaError, SeparationWarning
+from irmodels.errors import ConvergenceWarning, DataDroppedWarning, ModelSpecError, SchemaError, SeparationWarning
 from irmodels.models.fit import fit
-from irmodels.models.frequentist import detect_separation, firth_logistic
+from irmodels.models.frequentist import detect_separation, firth_logistic, firth_profile
 from model_reference import BEDS, CHAIR, REF_DIR, SHARE, load_ref  # noqa: F401
 
 REF = json.loads((REF_DIR / "reference.json").read_text())
@@ -124,7 +131,7 @@ def test_firth_is_finite_under_separation_and_solves_modified_score():
         warnings.simplefilter("error", SeparationWarning)  # Firth must not warn: it handles separation
         f = fit("cover_24_7 ~ beds_class + teaching", d, family="bernoulli", engine="statsmodels", firth=True)
     t = f.tidy().set_index("term")
-    assert (t["method"] == "firth").all()
+    assert (t["method"] == "firth (profile penalised likelihood CI)").all()
     # Firth's estimate under separation is finite and moderate (ML diverges to infinity)
     assert 1.0 < t.loc["beds_class[T.>=800]", "estimate"] < 6.0
     assert np.isfinite(t["std_error"]).all()
@@ -192,8 +199,10 @@ def test_empty_category_raises_for_ml():
 def test_tidy_layout_is_fixed():
     d = load_ref("ref_logit")
     t = fit(FORMULA, d, family="bernoulli", engine="statsmodels", spec_id="s1").tidy(ci_prob=0.9)
-    assert list(t.columns) == ["term", "estimate", "std_error", "lower", "upper", "method", "spec_id"]
+    assert list(t.columns) == ["term", "estimate", "std_error", "lower", "upper", "method", "spec_id", "p_value",
+                               "df_resid"]
     assert (t["spec_id"] == "s1").all()
+    assert (t["df_resid"] == 400 - 8).all()  # n - p: the complete-data df for pooling
     z = 1.6448536269514722
     np.testing.assert_allclose(t["upper"] - t["estimate"], z * t["std_error"], rtol=1e-10)
 
@@ -214,3 +223,216 @@ def test_ordinal_separation_is_named():
     d.loc[~d["teaching"], "female_ir_share_class"] = "0"
     with pytest.warns(SeparationWarning, match="teaching"):
         fit("female_ir_share_class ~ beds_class + teaching", d, family="ordinal", engine="statsmodels")
+
+
+# --- Firth: profile penalised-likelihood intervals against R logistf ----------------------------
+
+LOGISTF_DIR = REF_DIR / "logistf"
+LOGISTF = json.loads((LOGISTF_DIR / "reference.json").read_text())
+TOL_FIRTH_COEF = 1e-6  # issue 10; logistf prints 8 decimals and stops at its own convergence criterion
+TOL_FIRTH_CI = 1e-3  # issue 10 (measured agreement: < 1e-7)
+RTOL_FIRTH_P = 1e-6  # p-values printed to 7 significant digits
+TOL_FIRTH_CHISQ = 1e-6  # penalised LR statistics printed to 8 decimals
+TOL_FIRTH_LR = 1e-5  # model LR test printed as 49.09064
+SEX2_FORMULA = "case ~ age + oc + vic + vicl + vis + dia"
+
+
+def _logistf_terms(terms):
+    return ["Intercept" if t == "(Intercept)" else t for t in terms]
+
+
+def _sex2() -> pd.DataFrame:
+    return pd.read_csv(LOGISTF_DIR / "sex2.txt", sep=r"\s+")
+
+
+def _assert_matches_logistf(tidy: pd.DataFrame, ref: dict, *, with_p: bool = False) -> None:
+    t = tidy.set_index("term").loc[_logistf_terms(ref["term"])]
+    np.testing.assert_allclose(t["estimate"], ref["estimate"], rtol=0, atol=TOL_FIRTH_COEF)
+    np.testing.assert_allclose(t["lower"], ref["lower"], rtol=0, atol=TOL_FIRTH_CI)
+    np.testing.assert_allclose(t["upper"], ref["upper"], rtol=0, atol=TOL_FIRTH_CI)
+    if with_p:
+        np.testing.assert_allclose(t["p_value"], ref["p_value"], rtol=RTOL_FIRTH_P)
+
+
+def test_sex2_data_are_logistf_sex2():
+    d = _sex2()
+    assert d.shape == (239, 7) and int(d["case"].sum()) == 130  # man/sex2.Rd: 239 observations
+
+
+def test_firth_profile_ci_matches_logistf_sex2_95():
+    f = fit(SEX2_FORMULA, _sex2(), family="bernoulli", engine="statsmodels", firth=True)
+    t = f.tidy()
+    assert (t["method"] == "firth (profile penalised likelihood CI)").all()
+    assert (t["df_resid"] == 239 - 7).all()
+    _assert_matches_logistf(t, LOGISTF["sex2_95"])
+    # the profile interval is not the Wald one: asymmetric around the estimate (dia: few events)
+    dia = t.set_index("term").loc["dia"]
+    assert dia["upper"] - dia["estimate"] > 1.5 * (dia["estimate"] - dia["lower"])
+
+
+def test_firth_profile_ci_matches_logistf_sex2_90_with_tests():
+    f = fit(SEX2_FORMULA, _sex2(), family="bernoulli", engine="statsmodels", firth=True)
+    ref = LOGISTF["sex2_90"]
+    _assert_matches_logistf(f.tidy(ci_prob=0.9), ref, with_p=True)
+    # penalised likelihood-ratio statistics of beta_j = 0 (logistf's "Chisq" column)
+    prof = firth_profile(f.design.X.to_numpy(), f.design.y, level=0.9, names=list(f.design.X.columns))
+    np.testing.assert_allclose(prof["chisq"], ref["chisq"], rtol=0, atol=TOL_FIRTH_CHISQ)
+    # the model LR test: logistf's null model holds every slope at 0 in the full model's penalty
+    from irmodels.models.frequentist import _firth_inputs, _firth_newton
+
+    X, k, n, w = _firth_inputs(f.design.X.to_numpy(), f.design.y, None, None)
+    full = _firth_newton(X, k, n, w, np.zeros(7), np.arange(7))[3]
+    null = _firth_newton(X, k, n, w, np.zeros(7), np.array([0]))[3]
+    assert 2 * (full - null) == pytest.approx(ref["lr_test"], abs=TOL_FIRTH_LR)
+
+
+def test_firth_coefficients_match_logistf_repository_test():
+    f = fit(SEX2_FORMULA, _sex2(), family="bernoulli", engine="statsmodels", firth=True)
+    t = f.tidy(ci_prob=0.9).set_index("term")  # the coefficients do not depend on the interval
+    ref = LOGISTF["sex2_logistf_repo_test"]
+    np.testing.assert_allclose(t.loc[_logistf_terms(ref["term"]), "estimate"], ref["estimate"], rtol=0,
+                               atol=TOL_FIRTH_COEF)
+
+
+def test_firth_profile_ci_matches_logistf_endometrial():
+    d = pd.read_csv(LOGISTF_DIR / "endometrial.csv")
+    f = fit("HG ~ NV + PI + EH", d, family="bernoulli", engine="statsmodels", firth=True)
+    _assert_matches_logistf(f.tidy(), LOGISTF["endometrial_95"])
+    assert (f.tidy()["df_resid"] == 79 - 4).all()
+
+
+def _separated_wave() -> pd.DataFrame:
+    from irmodels.simulate import simulate_wave
+
+    d = simulate_wave(97, seed=2017)
+    d = d[d["cover_24_7"].notna()].reset_index(drop=True)
+    d["cover_24_7"] = d["cover_24_7"].astype(bool)
+    d.loc[d["beds_class"] == "<200", "cover_24_7"] = False  # quasi-complete separation of the smallest class
+    d["teaching"] = d["teaching"].astype(bool)
+    return d
+
+
+def test_firth_profile_ci_agrees_with_brute_force_profile():
+    """Each end b of the interval of term j solves 2 [l*(b_hat) - max l*(beta_j = b)] = chi2_1(0.95).
+    Checked with an independent optimiser: at b -+ 1e-3 the brute-force profile deviance (scipy BFGS
+    over the other coefficients, from the penalised MLE) lies on either side of the cut-off, and it
+    is below the cut-off at interior grid points (the interval is the whole set)."""
+    from scipy import optimize as sopt
+    from scipy import special as ssp
+
+    d = _separated_wave()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SeparationWarning)  # Firth handles separation: no warning
+        f = fit("cover_24_7 ~ beds_class + teaching", d, family="bernoulli", engine="statsmodels", firth=True)
+    t = f.tidy()
+    X, y = f.design.X.to_numpy(), f.design.y.astype(float)
+
+    def pll(beta):
+        eta = X @ beta
+        p = ssp.expit(eta)
+        info = X.T @ ((p * (1 - p))[:, None] * X)
+        return float(np.sum(y * eta - np.logaddexp(0, eta)) + 0.5 * np.linalg.slogdet(info)[1])
+
+    b_hat = t["estimate"].to_numpy()
+    top = pll(b_hat)
+    q = stats.chi2.ppf(0.95, 1)
+
+    def deviance(j, b):
+        free = [i for i in range(len(b_hat)) if i != j]
+
+        def neg(v):
+            beta = b_hat.copy()
+            beta[j] = b
+            beta[free] = v
+            return -pll(beta)
+
+        res = sopt.minimize(neg, b_hat[free], method="BFGS", options={"gtol": 1e-9})
+        return 2 * (top + res.fun)
+
+    sep_term = "beds_class[T.200-399]"  # reference <200 is separated: every contrast is skewed
+    assert t.set_index("term").loc[sep_term, "upper"] - b_hat[1] > 1.2 * (b_hat[1] - t.set_index("term").loc[sep_term, "lower"])
+    for j, row in t.iterrows():
+        lo, hi = row["lower"], row["upper"]
+        assert np.isfinite(lo) and np.isfinite(hi)
+        assert deviance(j, lo + 1e-3) < q < deviance(j, lo - 1e-3), row["term"]
+        assert deviance(j, hi - 1e-3) < q < deviance(j, hi + 1e-3), row["term"]
+        for b in np.linspace(lo, hi, 7)[1:-1]:
+            assert deviance(j, b) < q, (row["term"], b)
+
+
+def test_firth_wald_option_and_weights():
+    d = load_ref("ref_logit")
+    fw = fit(FORMULA, d, family="bernoulli", engine="statsmodels", firth=True, ci_method="wald")
+    tw = fw.tidy()
+    assert (tw["method"] == "firth (Wald CI)").all()
+    z = 1.959963984540054
+    np.testing.assert_allclose(tw["upper"] - tw["estimate"], z * tw["std_error"], rtol=1e-10)
+    tp = fit(FORMULA, d, family="bernoulli", engine="statsmodels", firth=True).tidy()
+    np.testing.assert_allclose(tp["estimate"], tw["estimate"], atol=1e-12)  # same estimate, other interval
+    # n = 400: profile and Wald intervals are close but not equal
+    assert np.max(np.abs(tp["lower"] - tw["lower"])) < 0.1 and np.max(np.abs(tp["lower"] - tw["lower"])) > 1e-4
+    # survey weights with the sandwich: Wald (design-based) by default; the profile is refused
+    ts = fit(FORMULA, d, family="bernoulli", engine="statsmodels", firth=True, weights="w").tidy()
+    assert (ts["method"] == "firth (Wald CI, sandwich)").all()
+    with pytest.raises(ModelSpecError, match="ci_method='profile' with cov_type='sandwich'"):
+        fit(FORMULA, d, family="bernoulli", engine="statsmodels", firth=True, weights="w", ci_method="profile")
+    with pytest.raises(ModelSpecError, match="valid values are \\['profile', 'wald'\\]"):
+        fit(FORMULA, d, family="bernoulli", engine="statsmodels", firth=True, ci_method="score")
+    with pytest.raises(ModelSpecError, match="needs firth=True"):
+        fit(FORMULA, d, family="bernoulli", engine="statsmodels", ci_method="profile")
+
+
+def test_df_resid_and_p_values_for_every_family():
+    d = load_ref("ref_counts")
+    bb = fit("n_female_ir ~ beds_class + teaching", d, family="beta_binomial", engine="statsmodels",
+             trials="n_ir").tidy().set_index("term")
+    assert (bb["df_resid"] == len(d) - 6).all()  # 5 coefficients + log(phi)
+    assert np.isnan(bb.loc["phi", "p_value"]) and np.isfinite(bb.loc["teaching", "p_value"])
+    o = load_ref("ref_ordinal")
+    ot = fit("female_ir_share_class ~ beds_class + teaching", o, family="ordinal", engine="statsmodels").tidy()
+    assert (ot["df_resid"] == len(o) - 8).all()  # 4 slopes + 4 thresholds
+    assert ot.loc[ot["term"].str.startswith("threshold"), "p_value"].isna().all()
+    gl = fit(FORMULA, load_ref("ref_logit"), family="bernoulli", engine="statsmodels").tidy()
+    z = gl["estimate"] / gl["std_error"]
+    np.testing.assert_allclose(gl["p_value"], 2 * stats.norm.sf(np.abs(z)), rtol=1e-12)
+
+
+def test_firth_profile_reports_cached_per_level():
+    f = fit(SEX2_FORMULA, _sex2(), family="bernoulli", engine="statsmodels", firth=True)
+    a = f.tidy(ci_prob=0.9)
+    assert set(f.result["profile"]) == {0.9}
+    b = f.tidy(ci_prob=0.9)
+    pd.testing.assert_frame_equal(a, b)
+    c = f.tidy(ci_prob=0.99)
+    assert (c["lower"] < a["lower"]).all() and (c["upper"] > a["upper"]).all()
+    np.testing.assert_allclose(c["p_value"], a["p_value"])  # the test does not depend on the level
+
+
+def test_firth_profile_with_case_weights_and_counts_equals_row_data():
+    """sex2 collapsed to its covariate patterns: case weights (cov_type='model') and binomial
+    counts give the row-level profile intervals of logistf (weights are frequency weights)."""
+    d = _sex2()
+    covs = ["age", "oc", "vic", "vicl", "vis", "dia"]
+    ref = LOGISTF["sex2_95"]
+    freq = d.groupby(covs + ["case"]).size().rename("n_w").reset_index()
+    assert len(freq) < 50 and freq["n_w"].sum() == 239
+    fw = fit(SEX2_FORMULA, freq, family="bernoulli", engine="statsmodels", firth=True, weights="n_w",
+             cov_type="model")
+    _assert_matches_logistf(fw.tidy(), ref)
+    counts = d.groupby(covs)["case"].agg(["sum", "size"]).reset_index().rename(columns={"sum": "k", "size": "m"})
+    fc = fit("k ~ age + oc + vic + vicl + vis + dia", counts, family="binomial", engine="statsmodels", firth=True,
+             trials="m")
+    _assert_matches_logistf(fc.tidy(), ref)
+    assert (fc.tidy()["df_resid"] == len(counts) - 7).all()  # rows are covariate patterns here
+
+
+def test_firth_profile_flat_end_is_reported_infinite():
+    X = _sex2()[["age", "dia"]].to_numpy(float)
+    X = np.column_stack([np.ones(len(X)), X])
+    y = _sex2()["case"].to_numpy()
+    full = firth_profile(X, y, names=["Intercept", "age", "dia"], which=[2]).iloc[0]
+    below, above = full["estimate"] - full["lower"], full["upper"] - full["estimate"]
+    assert above > below + 1  # dia: few events, long upper tail
+    with pytest.warns(ConvergenceWarning, match="'dia': no upper end within"):
+        t = firth_profile(X, y, names=["Intercept", "age", "dia"], which=[2], max_width=below + 0.5).iloc[0]
+    assert t["upper"] == np.inf and t["lower"] == pytest.approx(full["lower"], abs=1e-8)

@@ -205,10 +205,18 @@ def test_pool_draws_convergence_gate_refuses_or_flags():
         pool_draws(d, diagnostics=diag)
     msg = str(ei.value)
     assert "2 of 3 replicates" in msg and "replicate 1: R-hat 1.050 > 1.01" in msg and "replicate 2: 3 divergent" in msg
-    with pytest.warns(ConvergenceWarning, match="2 of 3 replicates failed"):
-        st = pool_draws(d, diagnostics=diag, on_fail="warn")
-    assert st.groupby("replicate")["converged"].first().tolist() == [True, False, False]
-    assert summarise_draws(st)["converged_share"].iloc[0] == pytest.approx(1 / 3)
+    # convergence policy: a non-converged replicate never enters a pooled number
+    diag.loc[2, "n_divergent"] = 0
+    with pytest.warns(ConvergenceWarning, match="1 of 3 replicates failed.*excluded: 2 of 3 replicates pooled"):
+        st = pool_draws(d, diagnostics=diag, on_fail="exclude")
+    assert sorted(st["replicate"].unique()) == [0, 2] and st["converged"].all()
+    assert st.attrs["n_failed"] == 1 and st.attrs["n_replicates"] == 3
+    assert summarise_draws(st)["converged_share"].iloc[0] == 1.0
+    diag.loc[2, "n_divergent"] = 3
+    with pytest.raises(ConvergenceError, match="only 1 converged"):
+        pool_draws(d, diagnostics=diag, on_fail="exclude")
+    with pytest.raises(SchemaError, match="use 'exclude'"):
+        pool_draws(d, diagnostics=diag, on_fail="warn")  # type: ignore[arg-type]
     # the boundaries of the gate: exactly 1.01 and exactly 400 pass; 399.9 fails
     edge = _ok_diag([0, 1, 2]).assign(r_hat=1.01, ess_bulk=400.0, ess_tail=400.0)
     assert pool_draws(d, diagnostics=edge)["converged"].all()
@@ -286,3 +294,68 @@ def test_fit_all_ensemble_refuses_2017_terms_before_fitting():
     ens = irmodels.reconstruct(2, seed=1)
     with pytest.raises(IdentificationError, match="beds_class"):
         irmodels.fit_all_ensemble(ens)
+
+
+# --- complete-data degrees of freedom (issue 10: dfcom from n, not infinity) ---------------------
+
+def test_pool_takes_dfcom_from_df_resid_by_default():
+    # hand case (m = 5, lambda = 3/4): Barnard-Rubin with dfcom = 10 (see test above) vs Rubin's 64/9
+    dfold, dfobs = 64 / 9, (11 / 13) * 10 * (1 - 0.75)
+    br = dfold * dfobs / (dfold + dfobs)
+    r = pool(hand_case().assign(df_resid=10)).iloc[0]
+    assert r["dfcom"] == 10 and r["df"] == pytest.approx(br, abs=EXACT)
+    assert r["lower"] == pytest.approx(3 - 2 * stats.t.ppf(0.975, br), abs=EXACT)
+    assert "df_resid" not in pool(hand_case().assign(df_resid=10)).columns  # reported as dfcom
+    # no df_resid column: infinite (Rubin 1987), and said so
+    r0 = pool(hand_case()).iloc[0]
+    assert r0["dfcom"] == np.inf and r0["df"] == pytest.approx(64 / 9, abs=EXACT)
+    # explicit None keeps the large-sample df even when df_resid is there
+    assert pool(hand_case().assign(df_resid=10), dfcom=None)["df"].iloc[0] == pytest.approx(64 / 9, abs=EXACT)
+    # replicates with different n (rows dropped explicitly): the smallest df, conservative
+    r2 = pool(hand_case().assign(df_resid=[12, 10, 11, 10, 14])).iloc[0]
+    assert r2["dfcom"] == 10 and r2["df"] == pytest.approx(br, abs=EXACT)
+    with pytest.raises(SchemaError, match="df_resid must be a number > 0"):
+        pool(hand_case().assign(df_resid=[10, 0, 10, 10, 10]))
+
+
+def test_pooled_firth_fits_carry_dfcom_n_minus_p():
+    """Firth fits of five simulated 97-department waves stacked as replicates: pool() reads
+    df_resid = n - p = 97 - 5 from the tidy tables and the Barnard-Rubin df stays below it."""
+    from irmodels.models.fit import fit
+    from irmodels.simulate import simulate_wave
+
+    parts = []
+    for r in range(5):
+        d = simulate_wave(97, seed=100 + r)
+        d["cover_24_7"] = d["cover_24_7"].fillna(False).astype(bool)  # complete data: n = 97 in every replicate
+        d["teaching"] = d["teaching"].fillna(False).astype(bool)
+        t = fit("cover_24_7 ~ beds_class + teaching", d, family="bernoulli", engine="statsmodels", firth=True,
+                ci_method="wald").tidy()
+        parts.append(t.assign(replicate=r))
+    stacked = pd.concat(parts, ignore_index=True)
+    assert (stacked["df_resid"] == 92).all()
+    out = pool(stacked, by=("term",))
+    assert (out["dfcom"] == 92).all()
+    expect = barnard_rubin_df(5, out["between_var"].to_numpy(), out["total_var"].to_numpy(), 92.0)
+    np.testing.assert_allclose(out["df"], expect, rtol=1e-12)
+    assert (out["df"] < 92).all()
+    rubin = pool(stacked, by=("term",), dfcom=None)
+    assert (out["df"] < rubin["df"]).all() and (out["upper"] - out["lower"] > rubin["upper"] - rubin["lower"]).all()
+
+
+def test_pool_prevalence_dfcom_is_n_minus_1():
+    from scipy.special import logit
+
+    from irmodels.survey import pool_prevalence
+
+    t = pd.DataFrame({"replicate": [0, 1, 2], "scenario": "s", "term": "y", "group": "all",
+                      "estimate": [0.60, 0.62, 0.58], "std_error": [0.05, 0.05, 0.05], "n": [97, 97, 96]})
+    r = pool_prevalence(t).iloc[0]
+    assert r["dfcom"] == 95  # n - 1 with the smallest n
+    q = logit(t["estimate"])
+    u = (t["std_error"] / (t["estimate"] * (1 - t["estimate"]))) ** 2
+    B, T = q.var(ddof=1), u.mean() + (1 + 1 / 3) * q.var(ddof=1)
+    assert r["df"] == pytest.approx(barnard_rubin_df(3, np.array([B]), np.array([T]), 95.0)[0], rel=1e-12)
+    assert pool_prevalence(t, dfcom=None).iloc[0]["dfcom"] == np.inf
+    assert pool_prevalence(t.drop(columns="n")).iloc[0]["dfcom"] == np.inf  # no n: said to be infinite
+    assert pool_prevalence(t, dfcom=40).iloc[0]["dfcom"] == 40

@@ -74,7 +74,7 @@ def test_applicable_and_skips_are_reported():
     tidy, fits, skipped = fit_all(d, engines=("statsmodels",))
     assert list(skipped["spec_id"]) == ["female_ir_counts"]
     assert set(tidy["spec_id"]) == {"cover_24_7", "female_ir_share_class"}
-    assert (tidy.loc[tidy["spec_id"] == "cover_24_7", "method"] == "firth").all()
+    assert (tidy.loc[tidy["spec_id"] == "cover_24_7", "method"] == "firth (profile penalised likelihood CI)").all()
 
 
 def test_fit_spec_routes_options_by_engine():

@@ -24,7 +24,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from irmodels.errors import DataDroppedWarning, SeparationWarning, WeightingError
+from irmodels.errors import (
+    BootstrapFailureError,
+    BootstrapFailureWarning,
+    DataDroppedWarning,
+    SeparationWarning,
+    WeightingError,
+)
 from irmodels.survey import bootstrap_weights, proportion_ci, svyglm_logit, weighted_prevalence
 from irmodels.weighting import rake, weight
 
@@ -176,14 +182,89 @@ def test_bootstrap_se_agrees_with_linearisation():
     assert boot == pytest.approx(lin, rel=0.15)
 
 
-def test_bootstrap_failures_raise_or_are_reported():
+def _one_y_unit():
+    """Ten units, one in category y: a replicate fails to rake exactly when the y unit is not drawn."""
     d = pd.DataFrame({"a": ["x"] * 9 + ["y"]})
     fn = lambda dd, b: rake(dd, {"a": {"x": 90, "y": 10}}, b)  # noqa: E731
-    with pytest.raises(WeightingError, match="bootstrap replicate"):
+    # replay the resampling (Rao-Wu: 9 draws from 10 units per replicate) to know which replicates fail
+    rng = np.random.default_rng(1)
+    failing = [r for r in range(30) if rng.multinomial(9, np.full(10, 0.1))[9] == 0]
+    return d, fn, failing
+
+
+def test_bootstrap_failures_are_counted_reported_and_bounded():
+    d, fn, failing = _one_y_unit()
+    assert len(failing) == 11  # 11 of 30 resamples miss the y unit (expected share 0.9^9 = 39%)
+    # more than the default max_failed_share = 5% fail: refused, with the count
+    with pytest.raises(BootstrapFailureError, match=r"11 of 30 replicates \(36.7%\) failed, more than "
+                                                   r"max_failed_share = 5.0%"):
         bootstrap_weights(d, fn, 30, seed=1)
-    with pytest.warns(DataDroppedWarning, match="replicates skipped"):
-        reps = bootstrap_weights(d, fn, 30, seed=1, on_error="skip")
-    assert len(reps.attrs["skipped"]) + reps.shape[1] == 30 and len(reps.attrs["skipped"]) > 0
+    # within a stated bound: left out, counted in attrs, warned with a named class
+    with pytest.warns(BootstrapFailureWarning, match=r"11 of 30 replicates \(36.7%\) failed and were left out"):
+        reps = bootstrap_weights(d, fn, 30, seed=1, max_failed_share=0.4)
+    assert reps.attrs["n_failed"] == 11 and reps.attrs["n_requested"] == 30
+    assert reps.attrs["failed_share"] == pytest.approx(11 / 30) and reps.attrs["max_failed_share"] == 0.4
+    assert [r for r, _ in reps.attrs["skipped"]] == failing
+    assert reps.attrs["skipped"][0][1].startswith("WeightingError")
+    assert list(reps.columns) == [f"rep_{r}" for r in range(30) if r not in failing]  # gaps mark failures
+    assert issubclass(BootstrapFailureWarning, DataDroppedWarning)
+    # the bound is inclusive: exactly 11/30 passes, just below raises
+    with pytest.warns(BootstrapFailureWarning):
+        bootstrap_weights(d, fn, 30, seed=1, max_failed_share=11 / 30)
+    with pytest.raises(BootstrapFailureError):
+        bootstrap_weights(d, fn, 30, seed=1, max_failed_share=10.5 / 30)
+    # on_error="raise": the first failure raises
+    with pytest.raises(WeightingError, match=f"bootstrap replicate {failing[0]}"):
+        bootstrap_weights(d, fn, 30, seed=1, on_error="raise")
+    with pytest.raises(WeightingError, match="max_failed_share"):
+        bootstrap_weights(d, fn, 30, seed=1, max_failed_share=1.0)
+
+
+def test_bootstrap_summary_reports_failed_replicates():
+    d, fn, failing = _one_y_unit()
+    d["y"] = [True, False, True, False, True, False, True, False, True, True]
+    with pytest.warns(BootstrapFailureWarning):
+        reps = bootstrap_weights(d, fn, 30, seed=1, max_failed_share=0.4)
+    r = weighted_prevalence(d, "y", np.ones(10), variance="bootstrap", replicate_weights=reps).iloc[0]
+    assert r["n_replicates"] == 19 and r["n_failed_replicates"] == 11
+    # the SE is the sd of the 19 successful replicate estimates
+    R = reps.to_numpy()
+    th = (R * d["y"].to_numpy(float)[:, None]).sum(axis=0) / R.sum(axis=0)
+    assert r["std_error"] == pytest.approx(np.std(th, ddof=1), rel=1e-12)
+    # replicate weights that do not say how many failed: the count is missing, not 0
+    r2 = weighted_prevalence(d, "y", np.ones(10), variance="bootstrap", replicate_weights=pd.DataFrame(R)).iloc[0]
+    assert pd.isna(r2["n_failed_replicates"]) and r2["n_replicates"] == 19
+
+
+def test_bootstrap_counts_invalid_weights_but_not_bugs():
+    d = pd.DataFrame({"a": ["x"] * 9 + ["y"]})
+    calls = []
+
+    def nan_sometimes(dd, b):
+        calls.append(1)
+        w = np.asarray(b, dtype=float).copy()
+        if len(calls) % 10 == 0:
+            w[0] = np.nan  # a weighting that "succeeds" with a non-finite weight is a failure
+        return w
+
+    with pytest.warns(BootstrapFailureWarning, match="2 of 20 replicates"):
+        reps = bootstrap_weights(d, nan_sometimes, 20, seed=3, max_failed_share=0.1)
+    assert reps.attrs["n_failed"] == 2 and [r for r, _ in reps.attrs["skipped"]] == [9, 19]
+    assert "finite" in reps.attrs["skipped"][0][1]
+
+    def bug(dd, b):
+        raise TypeError("a programming error")
+
+    with pytest.raises(TypeError, match="programming error"):  # never counted as a failed replicate
+        bootstrap_weights(d, bug, 20, seed=3)
+
+
+def test_bootstrap_without_failures_reports_zero():
+    fn = lambda d, b: rake(d, MARGINS, b)  # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", BootstrapFailureWarning)
+        reps = bootstrap_weights(API, fn, 20, seed=5, base_weight=API["pw"])
+    assert reps.attrs["n_failed"] == 0 and reps.attrs["skipped"] == [] and reps.shape == (200, 20)
 
 
 def test_pool_prevalence_rubin_on_logit_scale():

@@ -35,12 +35,16 @@ import pandas as pd
 
 from irmodels.errors import DataDroppedWarning, ModelSpecError, Problem, SchemaError
 
-__all__ = ["fit", "Fit", "merge_categories", "FAMILIES", "ENGINES", "TIDY_COLUMNS", "MCMC_COLUMNS", "data_hash", "Design"]
+__all__ = ["fit", "Fit", "merge_categories", "FAMILIES", "ENGINES", "TIDY_COLUMNS", "MCMC_COLUMNS",
+           "FREQUENTIST_COLUMNS", "data_hash", "Design"]
 
 FAMILIES = ("bernoulli", "binomial", "beta_binomial", "ordinal")
 ENGINES = ("statsmodels", "pymc")
 TIDY_COLUMNS = ["term", "estimate", "std_error", "lower", "upper", "method", "spec_id"]
 MCMC_COLUMNS = ["r_hat", "ess_bulk", "ess_tail", "n_divergent", "converged"]
+#: Columns of engine ``statsmodels`` after :data:`TIDY_COLUMNS`: the p-value and the
+#: complete-data degrees of freedom ``n - p`` (used by :func:`irmodels.pooling.pool`).
+FREQUENTIST_COLUMNS = ["p_value", "df_resid"]
 
 # Terms that are regression coefficients (exponentiated to odds ratios on request);
 # thresholds, standard deviations and dispersions are reported on their own scale.
@@ -146,8 +150,9 @@ class Fit:
         Parameters
         ----------
         ci_prob : float
-            Interval probability (Wald interval for ``statsmodels``, equal-tailed
-            posterior interval for ``pymc``).
+            Interval probability (``statsmodels``: Wald interval, or the profile
+            penalised-likelihood interval of a Firth fit, see option ``ci_method``;
+            ``pymc``: equal-tailed posterior interval).
         exponentiate : bool
             If True, ``estimate``, ``lower`` and ``upper`` of regression
             coefficients are exponentiated (odds ratios; odds for the
@@ -160,9 +165,13 @@ class Fit:
         DataFrame
             ``term`` (str), ``estimate`` (MLE or posterior mean), ``std_error``
             (SE or posterior sd), ``lower``, ``upper``, ``method`` (estimator
-            label, e.g. ``"glm_ml"``, ``"firth"``, ``"pymc_nuts"``), ``spec_id``;
-            engine ``pymc`` adds ``r_hat``, ``ess_bulk``, ``ess_tail``,
-            ``n_divergent`` (count over the whole fit) and ``converged`` (the
+            label, e.g. ``"glm_ml"``, ``"firth (profile penalised likelihood CI)"``,
+            ``"pymc_nuts"``), ``spec_id``; engine ``statsmodels`` adds ``p_value``
+            (Wald z test; penalised likelihood-ratio test for a Firth fit with
+            profile intervals; missing for thresholds and ``phi``) and ``df_resid``
+            (``n - p``: rows used minus estimated parameters); engine ``pymc``
+            adds ``r_hat``, ``ess_bulk``, ``ess_tail``, ``n_divergent`` (count
+            over the whole fit) and ``converged`` (the
             gate of :func:`irmodels.models.bayes.check_convergence`).
         """
         if not 0 < ci_prob < 1:
@@ -180,7 +189,7 @@ class Fit:
             is_coef = ~out["term"].str.startswith(COEF_PREFIXES_NOT)
             for col in ("estimate", "lower", "upper"):
                 out.loc[is_coef, col] = np.exp(out.loc[is_coef, col].to_numpy(dtype=float))
-        cols = TIDY_COLUMNS + [c for c in MCMC_COLUMNS if c in out.columns]
+        cols = TIDY_COLUMNS + [c for c in MCMC_COLUMNS + FREQUENTIST_COLUMNS if c in out.columns]
         return out[cols].reset_index(drop=True)
 
 
@@ -461,6 +470,8 @@ def fit(
         missing; ``binomial``/``pymc`` only), ``merge_categories``
         (``{column: {new: [old, ...]}}``, see :func:`merge_categories`), ``missing`` ("raise" default or
         "drop"), ``spec_id``, ``firth`` (bool, bernoulli/statsmodels),
+        ``ci_method`` (Firth intervals: "profile", the default, profile penalised
+        likelihood; or "wald"; with survey weights and the sandwich only "wald"),
         ``cov_type`` ("sandwich" default with weights, else "model"),
         MCMC settings ``draws``, ``tune``, ``chains``, ``nuts_sampler``
         ("nutpie" default, or "pymc"), ``target_accept``, ``on_fail``

@@ -394,7 +394,7 @@ def poststratify_ensemble(fits: list, cells: pd.DataFrame, **kwargs) -> pd.DataF
     # the replicate posteriors carry their own gate; pool_draws re-checks it (on_fail as in the fits)
     diagnostics = {f.extra.get("replicate", i): f.idata for i, f in enumerate(fits)}
     stacked = pool_draws(pd.concat(parts, ignore_index=True), diagnostics=diagnostics,
-                         on_fail=fits[0].options.get("on_fail", "raise"))
+                         on_fail="exclude" if fits[0].options.get("on_fail", "raise") == "warn" else "raise")
     summ = summarise_draws(stacked, columns=list(first.attrs["draws"].columns),
                            ci_prob=kwargs.get("ci_prob", 0.95))
     summ[["level", "domain"]] = summ["term"].str.split(":", n=1, expand=True)
