@@ -8,7 +8,9 @@ association of hospital size with cover, which is not published: the estimate is
 a curve over that odds ratio (per bed class, among departments with IR; the 3 departments
 without IR have no cover), post-stratified to each frame scenario's bed-class shares, with a
 sampling interval at each fixed value and the tipping point (the non-respondents' odds ratio
-at which the estimate reaches 50%). The grid spans the union of the shipped assumption sets'
+at which the estimate reaches 50%). A scenario with fewer departments than respondents in a
+bed class contradicts the data and is refused (one row, identification "refused: ...").
+The grid spans the union of the shipped assumption sets'
 ranges and contains each set's own value (``assumptions``/``at_set_value`` columns).
 """
 
@@ -16,6 +18,7 @@ import numpy as np
 import pandas as pd
 from paths import DERIVED, ROOT
 
+from irmodels.errors import SchemaError
 from irmodels.frame import SCENARIOS, frame_margins, scenario_role
 from irmodels.identification.curves import assumption_grid, coverage_curve, load_odds_ratios
 from irmodels.io import write_table_atomic
@@ -35,7 +38,13 @@ if __name__ == "__main__":
     parts = []
     for sc in ESTIMATE_SCENARIOS:
         shares = frame_margins(sc, variables=("beds_class",), total=FRAME_SIZE)["beds_class"]
-        c = coverage_curve(shares, FRAME_SIZE, grid=grid)
+        try:
+            c = coverage_curve(shares, FRAME_SIZE, grid=grid)
+        except SchemaError as exc:  # a scenario that contradicts the data is refused, and said so
+            print(f"scenario {sc!r} not used: {exc}")
+            parts.append(pd.DataFrame([{"scenario": sc, "scenario_role": scenario_role(sc), "parameter": PAR,
+                                        "identification": f"refused: {exc}".replace("\n", " ")}]))
+            continue
         c.insert(0, "scenario", sc)
         c.insert(1, "scenario_role", scenario_role(sc))
         c["at_set_value"] = ""
@@ -47,6 +56,6 @@ if __name__ == "__main__":
     out = pd.concat(parts, ignore_index=True)
     path = write_table_atomic(out, DERIVED / "coverage_curve_2017.csv", float_format="%.6g")
     print(f"wrote {path.relative_to(ROOT)} ({len(out)} rows)")
-    show = out[out["at_set_value"] != ""]
+    show = out[out["at_set_value"].fillna("") != ""]
     print(show[["scenario", "at_set_value", "assumption_value", "estimate", "lower", "upper", "tipping_or"]]
           .round(3).to_string(index=False))

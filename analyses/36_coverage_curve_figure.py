@@ -24,6 +24,10 @@ if __name__ == "__main__":
     if not path.is_file():
         raise SystemExit("data/derived/coverage_curve_2017.csv is missing; run analyses/27_coverage_curve.py first")
     table = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    refused = table[table["identification"].str.startswith("refused")]
+    for _, r in refused.iterrows():  # scenarios that contradict the data are not drawn, and said so
+        print(f"not drawn: {r['scenario']} ({r['identification']})")
+    table = table[~table["identification"].str.startswith("refused")]
     scenarios = list(dict.fromkeys(table["scenario"]))
     n_countries: dict[str, set[int]] = {}
     for s in scenarios:

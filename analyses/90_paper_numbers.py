@@ -223,6 +223,16 @@ def model_numbers() -> dict:
         out[f"MrpSim{key}Lo"] = 100 * r["lower"]
         out[f"MrpSim{key}Hi"] = 100 * r["upper"]
         out[f"MrpSim{key}WtPct"] = 100 * r["weighting_estimate"]
+    cov = pd.read_csv(ROOT / "validation" / "identification_coverage_summary.csv").set_index("quantity")
+    out["IdCovSims"] = int(cov.loc["manski_contains_frame_prevalence", "n_sims"])
+    out["IdCovRegionAlways"] = "every" if bool(cov.loc[[q for q in cov.index if q.startswith("region_contains")],
+                                                        "coverage"].eq(1.0).all()) else "not every"
+    ps = cov.loc["poststratified_covers_frame_prevalence"]
+    out["IdCovPostStratPct"] = 100 * ps["coverage"]
+    out["IdCovPostStratMcsePct"] = 100 * ps["mc_se"]
+    out["IdCovPostStratN"] = int(ps["n_sims"])
+    ml = cov.loc["regression_covers_respondent_ml"]
+    out["IdCovMlInfinitePct"] = f"{100 * (1 - cov.loc['respondent_ml_covers_true_log_or_given_finite_ml', 'n_sims'] / ml['n_sims']):.0f}"
     sbc = pd.read_csv(ROOT / "validation" / "sbc_uniformity.csv")
     out["SbcSims"] = int(sbc["n_sims"].iloc[0])
     out["SbcPMin"] = f"{sbc['p_value'].min():.2f}"

@@ -105,6 +105,20 @@ def load_odds_ratios(assumptions: str | os.PathLike = "informed") -> pd.DataFram
     from irmodels.reconstruction import shipped_assumption_sets
 
     if isinstance(assumptions, str) and assumptions in shipped_assumption_sets():
+        return _shipped_odds_ratios(assumptions).copy()
+    return _parse_odds_ratios(assumptions)
+
+
+@functools.cache
+def _shipped_odds_ratios(name: str) -> pd.DataFrame:
+    """Parsed once per process: the shipped files are package data and do not change."""
+    return _parse_odds_ratios(name)
+
+
+def _parse_odds_ratios(assumptions: str | os.PathLike) -> pd.DataFrame:
+    from irmodels.reconstruction import shipped_assumption_sets
+
+    if isinstance(assumptions, str) and assumptions in shipped_assumption_sets():
         where = f"assumption set {assumptions!r}"
         text = resources.files("irmodels").joinpath("assumptions", f"{assumptions}.yaml").read_text(encoding="utf-8")
     else:
@@ -543,7 +557,7 @@ def coverage_curve(frame_shares: Mapping[str, float], frame_size: float, grid: S
     -------
     pandas.DataFrame
         One row per grid value: ``outcome``, ``parameter``, ``assumption_value``, ``assumptions``,
-        ``estimate`` (post-stratified to the frame's bed classes, MAR within bed class),
+        ``estimate`` (frame-wide, predicted by bed class: MAR within bed class),
         ``std_error``, ``lower``, ``upper`` (logit interval; sampling only),
         ``respondent_share`` (identified, e.g. 60/97 for 24/7 cover; the same on every row),
         ``tipping_or`` (the odds ratio of cover between non-respondents and comparable
@@ -551,13 +565,27 @@ def coverage_curve(frame_shares: Mapping[str, float], frame_size: float, grid: S
         ``tipping_or_upper`` (the same for the upper interval limit),
         ``identification``.
 
+    Raises
+    ------
+    SchemaError
+        A bed class without answering departments, or a frame scenario with fewer
+        departments than answering respondents in a bed class (it contradicts the data).
+
     Notes
     -----
-    :math:`\hat\theta(\psi) = \sum_b W_b \hat p_b(\psi)`, :math:`\hat p_b` the share with
-    cover among answering departments of bed class :math:`b` in the expected table at
-    :math:`\psi`, :math:`W_b` the frame share;
-    :math:`\widehat{V} = (1 - n/N)\sum_b W_b^2 \hat p_b(1-\hat p_b)/n_b` (post-stratified
-    estimator). Tipping point by :func:`irmodels.sensitivity.delta_adjusted` (as
+    :math:`\hat\theta(\psi) = (y + \sum_b (N_b - n_b)\,\hat p_b(\psi))/N`: the respondents' own
+    answers plus, for the frame's other :math:`N_b - n_b` departments of bed class :math:`b`
+    (:math:`N_b = W_b N`, :math:`W_b` the frame share), the share with the event among
+    answering departments of that class in the expected table at :math:`\psi` (MAR within bed
+    class). At a fixed :math:`\psi` the class prevalences share one free parameter
+    :math:`\alpha` (the event's main effect), so
+    :math:`\widehat V = (\sum_b \tfrac{N_b - n_b}{N} \tfrac{n^{IR}_b}{n_b} p^{IR}_b q^{IR}_b)^2 /
+    \sum_b n^{IR}_b p^{IR}_b q^{IR}_b + \sum_b (N_b - n_b) p_b q_b / N^2` (delta method for
+    :math:`\hat\alpha`, plus the Bernoulli variance of the predicted departments;
+    :math:`n^{IR}_b`, :math:`p^{IR}_b` over departments with IR). A class-by-class
+    post-stratification variance :math:`\sum_b W_b^2 p_b q_b / n_b` ignores that the classes
+    share :math:`\alpha`; it was twice too wide in the 2017-shaped simulation study
+    (irmodels.studies.identification_coverage). Tipping point by :func:`irmodels.sensitivity.delta_adjusted` (as
     :func:`irmodels.sensitivity.tipping_point` without a model): non-respondents' MAR prevalence :math:`\mu_0 = (N\hat\theta - y)/(N-n)` shifted by
     :math:`\delta` on the logit scale reaches ``threshold`` at
     :math:`\delta^* = \mathrm{logit}((tN - y)/(N-n)) - \mathrm{logit}\,\mu_0`; reported as
@@ -589,10 +617,34 @@ def coverage_curve(frame_shares: Mapping[str, float], frame_size: float, grid: S
                              margins=margins, structure=structure)
         d = tab[tab["event"].notna()]
         nb = d.groupby("beds_class")["count"].sum().reindex(W.index)
+        if nb.isna().any() or (nb <= 0).any():
+            raise SchemaError([Problem("no answering department in this bed class: its frame share cannot be "
+                                       "post-stratified (collapse bed classes first)", column="beds_class",
+                                       value=list(nb.index[nb.isna() | (nb <= 0)]))], what="coverage_curve")
         pb = d[d["event"].astype(bool)].groupby("beds_class")["count"].sum().reindex(W.index, fill_value=0.0) / nb
-        est = float((W * pb).sum())
-        var = (1 - n / N) * float((W**2 * pb * (1 - pb) / nb).sum())
-        se = math.sqrt(var)
+        Nb = W * N
+        if (Nb < nb - 1e-9).any():
+            raise SchemaError([Problem("the frame scenario has fewer departments than answering respondents in this "
+                                       "bed class: it contradicts the data", column="beds_class",
+                                       value={b: (round(float(Nb[b]), 1), round(float(nb[b]), 1))
+                                              for b in W.index if Nb[b] < nb[b] - 1e-9})], what="coverage_curve")
+        # prediction estimator: the respondents' own answers plus, for the frame's other departments,
+        # the prevalence of their bed class (MAR within bed class)
+        est = float((y + ((Nb - nb) * pb).sum()) / N)
+        # at a fixed odds ratio the bed-class prevalences share ONE free parameter alpha (the event's
+        # main effect, fitted to the published count); its information is sum n_b p_b q_b over
+        # departments with IR. Var = (d est / d alpha)^2 / I(alpha) + the Bernoulli variance of the
+        # departments whose answers are predicted.
+        ir = d[d["ir_service"].astype(bool)]
+        nb_ir = ir.groupby("beds_class")["count"].sum().reindex(W.index, fill_value=0.0)
+        pb_ir = (ir[ir["event"].astype(bool)].groupby("beds_class")["count"].sum().reindex(W.index, fill_value=0.0)
+                 / nb_ir.where(nb_ir > 0))
+        pq_ir = (pb_ir * (1 - pb_ir)).fillna(0.0)
+        grad = float(((Nb - nb) / N * nb_ir / nb * pq_ir).sum())
+        info = float((nb_ir * pq_ir).sum())
+        var_model = grad**2 / info if info > 0 else 0.0
+        var_pred = float(((Nb - nb) * pb * (1 - pb)).sum()) / N**2
+        se = math.sqrt(var_model + var_pred)
         lg, sl = math.log(est / (1 - est)), se / (est * (1 - est))
         lo_, hi_ = 1 / (1 + math.exp(-(lg - z * sl))), 1 / (1 + math.exp(-(lg + z * sl)))
         tp = delta_adjusted(est, se, y, n, N, threshold=threshold, deltas=np.array([0.0]), level=level)
