@@ -179,7 +179,7 @@ def test_bad_inputs_raise_named_errors():
         fit(FORMULA, d, family="bernoulli", engine="stan")
     with pytest.raises(ModelSpecError, match="engine='pymc'"):
         fit(FORMULA, d.assign(country="AT"), family="bernoulli", engine="statsmodels", group="country")
-    with pytest.raises(ModelSpecError, match="not columns"):
+    with pytest.raises(ModelSpecError, match="not a column"):
         fit("cover_24_7 ~ nonexistent", d, family="bernoulli", engine="statsmodels")
     with pytest.raises(ModelSpecError, match="trials"):
         fit("cover_24_7 ~ teaching", d, family="binomial", engine="statsmodels")

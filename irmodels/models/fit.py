@@ -200,7 +200,7 @@ def data_hash(data: pd.DataFrame) -> str:
 
 
 def _outcome_of(formula: str) -> tuple[str, str]:
-    if formula.count("~") != 1:
+    if not isinstance(formula, str) or formula.count("~") != 1:
         raise ModelSpecError(f"formula {formula!r}: needs exactly one '~' (outcome ~ predictors)")
     lhs, rhs = (s.strip() for s in formula.split("~"))
     if not lhs or not lhs.isidentifier():
@@ -212,26 +212,11 @@ def _outcome_of(formula: str) -> tuple[str, str]:
 
 
 def _rhs_variables(rhs: str, data: pd.DataFrame) -> list[str]:
-    from formulaic import Formula
+    """The data columns a right-hand side uses, after the formula grammar check
+    (:func:`irmodels.models.formula.check_formula`: parsed, never evaluated)."""
+    from irmodels.models.formula import check_formula
 
-    f = Formula(rhs)
-    names = sorted({v for term in f for factor in term.factors for v in _factor_vars(factor)} - {"1", "0"})
-    missing = [v for v in names if v not in data.columns]
-    if missing:
-        raise ModelSpecError(
-            f"formula terms {missing} are not columns of the data; available: {sorted(map(str, data.columns))}"
-        )
-    return names
-
-
-def _factor_vars(factor) -> list[str]:
-    expr = str(factor.expr)
-    if expr.isidentifier():
-        return [expr]
-    import re
-
-    # C(x), C(x, ...), np.log(x): take identifiers that are data columns later
-    return [t for t in re.findall(r"[A-Za-z_][A-Za-z0-9_]*", expr) if t not in {"C", "np", "log", "exp", "Treatment"}]
+    return list(check_formula(f"y_ ~ {rhs}", [*map(str, data.columns), "y_"]).columns)
 
 
 def _check_missing(data: pd.DataFrame, columns: list[str], missing: str, *, allow_na: tuple) -> pd.DataFrame:
@@ -311,13 +296,15 @@ def build_design(formula: str, data: pd.DataFrame, *, family: str, group: str | 
                  trials: str | None, share_class: str | None, missing: str, drop_intercept: bool,
                  merges: dict | None = None) -> Design:
     """Validate inputs and build the :class:`Design` (shared by all engines)."""
-    from formulaic import model_matrix
+    from irmodels.models.formula import check_formula, safe_model_matrix
 
     if not isinstance(data, pd.DataFrame):
         raise ModelSpecError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     if merges:
         data = merge_categories(data, merges)
     outcome, rhs = _outcome_of(formula)
+    # parse, don't evaluate: the grammar check runs before formulaic sees the text (Input safety)
+    check_formula(formula, [*map(str, data.columns), outcome])
     rhs_vars = _rhs_variables(rhs, data)
     if share_class and share_class in data.columns:
         # a wave without counts (2017) is observed through the share class alone
@@ -347,7 +334,7 @@ def build_design(formula: str, data: pd.DataFrame, *, family: str, group: str | 
             data = data.loc[~zero]
     if len(data) == 0:
         raise ModelSpecError("no rows left to fit")
-    mm = model_matrix(rhs, data)
+    mm = safe_model_matrix(rhs, data)
     X = pd.DataFrame(np.asarray(mm, dtype=float), columns=list(mm.columns), index=data.index)
     if drop_intercept and "Intercept" in X.columns:
         X = X.drop(columns="Intercept")
