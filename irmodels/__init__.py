@@ -8,9 +8,13 @@ has no side effects and does not pay for PyMC unless a Bayesian model is used.
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 from typing import Any
 
-__version__ = "0.1.0"
+try:  # one version, defined once: the package metadata (pyproject.toml)
+    __version__ = importlib.metadata.version("irmodels")
+except importlib.metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree not installed
+    __version__ = "0+unknown"
 
 # public name -> module that defines it (one place; tests check both directions)
 _EXPORTS: dict[str, str] = {

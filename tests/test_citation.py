@@ -1,0 +1,38 @@
+"""One version, defined once (package metadata), agrees with CITATION.cff, .zenodo.json, the CLI
+and the paper's citation command output (issue 12, item 7)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import irmodels
+from irmodels.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_version_is_the_package_metadata_and_agrees_everywhere(capsys):
+    pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    v = re.search(r'^version = "([^"]+)"', pyproject, re.M).group(1)
+    assert irmodels.__version__ == v
+    cff = (ROOT / "CITATION.cff").read_text(encoding="utf-8")
+    assert re.search(r"^version: (\S+)", cff, re.M).group(1) == v
+    assert re.search(r'^date-released: "\d{4}-\d{2}-\d{2}"', cff, re.M)
+    assert json.loads((ROOT / ".zenodo.json").read_text(encoding="utf-8"))["version"] == v
+    try:
+        main(["--version"])
+    except SystemExit:
+        pass
+    assert capsys.readouterr().out.strip() == f"irmodels {v}"
+
+
+def test_cite_prints_the_package_and_the_survey(capsys):
+    assert main(["cite"]) == 0
+    out = capsys.readouterr().out
+    assert "@software{irmodels" in out and f"version = {{{irmodels.__version__}}}" in out
+    assert "doi = {10.1186/s13244-019-0698-6}" in out
+    assert main(["cite", "--format", "ris"]) == 0
+    ris = capsys.readouterr().out
+    assert "TY  - COMP" in ris and "DO  - 10.1186/s13244-019-0698-6" in ris and ris.count("ER  - ") == 2
