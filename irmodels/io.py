@@ -16,7 +16,68 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["write_table_atomic", "write_text_atomic", "publish_permissions", "import_wave", "ImportResult", "read_table"]
+__all__ = ["write_table_atomic", "write_text_atomic", "publish_permissions", "import_wave", "ImportResult", "read_table",
+           "check_output_paths", "neutralise_formulas"]
+
+#: Characters that make a spreadsheet read a text cell as a formula (OWASP "CSV injection").
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def check_output_paths(outputs: dict[str, str | os.PathLike | None],
+                       inputs: dict[str, str | os.PathLike | None]) -> None:
+    """Refuse outputs that would overwrite an input, another output, or a directory.
+
+    Parameters
+    ----------
+    outputs, inputs : dict
+        ``{option name: path}`` (None entries are ignored), e.g.
+        ``{"--out": "t.csv", "--report": "r.csv"}`` and ``{"EXPORT": "e.csv"}``.
+
+    Raises
+    ------
+    SchemaError
+        Listing every clash (the option, the path and the rule), before anything is written.
+    """
+    from irmodels.errors import Problem, SchemaError
+
+    def key(p) -> Path:
+        return Path(p).expanduser().resolve()
+
+    problems = []
+    ins = {name: key(p) for name, p in inputs.items() if p is not None}
+    seen: dict[Path, str] = {}
+    for name, p in outputs.items():
+        if p is None:
+            continue
+        k = key(p)
+        for iname, ik in ins.items():
+            if k == ik or (k.exists() and ik.exists() and os.path.samefile(k, ik)):
+                problems.append(Problem(f"output would overwrite the input {iname}: outputs never touch inputs",
+                                        column=name, value=str(p)))
+        if k in seen:
+            problems.append(Problem(f"the same file as output {seen[k]}", column=name, value=str(p)))
+        if k.is_dir():
+            problems.append(Problem("is a directory; give a file path", column=name, value=str(p)))
+        seen.setdefault(k, name)
+    if problems:
+        raise SchemaError(problems, what="output paths")
+
+
+def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """Text cells starting with ``= + - @`` (or a tab / carriage return) get a leading ``'``.
+
+    Spreadsheets execute such cells as formulas when a CSV is opened (OWASP, CSV injection).
+    Only text columns are touched: numbers, including negative ones, are written as numbers.
+    """
+    out = None
+    for c in df.columns:
+        col = df[c]
+        if col.dtype == object or pd.api.types.is_string_dtype(col.dtype):
+            hit = col.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_PREFIXES))
+            if bool(hit.any()):
+                out = df.copy() if out is None else out
+                out[c] = col.astype(object).where(~hit, "'" + col.astype(str))
+    return df if out is None else out
 
 
 def publish_permissions(path: str | os.PathLike) -> None:
@@ -43,10 +104,14 @@ def write_text_atomic(text: str, path: str | os.PathLike) -> Path:
 
 
 def write_table_atomic(df: pd.DataFrame, path: str | os.PathLike, **to_csv_kwargs) -> Path:
-    """Write a DataFrame as CSV atomically; the index is not written unless asked."""
+    """Write a DataFrame as CSV atomically; the index is not written unless asked.
+
+    Text cells that a spreadsheet would run as a formula are neutralised
+    (:func:`neutralise_formulas`).
+    """
     to_csv_kwargs.setdefault("index", False)
     to_csv_kwargs.setdefault("lineterminator", "\n")
-    return write_text_atomic(df.to_csv(**to_csv_kwargs), path)
+    return write_text_atomic(neutralise_formulas(df).to_csv(**to_csv_kwargs), path)
 
 
 @dataclass
@@ -116,6 +181,12 @@ def import_wave(
 
     from irmodels.errors import MappingError
 
+    if out is not None:
+        outp = Path(out)
+        repp = Path(report) if report is not None else outp.with_name(outp.stem + "_report.csv")
+        check_output_paths({"out": outp, "report": repp}, {"export": export, "mapping": mapping})
+    elif report is not None:
+        check_output_paths({"report": report}, {"export": export, "mapping": mapping})
     m = load_mapping(mapping)
     source = Path(export).name
     raw = read_export(export, m)
@@ -165,13 +236,25 @@ def read_table(path: str | os.PathLike, *, extra: str = "allow") -> pd.DataFrame
     if not p.is_file():
         raise SchemaError([Problem("file not found", file=str(p))], what=str(p))
     if p.suffix.lower() == ".parquet":
-        df = pd.read_parquet(p)
+        try:
+            df = pd.read_parquet(p)
+        except Exception as exc:  # pyarrow raises its own types for a file that is not Parquet
+            raise SchemaError([Problem(f"not a readable Parquet file ({type(exc).__name__}: {str(exc)[:120]})",
+                                       file=p.name)], what=p.name) from None
         df.index = df.index + 2
     else:
         try:
             df = pd.read_csv(p, dtype=str, keep_default_na=False)
         except pd.errors.EmptyDataError:
             raise SchemaError([Problem("the file is empty", file=p.name)], what=p.name) from None
+        except UnicodeDecodeError as exc:
+            line = p.read_bytes()[: exc.start].count(b"\n") + 1
+            raise SchemaError([Problem(f"not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r}); tables written "
+                                       "by irmodels are UTF-8: re-save the file as UTF-8 or import it with a mapping "
+                                       "that names its encoding", file=p.name, row=line)], what=p.name) from None
+        except pd.errors.ParserError as exc:
+            raise SchemaError([Problem(f"not a readable CSV table ({str(exc)[:160]})", file=p.name)],
+                              what=p.name) from None
         df.index = df.index + 2  # header is line 1
         if "replicate" in df.columns:
             df["replicate"] = pd.to_numeric(df["replicate"])

@@ -50,7 +50,11 @@ def _reconstruct(args: argparse.Namespace) -> int:
     from irmodels.io import write_table_atomic
     from irmodels.reconstruction import reconstruct
 
+    from irmodels.io import check_output_paths
+
     try:
+        check_output_paths({"--out": args.out}, {"--assumptions": args.assumptions
+                                                 if Path(str(args.assumptions)).is_file() else None})
         ens = reconstruct(args.k, args.seed, assumptions=args.assumptions)
     except IrmodelsError as exc:
         return _fail("reconstruct", exc)

@@ -90,9 +90,10 @@ def _frame(args: argparse.Namespace) -> int:
 def _weight(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from irmodels.io import write_table_atomic
+    from irmodels.io import check_output_paths, write_table_atomic
     from irmodels.weighting import weight
 
+    check_output_paths({"--out": args.out}, {"TABLE": args.table, "--frame": getattr(args, "frame", None)})
     data = _load(args)
     res = weight(data, args.method, margins=_margins(args, data), collapse=_collapse(args),
                  trim={"upper": args.trim} if args.trim else None)
