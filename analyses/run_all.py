@@ -1,33 +1,118 @@
-"""Run every analysis script in order (``make reproduce``).
+"""Run every analysis script in order (``make reproduce``), skipping the ones that are up to date.
 
-Scripts are ``analyses/NN_name.py``; each writes one product. A failing script
-stops the run with its name and exit status (its own output is atomic).
+Scripts are ``analyses/NN_name.py``; each writes one product. A failing script stops the run
+with its name and exit status (its own output is atomic).
+
+A script is **up to date** when nothing it can read has changed since it last ran: its own
+source, ``analyses/paths.py``, every source file of the ``irmodels`` package, every file
+under ``data/raw/`` and ``validation/`` (inputs), and every output the earlier scripts
+left (``data/derived/``, ``paper/generated/``, ``figures/``), and when the outputs it wrote
+then are still there with the same content. The record is a content hash (sha256) per
+script in ``.cache/steps/<script>.json`` listing the hash of its inputs and of the files it
+wrote. A change to one script therefore reruns it and every later script whose inputs its
+outputs changed; with nothing changed the run only hashes files. ``--force`` reruns all.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+STEPS = ROOT / ".cache" / "steps"
+INPUT_DIRS = ("irmodels", "data/raw", "validation")
+OUTPUT_DIRS = ("data/derived", "paper/generated", "figures", "paper")
+SKIP_SUFFIXES = (".pyc", ".aux", ".log", ".out", ".toc")
 
 
-def main() -> int:
+def _files(dirs: tuple[str, ...]) -> list[Path]:
+    out = []
+    for d in dirs:
+        base = ROOT / d
+        if base.is_file():
+            out.append(base)
+            continue
+        for p in sorted(base.rglob("*")):
+            if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith(".") \
+                    and not p.name.endswith(SKIP_SUFFIXES) and "studies" not in p.relative_to(ROOT).parts[:2]:
+                out.append(p)
+    return out
+
+
+_SHA_MEMO: dict[tuple[str, int, int], str] = {}
+
+
+def _sha(p: Path) -> str:
+    st = p.stat()
+    k = (str(p), st.st_size, st.st_mtime_ns)
+    if k not in _SHA_MEMO:  # within one run a file is hashed again only when it changed
+        _SHA_MEMO[k] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return _SHA_MEMO[k]
+
+
+def _snapshot(dirs: tuple[str, ...]) -> dict[str, str]:
+    return {str(p.relative_to(ROOT)): _sha(p) for p in _files(dirs)}
+
+
+def _input_key(script: Path, outputs_now: dict[str, str]) -> str:
+    h = hashlib.sha256()
+    for p in [script, HERE / "paths.py", *_files(INPUT_DIRS)]:
+        h.update(str(p.relative_to(ROOT)).encode() + b"\0" + _sha(p).encode() + b"\n")
+    for k in sorted(outputs_now):
+        h.update(k.encode() + b"\0" + outputs_now[k].encode() + b"\n")
+    h.update(sys.version.encode())
+    return h.hexdigest()
+
+
+def _write_json_atomic(path: Path, obj: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def main(argv: list[str]) -> int:
+    force = "--force" in argv
     scripts = sorted(p for p in HERE.glob("[0-9][0-9]_*.py"))
+    t_all = time.perf_counter()
+    ran = 0
     for script in scripts:
+        before = _snapshot(OUTPUT_DIRS)
+        record_path = STEPS / f"{script.stem}.json"
+        record = json.loads(record_path.read_text(encoding="utf-8")) if record_path.is_file() else {}
+        # the script's own earlier outputs are not its inputs
+        key = _input_key(script, {k: v for k, v in before.items() if k not in record.get("outputs", {})})
+        outputs_ok = all(before.get(k) == v for k, v in record.get("outputs", {}).items())
+        if not force and record.get("inputs") == key and outputs_ok:
+            print(f"[reproduce] {script.name}: up to date", flush=True)
+            continue
         t0 = time.perf_counter()
         print(f"[reproduce] {script.name} ...", flush=True)
-        proc = subprocess.run([sys.executable, str(script)], cwd=HERE.parent)
+        proc = subprocess.run([sys.executable, str(script)], cwd=ROOT)
         dt = time.perf_counter() - t0
         if proc.returncode != 0:
+            record_path.unlink(missing_ok=True)
             print(f"[reproduce] FAILED: {script.name} (exit {proc.returncode}) after {dt:.1f} s", file=sys.stderr)
             return proc.returncode
+        after = _snapshot(OUTPUT_DIRS)
+        written = {k: v for k, v in after.items() if before.get(k) != v}
+        # a rerun that rewrote identical bytes keeps its earlier outputs on record
+        outputs = {**{k: after[k] for k in record.get("outputs", {}) if k in after}, **written}
+        key = _input_key(script, {k: v for k, v in before.items() if k not in outputs})
+        _write_json_atomic(record_path, {"inputs": key, "outputs": outputs, "seconds": round(dt, 1)})
+        ran += 1
         print(f"[reproduce] {script.name} done in {dt:.1f} s", flush=True)
-    print(f"[reproduce] {len(scripts)} scripts ran; outputs in data/derived/, figures/, paper/generated/")
+    total = time.perf_counter() - t_all
+    print(f"[reproduce] {len(scripts)} scripts, {ran} run, {len(scripts) - ran} up to date, {total:.1f} s; "
+          "outputs in data/derived/, figures/, paper/generated/")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
