@@ -27,6 +27,9 @@ Generating model (one row per department ``i`` in country ``c[i]``)
 * Share classes are derived from the counts (:func:`irmodels.schema.share_class`).
 * Item non-response, missing completely at random: ``cover_24_7`` with probability
   ``missing.cover_24_7``; ``n_female_ir`` (and so its share class) with ``missing.n_female_ir``.
+
+:func:`simulate_share_departments` simulates the female-IR share alone, as the latent-proportion
+model has it (recovery checks of that model; also SIMULATED).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ import pandas as pd
 
 from irmodels.errors import Problem, SchemaError
 
-__all__ = ["simulate_wave", "truth", "DEFAULT_PARAMS", "WAVE"]
+__all__ = ["simulate_wave", "simulate_share_departments", "truth", "DEFAULT_PARAMS", "SHARE_TRUTH", "WAVE"]
 
 WAVE = "simulated_demo"
 
@@ -231,3 +234,72 @@ def simulate_wave(n: int, seed: int, params: dict[str, Any] | None = None) -> pd
     out.attrs["truth"] = p
     out.attrs["country_effects"] = dict(p["country_effects"])
     return out
+
+
+#: Generating values of :func:`simulate_share_departments` (logit scale; SIMULATED): female share
+#: p between expit(-2) = 0.12 (under 200 beds, not teaching) and expit(-1) = 0.27.
+SHARE_TRUTH: dict[str, float] = {"Intercept": -2.0, "beds_step": 0.2, "teaching": 0.4}
+
+
+def simulate_share_departments(n: int, seed: int, *, sd_department: float, count_fraction: float = 0.3,
+                               n_ir_max: int = 10, coef: dict[str, float] | None = None) -> pd.DataFrame:
+    """Departments with a latent female-IR share, observed as counts or as the share class (SIMULATED).
+
+    ``n_ir ~ U{1..n_ir_max}``; ``beds_class`` ~ Categorical(``beds_probs`` of
+    :data:`DEFAULT_PARAMS`), ``beds_step`` its index 0..3; ``teaching`` ~ Bernoulli(0.6);
+    ``logit p_i = Intercept + beds_step * beds_step_i + teaching * teaching_i + sd_department * u_i``,
+    ``u_i ~ N(0, 1)``; ``n_female_ir ~ Binomial(n_ir, p_i)``; the share class is the schema's
+    class of ``n_female_ir / n_ir`` (:func:`irmodels.schema.share_class`). A random
+    ``count_fraction`` of the departments report their counts; the others only their share class
+    (``n_ir`` and ``n_female_ir`` missing, as in 2017).
+
+    Parameters
+    ----------
+    n : int
+        Number of departments.
+    seed : int
+        Seed of the :class:`numpy.random.Generator`.
+    sd_department : float
+        True between-department sd of the latent logit share (0: no heterogeneity, every
+        department's share is given by its covariates).
+    count_fraction : float
+        Share of departments that report counts.
+    n_ir_max : int
+        Largest IR team.
+    coef : dict, optional
+        Overrides of :data:`SHARE_TRUTH`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``beds_class`` (ordered), ``beds_step``, ``teaching``, ``n_ir``, ``n_female_ir`` (``Int64``,
+        missing where only the class is reported), ``female_ir_share_class`` (ordered, codebook
+        codes, every row), ``p`` (the latent share); ``attrs["truth"]`` holds the coefficients
+        and ``sd_department``.
+    """
+    from irmodels.codebook import categories
+    from irmodels.schema import _share_class_vec
+
+    c = {**SHARE_TRUTH, **(coef or {})}
+    rng = np.random.default_rng(seed)
+    beds = rng.choice(4, size=n, p=np.array([DEFAULT_PARAMS["beds_probs"][b] for b in _BEDS]))
+    teaching = rng.random(n) < 0.6
+    eta = c["Intercept"] + c["beds_step"] * beds + c["teaching"] * teaching
+    p = _expit(eta + sd_department * rng.standard_normal(n))
+    n_ir = rng.integers(1, n_ir_max + 1, size=n)
+    k = rng.binomial(n_ir, p)
+    counted = rng.random(n) < count_fraction
+    share = categories("female_ir_share_class")
+    df = pd.DataFrame({
+        "beds_class": pd.Categorical(np.asarray(_BEDS, dtype=object)[beds], categories=_BEDS, ordered=True),
+        "beds_step": beds.astype(float),
+        "teaching": teaching,
+        "n_ir": pd.array(np.where(counted, n_ir, 0), dtype="Int64"),
+        "n_female_ir": pd.array(np.where(counted, k, 0), dtype="Int64"),
+        "female_ir_share_class": pd.Categorical(_share_class_vec("female_ir_share_class", k, n_ir),
+                                                categories=share, ordered=True),
+        "p": p,
+    })
+    df.loc[~counted, ["n_ir", "n_female_ir"]] = pd.NA
+    df.attrs["truth"] = {**c, "sd_department": float(sd_department)}
+    return df

@@ -173,7 +173,8 @@ def applicable(spec: ModelSpec, data: pd.DataFrame) -> tuple[bool, str]:
 
     A spec is not applicable when a required column is absent or has no
     observed value at all (e.g. counts of female IRs in the 2017 wave). For
-    the counts-or-class spec either the counts or the class suffices.
+    the counts-or-class spec either the counts or the class suffices, given the
+    team sizes (observed somewhere in the data, or ``trials_distribution``).
     """
     cols = spec.required_columns
     absent = [c for c in cols if c not in data.columns]
@@ -184,6 +185,12 @@ def applicable(spec: ModelSpec, data: pd.DataFrame) -> tuple[bool, str]:
         has_class = sc in data.columns and data[sc].notna().any()
         if not (has_counts or has_class):
             return False, f"neither counts {counts_cols} nor {sc!r} observed"
+        trials = spec.options["trials"]
+        has_n = trials in data.columns and data[trials].notna().any()
+        if not has_n and "trials_distribution" not in spec.options:
+            # the binomial measurement model needs the team size n: observed, or its distribution
+            return False, (f"share classes without any observed {trials!r}: the measurement model needs the IR team "
+                           "sizes or their distribution (option trials_distribution); none is published for 2017")
         absent = [c for c in absent if c not in counts_cols + [sc]]
     if absent:
         return False, f"columns {absent} not in the data"

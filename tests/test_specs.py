@@ -70,7 +70,13 @@ def test_applicable_and_skips_are_reported():
     d = _wave(counts=False)
     ok, reason = applicable(get_spec("female_ir_counts"), d)
     assert not ok and "n_female_ir" in reason
-    assert applicable(get_spec("female_ir_share"), d)[0]  # the share class suffices
+    # share classes alone do not suffice for the binomial measurement model: team sizes are needed
+    ok, reason = applicable(get_spec("female_ir_share"), d)
+    assert not ok and "trials_distribution" in reason
+    assert applicable(get_spec("female_ir_share").__class__(**{**get_spec("female_ir_share").__dict__,
+                      "options": {**get_spec("female_ir_share").options, "trials_distribution": {3: 1.0}}}), d)[0]
+    d_n = d.assign(n_ir=np.where(np.arange(len(d)) < 10, 3, np.nan))  # a few rows report the team size
+    assert applicable(get_spec("female_ir_share"), d_n)[0]  # the share class then suffices
     tidy, fits, skipped = fit_all(d, engines=("statsmodels",))
     assert list(skipped["spec_id"]) == ["female_ir_counts"]
     assert set(tidy["spec_id"]) == {"cover_24_7", "female_ir_share_class"}
