@@ -21,6 +21,7 @@ __all__ = [
     "FrameError",
     "ConvergenceError",
     "IdentificationError",
+    "CacheWarning",
     "ModelSpecError",
     "IrmodelsWarning",
     "ConvergenceWarning",
@@ -128,6 +129,11 @@ class IrmodelsWarning(UserWarning):
 
 class ConvergenceWarning(IrmodelsWarning):
     """A fit passed with caveats or was explicitly allowed to fail the gate."""
+
+
+class CacheWarning(IrmodelsWarning):
+    """A cached result could not be trusted (unreadable, or made by another spec, data or code):
+    it was moved aside and recomputed."""
 
 
 class SeparationWarning(IrmodelsWarning):

@@ -620,6 +620,48 @@ def _load_netcdf(path: Path):
         return dt.load()
 
 
+def _draw_shape(idata) -> tuple[int, int]:
+    post = idata["posterior"]
+    return int(post.sizes.get("chain", 0)), int(post.sizes.get("draw", 0))
+
+
+def _load_trusted(path: Path, f, st: dict):
+    """A cached posterior, or None after moving an untrustworthy entry aside (with a CacheWarning).
+
+    Trusted only when it reads completely, carries the content hash, data hash and spec id
+    of this fit (a posterior copied into another model's slot is refused), and has every
+    chain and draw asked for (a partial posterior from an interrupted run is refused).
+    """
+    from irmodels.errors import CacheWarning
+
+    reason = None
+    try:
+        idata = _load_netcdf(path)
+    except Exception as exc:  # truncated or not NetCDF at all: h5py/xarray raise their own types
+        idata, reason = None, f"unreadable ({type(exc).__name__}: {str(exc)[:120]})"
+    if idata is not None:
+        attrs = dict(idata.attrs)
+        want = {"content_hash": f.extra["content_hash"], "data_hash": f.data_hash}
+        bad = [k for k, v in want.items() if str(attrs.get(k)) != str(v)]
+        if bad:
+            reason = f"made by another fit ({', '.join(bad)} differ)"
+        elif _draw_shape(idata) != (st["chains"], st["draws"]):
+            reason = (f"incomplete posterior: {_draw_shape(idata)} chains x draws, "
+                      f"{(st['chains'], st['draws'])} expected")
+        elif not check_convergence(idata)["converged"]:
+            reason = "a posterior that fails the convergence gate is never cached"
+    if reason is None:
+        return idata
+    aside = path.with_name(f"{path.name}.untrusted-{os.getpid()}")
+    try:
+        os.replace(path, aside)
+    except OSError:
+        aside = None
+    warnings.warn(f"fit cache entry {path} not used: {reason}; "
+                  + (f"moved to {aside}; " if aside else "") + "refitting", CacheWarning, stacklevel=4)
+    return None
+
+
 def _settings(f, prep) -> dict:
     on_fail = f.options.get("on_fail", "raise")
     if on_fail not in ("raise", "warn"):
@@ -690,9 +732,9 @@ def _sample(model, st: dict, seed: int, compiled=None):
                          compute_convergence_checks=False, nuts={"target_accept": st["target_accept"]})
 
 
-def _gate(f, idata, on_fail: str) -> None:
+def _gate(f, idata, on_fail: str, diag: dict | None = None) -> None:
     f.result = idata
-    diag = check_convergence(idata)
+    diag = check_convergence(idata) if diag is None else diag
     f.extra["convergence"] = diag
     if not diag["converged"]:
         msg = (f"fit {f.spec_id!r} failed the convergence gate (R-hat <= {GATE['r_hat_max']}, bulk/tail ESS >= "
@@ -710,17 +752,29 @@ def fit_pymc(f, cache_dir: Path | None = None) -> None:
     st = _settings(f, prep)
     f.extra["model"], f.extra["prepared"] = model, prep
     idata = None
-    if cache_dir is not None and _cache_path(cache_dir, f).exists():
-        idata = _load_netcdf(_cache_path(cache_dir, f))
-        f.extra["from_cache"] = True
+    if cache_dir is not None:
+        cdir = Path(cache_dir)
+        if cdir.exists() and not cdir.is_dir():
+            raise ModelSpecError(f"cache_dir {cdir} is a file; give a directory (checked before sampling)")
+        if _cache_path(cdir, f).exists():
+            idata = _load_trusted(_cache_path(cdir, f), f, st)
+            f.extra["from_cache"] = idata is not None
     if idata is None:
         compiled = None
         if st["sampler"] == "nutpie":
             compiled, f.extra["compile_cache"] = compile_nutpie(model, st)
         idata = _sample(model, st, f.seed, compiled=compiled)
         f.extra["from_cache"] = False
-        if cache_dir is not None:
+        if _draw_shape(idata) != (st["chains"], st["draws"]):
+            # nutpie returns what it has when interrupted: never gate, cache or report a partial posterior
+            raise KeyboardInterrupt(f"sampling interrupted: {_draw_shape(idata)} chains x draws of "
+                                    f"{(st['chains'], st['draws'])}; nothing was cached")
+        # the cache takes a posterior only after it passed the gate (written atomically)
+        diag = check_convergence(idata)
+        if cache_dir is not None and diag["converged"]:
             _save_netcdf(idata, _cache_path(cache_dir, f), f)
+        _gate(f, idata, st["on_fail"], diag)
+        return
     _gate(f, idata, st["on_fail"])
 
 
