@@ -37,7 +37,7 @@ def assoc() -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def cover() -> pd.DataFrame:
     t = _read("coverage_curve_2017.csv")
-    keep = ["radiologists", "radiologists_answering_only", "hospitals"]
+    keep = ["radiologists", "radiologists_answering_only", "hospitals_200plus"]  # "hospitals" is refused
     return t[t["scenario"].isin(keep)].reset_index(drop=True)
 
 
