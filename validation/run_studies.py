@@ -1,0 +1,226 @@
+"""Validation studies of issue 10 item 5: SBC of every Bayesian family and frequentist coverage.
+
+What
+----
+* **SBC** (:mod:`irmodels.studies.sbc`): for each Bayesian family (``logit``: hierarchical
+  logistic; ``ordinal``: cumulative logit, 3 classes; ``beta_binomial``; ``share``: the
+  female-IR share model, binomial measurement of counts or share class) ``n_sims`` simulations
+  of a 2017-like design (the 24 countries with their 1-15 respondents, the 2017 published
+  covariate counts), parameters drawn from the model's priors, fitted with nutpie at the
+  package's MCMC defaults (4 chains x 1000 draws, 1000 tuning steps), ranks among L = 99
+  thinned draws, tested with the simultaneous 95% ECDF band of Säilynoja et al. (2022).
+  Non-converged fits (the gate of ``irmodels.models.bayes.GATE``) and tasks that raised are
+  counted as failed and excluded from the test.
+* **Coverage** (:mod:`irmodels.studies.coverage`): 95% intervals of Firth logistic regression
+  (profile penalised likelihood), ordinal ML (Wald), weighted logistic regression with design
+  (sandwich, calibration-aware linearisation) SEs under raking weights, and the raked
+  prevalence with linearisation and with bootstrap variance, at 2017's n (98) and at n = 500;
+  coverage of the known truth with its Monte Carlo SE.
+
+Every study runs through the Dask study runner (:func:`irmodels.studies.runner.run_study`)
+into ``validation/studies/<name>/`` (resumable: rerun the same command to continue an
+interrupted study; the per-task parquet parts are not tracked, see the ``.gitignore`` there).
+
+Outputs (tracked)
+-----------------
+* ``validation/sbc_summary.csv``: one row per family x parameter (``family``, ``parameter``,
+  ``n_sims``, ``n_failed``, ``ecdf_pass``, ...: :func:`irmodels.studies.sbc.summarise_sbc`);
+* ``validation/sbc_failure_rate.csv``: per family (:func:`irmodels.studies.sbc.failure_rates`);
+* ``validation/sbc_ecdf_<family>.pdf`` / ``.png``: ECDF difference of the ranks per parameter
+  with the simultaneous 95% band;
+* ``validation/coverage_summary.csv``: ``method``, ``n``, ``quantity``, ``n_sims``,
+  ``coverage``, ``mc_se``, ``within_mc_error``, ... (:func:`irmodels.studies.coverage.summarise_coverage`);
+* ``validation/studies/timings.csv``: wall time of every ``run_study`` call (study, tasks run,
+  workers, seconds, load average at the start).
+
+Command
+-------
+``.venv/bin/python validation/run_studies.py [--sbc-sims 1000] [--coverage-sims 1000]
+[--families logit ordinal beta_binomial share] [--steps sbc coverage summary] [--n-workers 2]``
+
+``--sbc-sims`` is the study size (the manifest's number of tasks). A study stopped early (Ctrl-C
+or SIGTERM: the runner closes its cluster and keeps every finished task) resumes when the same
+command is run again; ``--steps summary`` then writes the tables and figures from the tasks done
+so far (the counts in every table say how many).
+
+Measured (2-core machine shared with other jobs, ``n_workers=2``, one thread per worker):
+see ``validation/studies/timings.csv`` and docs/studies.md ("Shipped studies"), which record the
+wall time of each study and the number of workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+HERE = Path(__file__).resolve().parent
+STUDIES = HERE / "studies"
+SBC_SEED = 20180410      # Talts et al. 2018 (arXiv April 2018)
+COVERAGE_SEED = 20220301
+SBC_FAMILIES = ("logit", "ordinal", "beta_binomial", "share")
+
+
+def _log_timing(name: str, res, n_workers: int, load: float) -> None:
+    path = STUDIES / "timings.csv"
+    new = not path.exists()
+    STUDIES.mkdir(parents=True, exist_ok=True)
+    with open(path, "a", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        if new:
+            w.writerow(["study", "finished", "n_tasks", "n_executed", "n_skipped", "n_done", "n_failed", "n_missing",
+                        "n_workers", "wall_seconds", "load_average_1min_at_start"])
+        w.writerow([name, time.strftime("%Y-%m-%dT%H:%M:%S"), res.n_tasks, res.n_executed, res.n_skipped,
+                    res.n_done, res.n_failed, res.n_missing, n_workers, f"{res.wall_time:.1f}", f"{load:.2f}"])
+
+
+def _run(name: str, task, n_tasks: int, seed: int, params: dict, n_workers: int, batch_size: int | None):
+    """Run (or resume) one study and log its wall time."""
+    from irmodels.studies.runner import run_study
+
+    load = os.getloadavg()[0]
+    res = run_study(task, n_tasks, seed=seed, out_dir=STUDIES / name, params=params, n_workers=n_workers,
+                    batch_size=batch_size, progress=sys.stderr.isatty())
+    _log_timing(name, res, n_workers, load)
+    print(f"{name}: {res.n_done} done, {res.n_failed} failed, {res.n_missing} missing of {res.n_tasks}; "
+          f"this call ran {res.n_executed} tasks in {res.wall_time:.0f} s on {n_workers} workers", flush=True)
+    return res
+
+
+def run_sbc(families, n_sims: int, n_workers: int) -> None:
+    from irmodels.studies.sbc import sbc_task
+
+    for fam in families:
+        _run(f"sbc_{fam}", sbc_task, n_sims, SBC_SEED, {"family": fam}, n_workers, batch_size=1)
+
+
+def run_coverage(n_sims: int, n_workers: int) -> None:
+    from irmodels.studies.coverage import coverage_task, default_settings
+
+    for name, params in default_settings().items():
+        _run(f"coverage_{name}", coverage_task, n_sims, COVERAGE_SEED, params, n_workers, batch_size=None)
+
+
+def _family_results(fam: str):
+    from irmodels.studies.runner import load_study
+
+    out = STUDIES / f"sbc_{fam}"
+    if not (out / "manifest.json").exists():
+        return None
+    st = load_study(out)
+    fails = st.failures.assign(family=fam)
+    return st.results, fails
+
+
+def write_sbc_summary(families) -> pd.DataFrame | None:
+    from irmodels.io import write_table_atomic
+    from irmodels.studies.sbc import ecdf_band, failure_rates, summarise_sbc
+
+    res, fails = [], []
+    for fam in families:
+        got = _family_results(fam)
+        if got is None or got[0].empty:
+            continue
+        res.append(got[0])
+        fails.append(got[1])
+    if not res:
+        return None
+    results = pd.concat(res, ignore_index=True)
+    failures = pd.concat(fails, ignore_index=True)
+    summary = summarise_sbc(results, failures)
+    write_table_atomic(summary, HERE / "sbc_summary.csv", float_format="%.6g")
+    rates = failure_rates(results, failures)
+    write_table_atomic(rates, HERE / "sbc_failure_rate.csv", float_format="%.6g")
+    for fam, g in results.groupby("family", sort=False):
+        _ecdf_figure(fam, g[g["converged"].astype(bool)], summary[summary["family"] == fam], ecdf_band)
+    return summary
+
+
+def _ecdf_figure(fam: str, g: pd.DataFrame, summ: pd.DataFrame, ecdf_band) -> None:
+    from irmodels.figures.style import DOUBLE_COLUMN_MM, OKABE_ITO, journal_style, new_figure, save_figure
+    from irmodels.studies.sbc import FAMILIES
+
+    params = list(dict.fromkeys(g["parameter"]))
+    if not params:
+        return
+    L = int(g["L"].iloc[0])
+    ncols = 4
+    nrows = int(np.ceil(len(params) / ncols))
+    with journal_style():
+        fig, axes = new_figure(DOUBLE_COLUMN_MM, min(225.0, 10 + 34 * nrows), nrows=nrows, ncols=ncols,
+                               sharex=True, squeeze=False)
+        for ax, p in zip(axes.ravel(), params):
+            r = g.loc[g["parameter"] == p, "rank"].to_numpy(dtype=np.int64)
+            N = len(r)
+            band = ecdf_band(N, L)
+            z = band["z"].to_numpy()
+            diff = np.cumsum(np.bincount(r, minlength=L + 1))[:L] / N - z
+            row = summ[summ["parameter"] == p].iloc[0]
+            ax.fill_between(z, band["lower"], band["upper"], step="mid", color="0.85", lw=0)
+            ax.axhline(0, color="0.5", lw=0.4)
+            ax.step(z, diff, where="mid", color=OKABE_ITO[4] if row["ecdf_pass"] else OKABE_ITO[5], lw=0.8)
+            ax.set_title(f"{p}" + ("" if row["ecdf_pass"] else "  (outside)"), loc="left", fontsize=6)
+            ax.tick_params(labelsize=5.5)
+        for ax in axes.ravel()[len(params):]:
+            ax.set_visible(False)
+        for ax in axes[-1]:
+            ax.set_xlabel("fractional rank z")
+        for ax in axes[:, 0]:
+            ax.set_ylabel("ECDF - z")
+        n_used = int(summ["n_used"].max())
+        fig.suptitle(f"SBC, {FAMILIES[fam]}: {n_used} converged fits of {int(summ['n_sims'].iloc[0])}, "
+                     f"L = {L}; grey: simultaneous 95% band", fontsize=6.5)
+        save_figure(fig, HERE / f"sbc_ecdf_{fam}")
+
+
+def write_coverage_summary() -> pd.DataFrame | None:
+    from irmodels.io import write_table_atomic
+    from irmodels.studies.coverage import default_settings, summarise_coverage
+    from irmodels.studies.runner import load_study
+
+    parts = []
+    for name in default_settings():
+        out = STUDIES / f"coverage_{name}"
+        if (out / "manifest.json").exists():
+            st = load_study(out)
+            if len(st.results):
+                parts.append(summarise_coverage(st.results, st.failures, n_tasks=st.n_tasks))
+    if not parts:
+        return None
+    summary = pd.concat(parts, ignore_index=True)
+    write_table_atomic(summary, HERE / "coverage_summary.csv", float_format="%.6g")
+    return summary
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sbc-sims", type=int, default=1000)
+    ap.add_argument("--coverage-sims", type=int, default=1000)
+    ap.add_argument("--families", nargs="+", default=list(SBC_FAMILIES), choices=SBC_FAMILIES)
+    ap.add_argument("--steps", nargs="+", default=["sbc", "coverage", "summary"],
+                    choices=["sbc", "coverage", "summary"])
+    ap.add_argument("--n-workers", type=int, default=2)
+    a = ap.parse_args(argv)
+    if "coverage" in a.steps:
+        run_coverage(a.coverage_sims, a.n_workers)
+    if "sbc" in a.steps:
+        run_sbc(a.families, a.sbc_sims, a.n_workers)
+    if "summary" in a.steps:
+        with pd.option_context("display.width", 220, "display.max_columns", 30, "display.max_rows", 200):
+            s = write_sbc_summary(SBC_FAMILIES)
+            if s is not None:
+                print(s[["family", "parameter", "n_sims", "n_failed", "n_used", "ecdf_pass", "max_abs_ecdf_diff",
+                         "band_half_width", "p_value"]].to_string(index=False))
+            c = write_coverage_summary()
+            if c is not None:
+                print(c.to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()
