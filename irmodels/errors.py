@@ -16,6 +16,7 @@ __all__ = [
     "IrmodelsError",
     "SchemaError",
     "MappingError",
+    "ConfigError",
     "ReconstructionError",
     "WeightingError",
     "FrameError",
@@ -91,6 +92,16 @@ class SchemaError(IrmodelsError, ValueError):
 
 class MappingError(SchemaError):
     """An import mapping (YAML) is malformed or does not fit the export."""
+
+
+class ConfigError(SchemaError):
+    """A configuration file (YAML mapping, wave config, assumption set) cannot be read as given.
+
+    ``problems`` lists every problem found, each with file and line.
+    """
+
+    def __init__(self, problems: Iterable[Problem] | str, *, what: str = "configuration") -> None:
+        super().__init__(problems, what=what)
 
 
 class ReconstructionError(IrmodelsError):
