@@ -26,8 +26,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 STEPS = ROOT / ".cache" / "steps"
-INPUT_DIRS = ("irmodels", "data/raw", "validation")
-OUTPUT_DIRS = ("data/derived", "paper/generated", "figures", "paper")
+INPUT_DIRS = ("irmodels", "data/raw", "validation", "waves")
+OUTPUT_DIRS = ("data/derived", "paper/generated", "figures", "paper", "results")
 SKIP_SUFFIXES = (".pyc", ".aux", ".log", ".out", ".toc")
 
 

@@ -72,7 +72,13 @@ def prevalence_points(prev: pd.DataFrame, *, wave: str) -> Figure:
     return g.figure
 
 
-def weights_figure(weights: pd.DataFrame, margins: pd.DataFrame, summary: pd.DataFrame, *, wave: str) -> Figure:
+def _jitter(n: int, width: float, seed: int) -> np.ndarray:
+    """Seeded horizontal jitter (seaborn's stripplot jitter draws from numpy's global state)."""
+    return np.random.default_rng(seed).uniform(-width, width, n)
+
+
+def weights_figure(weights: pd.DataFrame, margins: pd.DataFrame, summary: pd.DataFrame, *, wave: str,
+                   seed: int = 0) -> Figure:
     """(a) distribution of the weights; (b) standardised margin differences before/after weighting."""
     s = summary.iloc[0]
     fig = Figure(figsize=(8, 3.2))
@@ -85,8 +91,10 @@ def weights_figure(weights: pd.DataFrame, margins: pd.DataFrame, summary: pd.Dat
         m = margins.melt(id_vars=[c for c in ("variable", "category") if c in margins.columns], value_vars=cols,
                          var_name="when", value_name="std_diff")
         m["when"] = m["when"].str.replace("std_diff_", "", regex=False).astype(str)
-        sns.stripplot(data=m, x="std_diff", y="when", hue="when", palette={"before": "#d62728", "after": "#2ca02c"},
-                      legend=False, ax=b, jitter=0.2, size=4)
+        m["y"] = m["when"].map({"before": 0.0, "after": 1.0}) + _jitter(len(m), 0.2, seed)
+        sns.scatterplot(data=m, x="std_diff", y="y", hue="when", palette={"before": "#D55E00", "after": "#009E73"},
+                        legend=False, ax=b, s=14)
+        b.set_yticks([0, 1], ["before", "after"])
         b.axvline(0, color="k", lw=0.6)
         b.set_xlabel("standardised difference, respondents vs frame")
         b.set_ylabel("")
@@ -125,7 +133,7 @@ def tipping_figure(curve: pd.DataFrame, tipping: pd.DataFrame, bounds: pd.DataFr
     return fig
 
 
-def share_strip(resp: pd.DataFrame, *, wave: str) -> Figure:
+def share_strip(resp: pd.DataFrame, *, wave: str, seed: int = 0) -> Figure:
     """Female share of each department's IR team by bed class (one dot per department)."""
     d = resp[(pd.to_numeric(resp["n_ir"], errors="coerce") > 0) & resp["n_female_ir"].notna()].copy()
     d["share"] = pd.to_numeric(d["n_female_ir"]) / pd.to_numeric(d["n_ir"])
@@ -135,10 +143,11 @@ def share_strip(resp: pd.DataFrame, *, wave: str) -> Figure:
     order = [c for c in categories("beds_class") if c in set(d["beds_class"])]
     fig = Figure(figsize=(5.5, 3.2))
     ax = fig.subplots()
-    sns.stripplot(data=d, x="beds_class", y="share", order=order, color="#1f77b4", alpha=0.5, jitter=0.25, size=3,
-                  ax=ax)
-    sns.pointplot(data=d, x="beds_class", y="share", order=order, color="k", errorbar=None, markers="D",
-                  linestyles="none", ax=ax)
+    d["x"] = d["beds_class"].map({c: i for i, c in enumerate(order)}).astype(float) + _jitter(len(d), 0.25, seed)
+    sns.scatterplot(data=d, x="x", y="share", color="#0072B2", alpha=0.5, s=8, linewidth=0, ax=ax)
+    means = d.groupby("beds_class", observed=True)["share"].mean().reindex(order)
+    sns.scatterplot(x=np.arange(len(order)), y=means.to_numpy(), color="k", marker="D", s=30, ax=ax)
+    ax.set_xticks(np.arange(len(order)), order)
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("hospital beds")
     ax.set_ylabel("female share of the IR team")
@@ -164,12 +173,13 @@ def _wave_figures(ctx: Any) -> dict[str, Figure]:
         out["figures/respondents_by_country"] = respondents_by_country(ctx.table("tables/descriptives.csv"), wave=wave)
     resp = ctx.respondents()
     if {"n_ir", "n_female_ir", "beds_class"} <= set(resp.columns):
-        out["figures/female_ir_share"] = share_strip(resp, wave=wave)
+        out["figures/female_ir_share"] = share_strip(resp, wave=wave, seed=ctx.cfg.seed)
     if have("tables/prevalence.csv"):
         out["figures/prevalence"] = prevalence_points(ctx.table("tables/prevalence.csv"), wave=wave)
     if have("tables/weights.csv") and have("tables/weight_margins.csv"):
         out["figures/weights"] = weights_figure(ctx.table("tables/weights.csv"), ctx.table("tables/weight_margins.csv"),
-                                                ctx.table("tables/weight_summary.csv"), wave=wave)
+                                                ctx.table("tables/weight_summary.csv"), wave=wave,
+                                                seed=ctx.cfg.seed)
     if have("tables/tipping_point_curve.csv"):
         out["figures/tipping_point"] = tipping_figure(ctx.table("tables/tipping_point_curve.csv"),
                                                       ctx.table("tables/tipping_point.csv"),

@@ -83,7 +83,7 @@ def _write_output(path: Path, obj: Any) -> list[Path]:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(obj, pd.DataFrame):
-        return [write_table_atomic(obj, path, float_format="%.6g")]
+        return [write_table_atomic(obj, path, float_format="%.10g")]
     if isinstance(obj, Figure):
         from irmodels.figures.style import save_figure
         return save_figure(obj, path)
