@@ -197,3 +197,55 @@ def test_shipped_configs_are_valid():
     for p in sorted((ROOT / "waves").glob("*.yaml")):
         cfg = load_wave_config(p)
         assert cfg.output.is_relative_to(ROOT / "results" / "waves"), p
+
+
+@pytest.fixture(scope="module")
+def wave_2017(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("w2017")
+    p = tmp / "w2017.yaml"
+    p.write_text(f"wave: esr_cirse_2017\ndata: {{published: esr_cirse_2017}}\nframe: {{scenarios: [radiologists], "
+                 f"total: 1180}}\ninvited: 1180\nmodels: false\noutput: {tmp / 'out'}\n", encoding="utf-8")
+    res = run_wave(p, steps=["margins", "population"])
+    return p, res
+
+
+def test_published_wave_reports_what_is_identified(wave_2017):
+    p, res = wave_2017
+    log = res.log.set_index("step")["status"]
+    assert log["population"] == "ran" and log["associations"] == "skipped"
+    pop = pd.read_csv(p.parent / "out/tables/population.csv", keep_default_na=False, na_values=[""])
+    cov = pop[pop["outcome"] == "cover_24_7"].set_index("quantity")
+    # paper: 60 of 97 answering departments cover 24/7; 1180 invited
+    assert cov.loc["respondents' share", "estimate"] == pytest.approx(60 / 97)
+    assert cov.loc["all invited departments", "lower"] == pytest.approx(60 / 1180)
+    assert cov.loc["all invited departments", "upper"] == pytest.approx((60 + 1180 - 97) / 1180)
+    mar = pop[(pop["outcome"] == "cover_24_7") & (pop["identification"] == "assumption")].set_index("assumption_set")
+    # identical to the coverage curve of analyses/27 at the sets' odds ratios (radiologists frame)
+    assert mar.loc["independent", "estimate"] == pytest.approx(0.577, abs=5e-4)
+    assert mar.loc["informed", "estimate"] == pytest.approx(0.487, abs=5e-4)
+    md = (p.parent / "out/report.md").read_text()
+    assert "60 of 97 answering respondents (61.9%; exact)" in md
+
+
+def test_compare_labels_every_row(wave_2017, demo_run, tmp_path):
+    from irmodels.pipeline.compare import compare_waves, newcombe_difference
+
+    # Newcombe (1998), Table II example: 56/70 vs 48/80, method 10 -> 0.0524 to 0.3339
+    d, lo, hi = newcombe_difference(48, 80, 56, 70)
+    assert (round(d, 4), round(lo, 4), round(hi, 4)) == (0.2, 0.0524, 0.3339)
+    res = compare_waves([wave_2017[0], demo_run[1]], tmp_path / "cmp", grid=[0.5, 1.0, 2.0])
+    ch = res["change"]
+    assert set(ch["identification"]) == {"identified", "bounded", "assumption"}
+    r = ch[(ch["outcome"] == "cover_24_7") & (ch["quantity"] == "respondents' shares")].iloc[0]
+    assert r["estimate"] == pytest.approx(371 / 584 - 60 / 97)
+    b = ch[(ch["outcome"] == "cover_24_7") & (ch["quantity"] == "population, no assumption")].iloc[0]
+    frame_total = pd.read_csv(SIM / "frame.csv")["N"].sum()
+    assert b["lower"] == pytest.approx(371 / frame_total - (60 + 1180 - 97) / 1180)
+    wt = res["wave_term"]
+    unadj = wt[(wt["outcome"] == "cover_24_7") & (wt["adjusted_for"] == "")].iloc[0]
+    assert unadj["identification"] == "identified"
+    assert unadj["odds_ratio"] == pytest.approx((371 / 213) / (60 / 37), rel=1e-6)
+    adj = wt[(wt["outcome"] == "cover_24_7") & (wt["adjusted_for"] == "beds_class")]
+    assert list(adj["assumption_value"]) == [0.5, 1.0, 2.0] and set(adj["identification"]) == {"assumption"}
+    assert adj["odds_ratio"].nunique() == 3  # the adjusted term moves with the assumption
+    assert (tmp_path / "cmp/report.md").is_file() and (tmp_path / "cmp/figures/wave_term.png").is_file()
