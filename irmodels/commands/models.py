@@ -7,6 +7,33 @@ import argparse
 from irmodels.commands import print_table
 
 
+def _int_at_least(low: int, high: int | None = None):
+    """argparse type: an integer in [low, high] (a clear message instead of a traceback later)."""
+    def conv(text: str) -> int:
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+        if v < low or (high is not None and v > high):
+            rng = f"at least {low}" if high is None else f"from {low} to {high}"
+            raise argparse.ArgumentTypeError(f"{v} is out of range: must be {rng}")
+        return v
+    return conv
+
+
+def _float_in(low: float, high: float):
+    """argparse type: a float strictly between low and high."""
+    def conv(text: str) -> float:
+        try:
+            v = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not low < v < high:
+            raise argparse.ArgumentTypeError(f"{v} is out of range: must be strictly between {low} and {high}")
+        return v
+    return conv
+
+
 def _fit(args: argparse.Namespace) -> int:
     import pandas as pd
 
@@ -23,11 +50,17 @@ def _fit(args: argparse.Namespace) -> int:
     if args.firth:
         options["firth"] = True
     if args.engine == "pymc":
-        options.update(draws=args.draws, tune=args.tune, chains=args.chains)
+        options.update(draws=args.draws, tune=args.tune, chains=args.chains, target_accept=args.target_accept,
+                       on_fail=args.on_fail)
         if args.cache_dir:
             options["cache_dir"] = args.cache_dir
-    f = fit(args.formula, data, family=args.family, engine=args.engine, group=args.group, weights=args.weights,
-            seed=args.seed, **options)
+    from rich.console import Console
+
+    what = f"fitting {args.formula} ({args.engine}, {args.family}" + (
+        f", {args.chains} chains x {args.draws} draws)" if args.engine == "pymc" else ")")
+    with Console(stderr=True).status(what):
+        f = fit(args.formula, data, family=args.family, engine=args.engine, group=args.group, weights=args.weights,
+                seed=args.seed, **options)
     t = f.tidy(ci_prob=args.ci_prob, exponentiate=args.exponentiate)
     print_table(t, args.format)
     return 0
@@ -61,10 +94,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--share-class", dest="share_class", help="share-class column used where counts are missing")
     p.add_argument("--firth", action="store_true", help="Firth penalised likelihood (bernoulli, statsmodels)")
     p.add_argument("--missing", default="raise", choices=["raise", "drop"])
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--draws", type=int, default=1000)
-    p.add_argument("--tune", type=int, default=1000)
-    p.add_argument("--chains", type=int, default=4)
+    p.add_argument("--seed", type=_int_at_least(0, 2**32 - 1), default=0, help="random seed (0 to 2^32-1; default 0)")
+    p.add_argument("--draws", type=_int_at_least(100), default=1000, help="posterior draws per chain (pymc; default 1000)")
+    p.add_argument("--tune", type=_int_at_least(100), default=1000, help="tuning steps per chain (pymc; default 1000)")
+    p.add_argument("--chains", type=_int_at_least(2, 64), default=4,
+                   help="chains (pymc; at least 2, so that R-hat can be computed; default 4)")
+    p.add_argument("--target-accept", dest="target_accept", type=_float_in(0.5, 1.0), default=0.9,
+                   help="NUTS target acceptance rate, in (0.5, 1) (pymc; default 0.9; raise it against divergences)")
+    p.add_argument("--on-fail", dest="on_fail", choices=["raise", "warn"], default="raise",
+                   help="a fit failing the convergence gate (R-hat <= 1.01, ESS >= 400, no divergences): "
+                        "raise = error, exit 2 (default); warn = print the table flagged converged=False")
     p.add_argument("--cache-dir", dest="cache_dir", help="reuse posteriors with the same content hash")
     p.add_argument("--ci-prob", dest="ci_prob", type=float, default=0.95)
     p.add_argument("--exponentiate", action="store_true", help="odds ratios instead of log-odds")
