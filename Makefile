@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: reproduce test venv clean-outputs benchmark validate
+.PHONY: reproduce test venv clean-outputs benchmark validate docs
 
 venv: $(STAMP)
 
@@ -27,3 +27,6 @@ benchmark: $(STAMP)
 
 validate: $(STAMP)
 	$(PY) -m pytest -q -m slow
+
+docs: $(STAMP)
+	$(PY) -m sphinx -b html -W --keep-going docs/api docs/api/_build/html

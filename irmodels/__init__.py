@@ -129,6 +129,13 @@ _EXPORTS: dict[str, str] = {
     "loo": "irmodels.models.bayes",
     "compare": "irmodels.models.bayes",
     "TippingPoint": "irmodels.sensitivity",
+    # the wave pipeline: a wave is a config file
+    "WaveConfig": "irmodels.pipeline.config",
+    "load_wave_config": "irmodels.pipeline.config",
+    "run_wave": "irmodels.pipeline.run",
+    "compare_waves": "irmodels.pipeline.compare",
+    "ConfigError": "irmodels.errors",
+    "load_yaml": "irmodels.yamlio",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

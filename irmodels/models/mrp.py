@@ -19,7 +19,7 @@ posterior mean, sd and equal-tailed interval of ``theta_D``.
   above the first, e.g. "at least one female IR").
 
 Predictors the cells do not carry (**an assumption**, made explicit)
--------------------------------------------------------------------
+--------------------------------------------------------------------
 The frame has no ``chair_profile`` and no ``teaching``. Within each cell the
 model prediction is averaged over a distribution of the missing predictors:
 
@@ -213,15 +213,14 @@ def poststratify(fit, cells: pd.DataFrame, *, by: str | list[str] | None = None,
     missing_preds = [p for p in preds if p not in cells.columns]
     resp = fit.design.data
     problems = []
-    for i, v in cells["N"].items():
-        if not np.isfinite(float(v)) or float(v) < 0:
-            problems.append(Problem(rule="N must be finite and >= 0", row=i, column="N", value=v))
+    n_num = pd.to_numeric(cells["N"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    for i, v in cells["N"][~(np.isfinite(n_num) & (n_num >= 0))].items():
+        problems.append(Problem(rule="N must be finite and >= 0", row=i, column="N", value=v))
     for p in in_cells:
         if isinstance(resp[p].dtype, pd.CategoricalDtype):
             valid = set(map(str, resp[p].cat.categories))
-            for i, v in cells[p].items():
-                if str(v) not in valid:
-                    problems.append(Problem(rule=f"not a category of {p}: {sorted(valid)}", row=i, column=p, value=v))
+            for i, v in cells[p][~cells[p].astype(str).isin(valid).to_numpy()].items():
+                problems.append(Problem(rule=f"not a category of {p}: {sorted(valid)}", row=i, column=p, value=v))
     if problems:
         raise SchemaError(problems, what="post-stratification cells")
     levels = list(fit.design.group_levels)
@@ -240,50 +239,51 @@ def poststratify(fit, cells: pd.DataFrame, *, by: str | list[str] | None = None,
         fallback = 0
     else:
         newdata, owner, share, fallback = _expand_respondent_mix(cells, resp, resp_g, g, in_cells, missing_preds)
-    lev_index = {lv: i for i, lv in enumerate(levels)}
-    new_index = {lv: i for i, lv in enumerate(new_levels)}
-    cell_gidx = np.array([lev_index[c] if c in lev_index else -new_index[c] - 1 for c in cell_g])
-    p_rows = _probabilities(fit, newdata, cell_gidx[owner], a_new, positive)
+    # group index of every cell: known level i >= 0, new level j as -j - 1
+    known = pd.Index(levels).get_indexer(cell_g)
+    cell_gidx = np.where(known >= 0, known, -pd.Index(new_levels).get_indexer(cell_g) - 1)
+    # predictions once per distinct (group, predictors) row, not once per borrowed respondent
+    uniq, inverse = _distinct_rows(newdata, cell_gidx[owner])
+    p_uniq = _probabilities(fit, newdata.iloc[uniq].reset_index(drop=True), cell_gidx[owner][uniq], a_new, positive)
     n_cells = len(cells)
-    # theta_c^s = mean over the borrowed mix
-    theta = np.zeros((p_rows.shape[0], n_cells))
-    np.add.at(theta.T, owner, (p_rows * share).T)
-    N = cells["N"].to_numpy(dtype=float)
+    # theta_c^s = sum over the cell's borrowed mix of share x prediction: (S, U) @ (U, cells)
+    mix_w = np.zeros((len(uniq), n_cells))
+    np.add.at(mix_w, (inverse, owner), share)
+    theta = p_uniq @ mix_w
+    N = n_num
     q = (1 - ci_prob) / 2
     n_resp = resp_g.value_counts()
 
-    domain_draws: dict[str, np.ndarray] = {}
-
-    def summarise(level: str, domain: str, mask: np.ndarray, n_r: int) -> dict:
-        Nd = N[mask].sum()
-        if Nd <= 0:
-            raise ModelSpecError(f"domain {domain!r} has population N = 0")
-        draws = theta[:, mask] @ N[mask] / Nd
-        domain_draws[f"{level}:{domain}"] = draws
-        return {"level": level, "domain": domain, "estimate": float(draws.mean()),
-                "std_error": float(draws.std(ddof=1)), "lower": float(np.quantile(draws, q)),
-                "upper": float(np.quantile(draws, 1 - q)), "N": float(Nd), "n_respondents": int(n_r)}
-
-    out = [summarise("Europe", "Europe", np.ones(n_cells, dtype=bool), len(resp))]
+    # domains: (level, name, cell mask, respondents), in the order of the output rows
+    domains: list[tuple[str, str, np.ndarray, int]] = [("Europe", "Europe", np.ones(n_cells, dtype=bool), len(resp))]
     for c in sorted(set(cell_g)):
         m = cell_g == c
         if N[m].sum() > 0:
-            out.append(summarise("country", c, m, int(n_resp.get(c, 0))))
+            domains.append(("country", c, m, int(n_resp.get(c, 0))))
     for col in by:
         if col not in cells.columns:
             raise ModelSpecError(f"by={col!r} is not a column of the cells")
         vals = cells[col].astype(str).to_numpy()
+        counts = resp[col].astype(str).value_counts() if col in resp.columns else pd.Series(dtype=int)
         for v in pd.unique(vals):
             m = vals == v
-            nr = int((resp[col].astype(str) == v).sum()) if col in resp.columns else 0
             if N[m].sum() > 0:
-                out.append(summarise(col, v, m, nr))
-    res = pd.DataFrame(out)
+                domains.append((col, v, m, int(counts.get(v, 0))))
+    # theta_D^s = sum_{c in D} N_c theta_c^s / N_D for every domain at once
+    weights = np.stack([np.where(m, N, 0.0) for _, _, m, _ in domains], axis=1)
+    Nd = weights.sum(axis=0)
+    draws = theta @ (weights / Nd)
+    lower, upper = np.quantile(draws, [q, 1 - q], axis=0)
+    out = pd.DataFrame({"level": [d[0] for d in domains], "domain": [d[1] for d in domains],
+                        "estimate": draws.mean(axis=0), "std_error": draws.std(axis=0, ddof=1),
+                        "lower": lower, "upper": upper, "N": Nd, "n_respondents": [d[3] for d in domains]})
+    domain_draws = pd.DataFrame(draws, columns=[f"{lv}:{d}" for lv, d, _, _ in domains])
+    res = out
     res["method"] = "mrp"
     res["spec_id"] = fit.spec_id
     res.attrs["fallback"] = fallback
     res.attrs["new_countries"] = new_levels
-    res.attrs["draws"] = pd.DataFrame(domain_draws)
+    res.attrs["draws"] = domain_draws
     res.attrs["mix"] = "respondents" if mix is None else "given"
     return res
 
@@ -333,36 +333,54 @@ def _expand_given_mix(cells: pd.DataFrame, mix: pd.DataFrame, in_cells: list[str
     return newdata, merged["_cell"].to_numpy(), merged["share"].to_numpy(dtype=float)
 
 
+def _distinct_rows(newdata: pd.DataFrame, gidx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the distinct (group, predictor values) rows and each row's distinct index."""
+    codes = [np.asarray(gidx, dtype=np.int64)]
+    for c in newdata.columns:
+        codes.append(pd.factorize(newdata[c], use_na_sentinel=False)[0].astype(np.int64))
+    _, first, inverse = np.unique(np.stack(codes, axis=1), axis=0, return_index=True, return_inverse=True)
+    return first, inverse.ravel()
+
+
 def _expand_respondent_mix(cells, resp, resp_g, g, in_cells, missing_preds):
-    """Every cell expanded into the respondents whose missing-predictor mix it borrows."""
-    rows, owner, share, fallback = [], [], [], 0
-    for ci, (_, cell) in enumerate(cells.iterrows()):
-        keys = [(g, str(cell[g]))] + [(p, cell[p]) for p in in_cells]
-        if missing_preds:
-            m = np.ones(len(resp), dtype=bool)
-            for col, val in keys:
-                m &= (resp_g if col == g else resp[col].astype(str)).to_numpy() == str(val)
-            if not m.any():
-                fallback += 1
-                m = np.ones(len(resp), dtype=bool)
-                for col, val in keys[1:]:
-                    m &= resp[col].astype(str).to_numpy() == str(val)
-                if not m.any():
-                    m = np.ones(len(resp), dtype=bool)
-            sub = resp.loc[m, missing_preds].copy()
-        else:
-            sub = pd.DataFrame(index=[0])
+    """Every cell expanded into the respondents whose missing-predictor mix it borrows.
+
+    A cell borrows the respondents of its own country and cell values; where there are none
+    (counted in ``fallback``), those of the same cell values in all countries; where there
+    are none, all respondents. One merge per level, not one pass per cell.
+    """
+    n_cells = len(cells)
+    cell_keys = pd.DataFrame({"_cell": np.arange(n_cells), g: cells[g].astype(str).to_numpy()})
+    for p in in_cells:
+        cell_keys[p] = cells[p].astype(str).to_numpy()
+    if missing_preds:
+        resp_keys = pd.DataFrame({"_resp": np.arange(len(resp)), g: resp_g.to_numpy()})
         for p in in_cells:
-            col = resp[p]
-            if isinstance(col.dtype, pd.CategoricalDtype):
-                sub[p] = pd.Categorical([str(cell[p])] * len(sub), categories=col.cat.categories,
-                                        ordered=col.cat.ordered)
-            else:
-                sub[p] = np.repeat(np.asarray([cell[p]], dtype=col.dtype), len(sub))
-        rows.append(sub)
-        owner.append(np.full(len(sub), ci))
-        share.append(np.full(len(sub), 1.0 / len(sub)))
-    return pd.concat(rows, ignore_index=True), np.concatenate(owner), np.concatenate(share), fallback
+            resp_keys[p] = resp[p].astype(str).to_numpy()
+        own = cell_keys.merge(resp_keys, on=[g, *in_cells], how="inner")[["_cell", "_resp"]]
+        rest = cell_keys[~cell_keys["_cell"].isin(own["_cell"])]
+        fallback = len(rest)
+        if in_cells:
+            coarse = rest.merge(resp_keys.drop(columns=g), on=in_cells, how="inner")[["_cell", "_resp"]]
+        else:  # no cell predictors: every respondent matches the coarser stratum
+            coarse = rest[["_cell"]].merge(resp_keys[["_resp"]], how="cross")
+        rest = rest[~rest["_cell"].isin(coarse["_cell"])]
+        everyone = rest[["_cell"]].merge(resp_keys[["_resp"]], how="cross")
+        pairs = pd.concat([own, coarse, everyone], ignore_index=True).sort_values(["_cell", "_resp"], kind="stable")
+        owner = pairs["_cell"].to_numpy()
+        sub = resp[missing_preds].iloc[pairs["_resp"].to_numpy()].reset_index(drop=True)
+    else:
+        owner, fallback = np.arange(n_cells), 0
+        sub = pd.DataFrame(index=pd.RangeIndex(n_cells))
+    for p in in_cells:
+        col = resp[p]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            sub[p] = pd.Categorical(cells[p].astype(str).to_numpy()[owner], categories=col.cat.categories,
+                                    ordered=col.cat.ordered)
+        else:
+            sub[p] = pd.array(cells[p].to_numpy()[owner], dtype=col.dtype)
+    size = np.bincount(owner, minlength=n_cells)
+    return sub, owner, 1.0 / size[owner], fallback
 
 
 def poststratify_ensemble(fits: list, cells: pd.DataFrame, **kwargs) -> pd.DataFrame:
