@@ -20,6 +20,7 @@ from irmodels.reconstruction import reconstruct
 from irmodels.weighting import COLLAPSE_BEDS_400, WarningLog, weight
 
 K, SEED, ASSUMPTIONS, REPLICATE = 100, 20170401, "informed", 0
+FRAME_SIZE = 1180  # invited department heads (paper, Methods)
 SCENARIOS = ("radiologists", "hospitals_200plus", "respondents_table1")
 
 if __name__ == "__main__":
@@ -27,7 +28,7 @@ if __name__ == "__main__":
         ens = reconstruct(K, SEED, ASSUMPTIONS)
         rep = ens[ens["replicate"] == REPLICATE].reset_index(drop=True)
         rep = rep.assign(region=region_of(rep["country"].astype("string")))
-        results = {s: weight(rep, "rake", margins=frame_margins(s, variables=("region", "beds_class")),
+        results = {s: weight(rep, "rake", margins=frame_margins(s, variables=("region", "beds_class"), total=FRAME_SIZE),
                              collapse=COLLAPSE_BEDS_400) for s in SCENARIOS}
     print(f"warnings: {log.text() or 'none'}")
     for s, r in results.items():

@@ -53,7 +53,8 @@ def curves(data: pd.DataFrame) -> pd.DataFrame:
     d.attrs = {}
     out = []
     for s in SCENARIOS:
-        w = weight(d, "rake", margins=frame_margins(s, variables=("region", "beds_class"), total=FRAME),
+        # respondents=d: the frame is checked against the wave, and respondents_table1 is its own distribution
+        w = weight(d, "rake", margins=frame_margins(s, variables=("region", "beds_class"), total=FRAME, respondents=d),
                    collapse=COLLAPSE_BEDS_400)
         tp = tipping_point(d, "cover_24_7", w, threshold=THRESHOLD, frame_size=FRAME)
         out.append(tp.curve.assign(scenario=s, scenario_role=scenario_role(s), term="cover_24_7",

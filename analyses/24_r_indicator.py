@@ -61,12 +61,12 @@ CELLS = {s: frame_cells(s, total=1180) for s in SCENARIOS}  # built once, not pe
 TERMS = ("response_rate", "mechanical_bound", "CV", "max_abs_bias", "R_indicator_bias_corrected", "R_indicator")
 
 
-def r_table(data: pd.DataFrame) -> pd.DataFrame:
+def r_table(data: pd.DataFrame, cells: dict = CELLS) -> pd.DataFrame:
     d = data.assign(region=region_of(data["country"].astype("string")))
     d.attrs = {}
     parts = []
     for s in SCENARIOS:
-        res = weight(d, "propensity", frame=CELLS[s], covariates=["region", "beds_class"])
+        res = weight(d, "propensity", frame=cells[s], covariates=["region", "beds_class"])
         t = representativeness(res, on_invalid="nan").set_index("term").loc[list(TERMS)].reset_index()
         parts.append(t[["term", "estimate", "std_error"]].assign(
             scenario=s, scenario_role=scenario_role(s),
@@ -103,7 +103,8 @@ if __name__ == "__main__":
     pooled["notes"] = log17.text()
     with WarningLog() as logsim:
         sim = import_wave(SIMULATED_WAVE / "export.csv", SIMULATED_WAVE / "mapping.yaml").table
-        simt = r_table(sim)
+        # the simulated wave's own frames: checked against it, respondents_table1 = its own distribution
+        simt = r_table(sim, {s: frame_cells(s, total=1180, respondents=sim) for s in SCENARIOS})
     simt = with_interval(simt)
     simt.insert(0, "wave", "simulated_demo")
     simt["n_replicates_undefined"] = 0

@@ -16,8 +16,13 @@ something that is counted. This module makes that assumption explicit:
   proportional to the number of radiologists in each invited country).
 * :func:`frame_cells` turns a scenario (and the country statistics transcribed
   under ``data/raw/frame/``) into population counts ``N`` of departments by
-  ``country`` x ``beds_class`` that sum to ``total`` (1180). Every rule used to
-  fill a missing statistic is written in the ``rule`` column.
+  ``country`` x ``beds_class`` that sum to ``total`` (by default the frame size of
+  the wave the scenario is built for, :func:`scenario_total`: 1180 for 2017; a user
+  frame's counts are used as given). Every rule used to fill a missing statistic is
+  written in the ``rule`` column.
+* :func:`check_frame` checks a frame against the respondents it is to weight (a
+  respondent country absent from the frame is an error; a cell with fewer frame
+  units than respondents is flagged or refused).
 * :func:`frame_margins` gives the same counts as raking margins;
   :func:`region_coverage` says how much of each region's frame lies in countries
   without respondents (and flags regions without any).
@@ -39,7 +44,24 @@ from typing import Iterable, Mapping
 import numpy as np
 import pandas as pd
 
-from irmodels.errors import FrameError, Problem
+from irmodels.errors import FrameError, IrmodelsWarning, Problem
+
+
+class FrameRescaledWarning(IrmodelsWarning):
+    """A user frame's counts were rescaled to a ``total`` given explicitly.
+
+    Only happens on request (``total=`` differs from the sum of the frame's counts); the
+    cells' ``rule`` column and ``attrs["rescaled_from"]`` say so as well.
+    """
+
+
+class FrameContradictionWarning(IrmodelsWarning):
+    """The frame has fewer units than respondents in some cell: it contradicts the data.
+
+    Issued by :func:`check_frame` with ``on_contradiction="flag"``; each such cell is
+    listed (``below_respondents`` in its result, ``frame_check`` in
+    :func:`irmodels.survey.frame_weighted_prevalence`).
+    """
 
 __all__ = [
     "BEDS_CLASSES",
@@ -56,6 +78,10 @@ __all__ = [
     "load_invited_countries",
     "load_frame",
     "frame_cells",
+    "check_frame",
+    "scenario_total",
+    "FrameRescaledWarning",
+    "FrameContradictionWarning",
     "frame_margins",
     "region_coverage",
 ]
@@ -138,6 +164,37 @@ class Scenario:
     description: str
     reference: bool = False
     countries: str = "invited"
+    wave: str = "esr_cirse_2017"
+
+
+def scenario_total(name: str) -> float:
+    """Frame size a named scenario is built for: the invitations of its wave.
+
+    The named scenarios (:data:`SCENARIOS`) are built from the 2017 country statistics and
+    Table 1, so their own frame size is the 2017 one,
+    :data:`irmodels.waves.esr_cirse_2017.N_INVITED` (1180). It is what :func:`frame_cells`
+    uses for a named scenario when no ``total`` is given (and says so in
+    ``attrs["total_source"]``); functions that take a wave's respondents
+    (:func:`irmodels.survey.frame_weighted_prevalence`, the CLI) require the wave's own
+    frame size instead.
+
+    Raises
+    ------
+    FrameError
+        Unknown scenario (``"user"`` has no frame size of its own apart from its counts).
+
+    Examples
+    --------
+    >>> scenario_total("radiologists")
+    1180.0
+    """
+    sc = _scenario(name)
+    if sc.wave == "esr_cirse_2017":
+        from irmodels.waves.esr_cirse_2017 import N_INVITED
+
+        return float(N_INVITED)
+    raise FrameError([Problem(rule="no frame size is known for the wave of this scenario; pass total=", value=name)],  # pragma: no cover
+                     what="frame scenario")
 
 
 _ANSWERING_NOTE = (
@@ -203,7 +260,9 @@ SCENARIOS: dict[str, Scenario] = {
             "respondents_table1",
             "respondents",
             "respondents",
-            "Null scenario: the frame has the respondents' distribution (Table 1 countries, "
+            "Null scenario: the frame has the respondents' own distribution. With the respondents "
+            "given (respondents=, as every function taking a wave's table does), their own country x "
+            "beds class counts scaled to the frame total; without them, 2017's (Table 1 countries x the "
             "published beds counts 4/15/28/51). Weights are constant; the weighted estimate "
             "equals the respondent percentage. A reference, not an estimate: sample-derived totals "
             "are treated as known, which shrinks the standard error.",
@@ -583,9 +642,11 @@ def frame_cells(
     scenario: str,
     *,
     frame: pd.DataFrame | None = None,
-    total: float = 1180,
+    total: float | None = None,
     statistics: pd.DataFrame | None = None,
     invited: pd.DataFrame | None = None,
+    respondents: pd.DataFrame | None = None,
+    on_contradiction: str = "flag",
 ) -> pd.DataFrame:
     """Population counts of invited departments by country x beds class.
 
@@ -595,10 +656,25 @@ def frame_cells(
         A key of :data:`SCENARIOS`, or ``"user"`` together with ``frame``.
     frame : DataFrame, optional
         A user frame as returned by :func:`load_frame` (only with ``scenario="user"``).
-        Its counts are rescaled to ``total`` when they do not sum to it (recorded
-        in ``rule``); pass ``total=None`` to keep them.
-    total : float
-        Frame size; the 2017 survey invited about 1180 department heads.
+        Its counts are used as given: their sum is the population size.
+    total : float, optional
+        Frame size. Default (None): a user frame's own total (the sum of its counts); for a
+        named scenario, the frame size of the wave it is built for
+        (:func:`scenario_total`: 1180 for the 2017 scenarios, stated in
+        ``attrs["total_source"]``). Given explicitly for a user frame whose counts sum to
+        something else, the counts are rescaled to it: said in ``rule``,
+        ``attrs["rescaled_from"]`` and a :class:`FrameRescaledWarning`.
+    respondents : DataFrame, optional
+        The respondents the frame will weight (columns ``country`` and, when the frame has
+        them, ``beds_class``/``teaching``). Then the reference scenario
+        ``respondents_table1`` is built from *their* own country x beds class distribution
+        (not 2017's), and the frame is checked against them with :func:`check_frame`: a
+        respondent country absent from the frame raises, a cell with fewer frame units than
+        respondents is flagged or refused (``on_contradiction``); the cells get the columns
+        ``n_respondents`` and ``below_respondents``.
+    on_contradiction : {"flag", "raise"}
+        With ``respondents``: what a cell with fewer frame units than respondents does
+        (:func:`check_frame`).
     statistics : DataFrame, optional
         Country statistics (:func:`load_statistics`); default: the transcribed table.
     invited : DataFrame, optional
@@ -614,8 +690,10 @@ def frame_cells(
         obtained, including every rule used for a missing statistic, and "no 2017
         respondents" for a country without any). There is no ``teaching`` column for
         the scenario frames: no source gives hospitals by teaching status.
-        ``attrs``: ``scenario``, ``total``, ``countries`` (``"invited"``,
-        ``"answering"`` or ``"user"``).
+        ``attrs``: ``scenario``, ``total``, ``total_source`` (where the total comes from),
+        ``rescaled_from`` (a user frame's own total when it was rescaled, else None),
+        ``countries`` (``"invited"``, ``"answering"``, ``"respondents"`` or ``"user"``) and,
+        with ``respondents``, ``contradictions`` (list of str).
 
     Raises
     ------
@@ -623,7 +701,8 @@ def frame_cells(
         Unknown scenario; ``frame`` given with a scenario other than ``"user"``;
         the statistics and the invited list disagree (a country in one and not the
         other, different Table 1 counts); a statistic that must be imputed for a
-        country without a population.
+        country without a population; a total that is not a positive number; with
+        ``respondents``: what :func:`check_frame` raises.
 
     Notes
     -----
@@ -652,14 +731,71 @@ def frame_cells(
     >>> frame_cells("radiologists_answering_only")["country"].nunique()
     24
     """
+    if on_contradiction not in ("flag", "raise"):
+        raise FrameError([Problem(rule="on_contradiction must be 'flag' or 'raise'", value=on_contradiction)], what="frame_cells")
+    if total is not None and not (isinstance(total, (int, float, np.integer, np.floating)) and np.isfinite(total) and total > 0):
+        raise FrameError([Problem(rule="total (the frame size) must be a finite number > 0, or None for the frame's own total", value=total)], what="frame_cells")
     if scenario == "user" or frame is not None:
         if scenario != "user" or frame is None:
             raise FrameError(
                 [Problem(rule="a user frame is used with scenario='user' and frame=load_frame(path); the named scenarios build their own frame", value=scenario)],
                 what="frame_cells",
             )
-        return _user_cells(frame, total)
-    sc = _scenario(scenario)
+        out = _user_cells(frame, total)
+    else:
+        sc = _scenario(scenario)
+        if total is None:
+            T, source = scenario_total(scenario), f"the frame size of the {sc.wave} wave the scenario is built for (scenario_total)"
+        else:
+            T, source = float(total), "total= given"
+        if sc.country_rule == "respondents" and respondents is not None:
+            out = _respondent_cells(respondents, T, sc)
+        else:
+            out = _scenario_cells(sc, T, statistics, invited)
+        out.attrs["total_source"] = source
+        out.attrs["rescaled_from"] = None
+    if respondents is not None:
+        chk = check_frame(out, respondents, on_contradiction=on_contradiction)
+        attrs = dict(out.attrs)
+        keys = [k for k in ("country", "beds_class", "teaching") if k in out.columns and k in respondents.columns]
+        n_of = dict(zip(zip(*[chk[k].astype(str) for k in keys]), chk["n_respondents"]))
+        cell = zip(*[out[k].astype(str) for k in keys])
+        out = out.assign(n_respondents=[int(n_of.get(c, 0)) for c in cell])
+        out["below_respondents"] = out["N"] < out["n_respondents"]
+        attrs["contradictions"] = list(chk.attrs["contradictions"])
+        out.attrs = attrs
+    return out
+
+
+def _respondent_cells(respondents: pd.DataFrame, total: float, sc: Scenario) -> pd.DataFrame:
+    """The respondents' own country x beds class distribution, scaled to ``total``."""
+    problems = []
+    for col in ("country", "beds_class"):
+        if col not in respondents.columns:
+            problems.append(Problem(rule=f"scenario {sc.name!r} with respondents= is their own country x beds class distribution: the table needs this column", column=col))
+            continue
+        for i in respondents.index[respondents[col].isna().to_numpy()]:
+            problems.append(Problem(rule=f"missing {col}: scenario {sc.name!r} uses the respondents' own distribution, so every respondent needs it (drop the row explicitly first)", row=i, column=col, value=""))
+    if problems:
+        raise FrameError(problems, what=f"frame scenario {sc.name}")
+    region_of(respondents["country"].astype("string"))  # raises naming every unknown code
+    keys = respondents[["country", "beds_class"]].astype(str)
+    n = keys.groupby(["country", "beds_class"], sort=True).size()
+    n_total = float(n.sum())
+    rows = [{"country": c, "region": _REGION_OF[c], "beds_class": b, "N": float(total * k / n_total),
+             "rule": f"[{sc.name}] the respondents' own distribution of the given table: {int(k)} of {int(n_total)} respondents x frame total {total:g}"}
+            for (c, b), k in n.items()]
+    out = pd.DataFrame(rows)
+    out["country"] = out["country"].astype("string")
+    out["beds_class"] = pd.Categorical(out["beds_class"], categories=list(BEDS_CLASSES), ordered=True)
+    out = out.sort_values(["country", "beds_class"]).reset_index(drop=True)
+    out.attrs["scenario"] = sc.name
+    out.attrs["total"] = float(total)
+    out.attrs["countries"] = "respondents"
+    return out
+
+
+def _scenario_cells(sc: Scenario, total: float, statistics: pd.DataFrame | None, invited: pd.DataFrame | None) -> pd.DataFrame:
     stats = load_statistics() if statistics is None else statistics.copy()
     if sc.countries == "answering":
         used = stats[stats["respondents_table1"] > 0].reset_index(drop=True)
@@ -709,40 +845,155 @@ def frame_cells(
 
 
 def _user_cells(frame: pd.DataFrame, total: float | None) -> pd.DataFrame:
+    import warnings
+
     df = frame.copy()
     keys = [c for c in ("country", "beds_class", "teaching") if c in df.columns]
     df = df[keys + ["N"]].copy()
     df["N"] = df["N"].astype(float)
-    s = df["N"].sum()
-    rule = "[user] counts from the user frame file"
+    s = float(df["N"].sum())
+    name = frame.attrs.get("file", "the user frame")
+    rule = "[user] counts from the user frame file, as given"
+    source, rescaled = f"sum of the counts of {name}", None
     if total is not None and not np.isclose(s, total, rtol=1e-12):
         df["N"] = df["N"] * total / s
-        rule += f", rescaled from {s:g} to {total:g}"
+        rule = f"[user] counts from the user frame file, rescaled from {s:g} to {float(total):g} (total= given)"
+        source, rescaled = f"total= given: the counts of {name} (sum {s:g}) rescaled to {float(total):g}", s
+        warnings.warn(f"user frame {name}: counts summing to {s:g} rescaled to total={float(total):g} as asked; "
+                      "omit total to use the frame's own total", FrameRescaledWarning, stacklevel=3)
     df.insert(1, "region", df["country"].map(_REGION_OF).astype("string"))
     df["rule"] = rule
     if "beds_class" in df.columns:
         df["beds_class"] = pd.Categorical(df["beds_class"], categories=list(BEDS_CLASSES), ordered=True)
     df.attrs["scenario"] = "user"
     df.attrs["total"] = float(df["N"].sum())
+    df.attrs["total_source"] = source
+    df.attrs["rescaled_from"] = rescaled
     df.attrs["countries"] = "user"
+    df.attrs["file"] = name
     return df.reset_index(drop=True)
+
+
+def check_frame(cells: pd.DataFrame, respondents: pd.DataFrame, *, on_contradiction: str = "flag") -> pd.DataFrame:
+    """Check a frame against the respondents it is to weight.
+
+    Two things can be wrong. A respondent's country may be absent from the frame (the
+    frame does not cover the population the respondent belongs to: raking would spread
+    the region's total over respondents the frame knows nothing about) -- always an
+    error. And a cell may hold fewer frame units than respondents (the frame contradicts
+    the data: weights below 1, propensities above 1) -- flagged or refused.
+
+    Parameters
+    ----------
+    cells : DataFrame
+        Frame cells with ``country`` and ``N`` (:func:`frame_cells`), optionally
+        ``beds_class`` and ``teaching``; ``attrs["scenario"]`` and ``attrs["file"]`` name
+        the frame in messages.
+    respondents : DataFrame
+        One row per respondent with ``country`` (and the other key columns of the frame
+        it has). Rows with a missing key value are left out of the check (weighting
+        raises on them or drops them when asked).
+    on_contradiction : {"flag", "raise"}
+        ``flag`` (default): a :class:`FrameContradictionWarning` lists every cell with
+        fewer frame units than respondents; ``raise``: a :class:`FrameError` does.
+
+    Returns
+    -------
+    DataFrame
+        One row per cell (the keys shared by frame and respondents: ``country`` and,
+        when both have it, ``beds_class``, ``teaching``) that is in the frame or has
+        respondents: the keys, ``N`` (0 for a respondent cell the frame lacks),
+        ``n_respondents``, ``below_respondents`` (``N < n_respondents``).
+        ``attrs["contradictions"]``: one text per flagged cell.
+
+    Raises
+    ------
+    FrameError
+        ``respondents`` without a ``country`` column; a respondent country absent from the
+        frame (one problem per country: the value is the country, the row its respondents'
+        row labels, the rule names the frame and their ``respondent_id``); with
+        ``on_contradiction="raise"``, every cell with fewer frame units than respondents.
+
+    Examples
+    --------
+    >>> cells = pd.DataFrame({"country": ["DE", "FR"], "N": [10.0, 2.0]})
+    >>> chk = check_frame(cells, pd.DataFrame({"country": ["DE", "FR", "FR", "FR"]}))
+    >>> chk["below_respondents"].tolist()
+    [False, True]
+    """
+    import warnings
+
+    if on_contradiction not in ("flag", "raise"):
+        raise FrameError([Problem(rule="on_contradiction must be 'flag' or 'raise'", value=on_contradiction)], what="check_frame")
+    scen = cells.attrs.get("scenario", "")
+    label = f"user frame {cells.attrs.get('file', '')}".strip() if scen == "user" else f"frame scenario {scen!r}" if scen else "frame"
+    if "country" not in respondents.columns:
+        raise FrameError([Problem(rule="the respondents need a country column to be checked against the frame", column="country")], what="check_frame")
+    keys = [k for k in ("country", "beds_class", "teaching") if k in cells.columns and k in respondents.columns]
+    r = respondents[keys]
+    r = r[r.notna().all(axis=1)]
+    rk = r.astype(str)
+    ids = respondents["respondent_id"].astype(str) if "respondent_id" in respondents.columns else None
+    frame_countries = set(cells.loc[cells["N"] > 0, "country"].astype(str))
+    problems = []
+    for c, sub in rk.groupby("country", sort=True):
+        if c in frame_countries:
+            continue
+        rows = [str(i) for i in sub.index]
+        who = f"respondent_id {', '.join(ids.loc[sub.index[:20]])}" if ids is not None else ""
+        extra = ""
+        if cells.attrs.get("countries") == "answering":
+            extra = (f"; scenario {scen!r} covers only the countries with 2017 respondents: use a scenario over the "
+                     "invited countries or a user frame with this country")
+        problems.append(Problem(
+            rule=(f"respondent country absent from the {label} ({len(rows)} respondent{'s' if len(rows) != 1 else ''}"
+                  f"{'; ' + who if who else ''}): every respondent's country needs frame units{extra}"),
+            row=", ".join(rows[:20]) + (f" ... ({len(rows)} rows)" if len(rows) > 20 else ""),
+            column="country", value=c))
+    if problems:
+        raise FrameError(problems, what=f"{label} against the respondents")
+    fk = cells[keys].astype(str)
+    N = cells.groupby([fk[k] for k in keys], observed=True, sort=True)["N"].sum()
+    n = rk.groupby(keys, sort=True).size()
+    idx = N.index.union(n.index)
+    out = pd.DataFrame({"N": N.reindex(idx).fillna(0.0), "n_respondents": n.reindex(idx).fillna(0).astype(int)})
+    out["below_respondents"] = out["N"] < out["n_respondents"]
+    out = out.reset_index()
+    if len(keys) == 1:
+        out = out.rename(columns={"index": keys[0]})
+    msgs = [", ".join(f"{k}={getattr(row, k)}" for k in keys) + f": frame {row.N:.4g} < {row.n_respondents} respondents"
+            for row in out.itertuples() if row.below_respondents]
+    out.attrs["contradictions"] = msgs
+    if msgs:
+        if on_contradiction == "raise":
+            raise FrameError([Problem(rule=f"the {label} has fewer units than respondents in this cell: it contradicts the data ({m})",
+                                      column=keys[-1] if len(keys) > 1 else "country", value=m.split(":")[0])
+                              for m in msgs], what=f"{label} against the respondents")
+        warnings.warn(f"the {label} has fewer units than respondents in {len(msgs)} cell{'s' if len(msgs) != 1 else ''} "
+                      f"(it contradicts the data there): {'; '.join(msgs[:10])}{f'; ... ({len(msgs)} cells in all)' if len(msgs) > 10 else ''}",
+                      FrameContradictionWarning, stacklevel=3)
+    return out
 
 
 def frame_margins(
     scenario: str,
     *,
     frame: pd.DataFrame | None = None,
-    total: float = 1180,
+    total: float | None = None,
     statistics: pd.DataFrame | None = None,
     invited: pd.DataFrame | None = None,
     variables: tuple[str, ...] = ("country", "beds_class"),
+    respondents: pd.DataFrame | None = None,
+    on_contradiction: str = "flag",
 ) -> dict[str, dict[str, float]]:
     """Raking margins of a frame scenario: ``{column: {category: population total}}``.
 
     Parameters
     ----------
-    scenario, frame, total, statistics, invited
-        As in :func:`frame_cells`.
+    scenario, frame, total, statistics, invited, respondents, on_contradiction
+        As in :func:`frame_cells` (``total=None``: a user frame's own total, a named
+        scenario's :func:`scenario_total`; ``respondents``: the frame is checked against
+        them and ``respondents_table1`` is their own distribution).
     variables : tuple of str
         Which margins to return (any of ``country``, ``region``, ``beds_class``,
         ``teaching`` when the frame has it).
@@ -757,11 +1008,15 @@ def frame_margins(
         sample) unless they are pooled into regions by an explicit collapse rule;
         the ``region`` margin counts their departments in their region.
     """
-    if frame is None and statistics is None and invited is None:
+    if frame is None and statistics is None and invited is None and respondents is None and scenario != "user":
         # the default raw files are read-only input: cache per (scenario, total, variables)
-        cached = _default_margins(scenario, float(total), tuple(variables))
+        T = scenario_total(scenario) if total is None else total
+        if not (isinstance(T, (int, float, np.integer, np.floating)) and np.isfinite(T) and T > 0):
+            raise FrameError([Problem(rule="total (the frame size) must be a finite number > 0, or None for the frame's own total", value=T)], what="frame_margins")
+        cached = _default_margins(scenario, float(T), tuple(variables))
         return {v: dict(m) for v, m in cached}
-    return _margins_from_cells(frame_cells(scenario, frame=frame, total=total, statistics=statistics, invited=invited), variables)
+    return _margins_from_cells(frame_cells(scenario, frame=frame, total=total, statistics=statistics, invited=invited,
+                                           respondents=respondents, on_contradiction=on_contradiction), variables)
 
 
 @functools.lru_cache(maxsize=64)
@@ -977,4 +1232,6 @@ def load_frame(path: str | os.PathLike, *, required_countries: Mapping | list | 
             problems.append(Problem(rule="required country missing from the frame (it has respondents, so it needs a population count)", file=name, column="country", value=c))
     if problems:
         raise FrameError(problems, what=f"frame file {name}")
-    return out.reset_index(drop=True)
+    out = out.reset_index(drop=True)
+    out.attrs["file"] = name
+    return out

@@ -93,37 +93,58 @@ def tipping_point(
     weights: Any,
     *,
     threshold: float = 0.5,
-    frame_size: float = 1180,
+    frame_size: float | None = None,
     model: str | None = None,
     deltas: np.ndarray | None = None,
     level: float = 0.95,
 ) -> TippingPoint:
     r"""Delta-adjustment (tipping-point) analysis of a frame-wide prevalence.
 
+    Signature: ``tipping_point(data, outcome, weights, *, threshold=0.5,
+    frame_size=None, model=None, deltas=None, level=0.95)``.
+
     Parameters
     ----------
     data : DataFrame
-        Respondents; ``outcome`` is boolean with ``<NA>`` for item non-response
-        (those departments count as non-respondents for this item).
+        Respondents, one row each; ``outcome`` is boolean (or 0/1) with ``<NA>`` for item
+        non-response (those departments count as non-respondents for this item).
     outcome : str
+        Column of ``data`` holding the binary outcome (e.g. ``"cover_24_7"``).
     weights : Series, array, column name or WeightingResult
-        Non-response weights; rescaled over the answers to sum to ``frame_size``.
-    threshold : float
-        Prevalence of interest (default 0.5).
-    frame_size : float
-        Number of invited departments (1180 in 2017).
+        Non-response weights of the rows of ``data`` (e.g. ``weight(data, "rake",
+        margins=...)``, a ``weight --into`` column, or its name); rescaled over the
+        answers to sum to ``frame_size``.
+    threshold : float, default 0.5
+        Prevalence of interest, in (0, 1).
+    frame_size : float, optional
+        Number of invited units :math:`N` (departments) of the wave. Default (None): the
+        sum of ``weights`` over all rows -- weights calibrated to a frame (rake, linear,
+        logit to :func:`irmodels.frame.frame_margins`) sum to its population size; the
+        value used is in ``notes``. Weights that sum to no more than the number of
+        respondents (e.g. unit weights) raise: pass ``frame_size``.
     model : str, optional
         None (default): one delta for all non-respondents, relative to the
         non-respondent prevalence the weighted estimate implies. Or the right-hand
         side of a weighted logistic model (e.g. ``"C(beds_class)"``) giving each
         respondent's MAR prediction :math:`\hat p_i` for the non-respondents it stands for.
     deltas : array, optional
-        Grid of :math:`\delta` (default -4 to 4 by 0.05).
-    level : float
+        Grid of :math:`\delta` for the curve (default -4 to 4 by 0.05).
+    level : float, default 0.95
+        Confidence level of the intervals.
 
     Returns
     -------
     TippingPoint
+        ``curve`` (``delta, odds_ratio, estimate, std_error, lower, upper,
+        identification``), ``delta_star``, ``delta_star_upper``, ``threshold``,
+        ``estimate_mar`` (at :math:`\delta = 0`), ``notes``; ``summary()`` gives one row.
+
+    Raises
+    ------
+    WeightingError
+        ``threshold`` outside (0, 1); invalid weights; a frame size (given or the sum of
+        the weights) not above the number of answers; a weighted estimate implying a
+        non-respondent prevalence outside (0, 1) (``model=None``).
 
     Notes
     -----
@@ -143,6 +164,13 @@ def tipping_point(
     are set to 0 and noted) and the SE is :math:`\sqrt{g'Vg}` through the model's
     sandwich covariance. Intervals are built on the logit scale. Item non-respondents
     count as non-respondents.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"y": [True] * 6 + [False] * 4})
+    >>> tp = tipping_point(d, "y", np.full(10, 5.0))  # weights sum to the frame size 50
+    >>> round(tp.estimate_mar, 3), tp.notes[0]
+    (0.6, 'frame_size = 50 (the sum of the weights)')
     """
     import patsy
 
@@ -154,9 +182,17 @@ def tipping_point(
     y = _binary(data, outcome, None)
     ans = ~y.isna().to_numpy()
     n = int(ans.sum())
+    notes = []
+    if frame_size is None:
+        frame_size = float(np.sum(w))
+        if frame_size <= len(data) * (1 + 1e-9):
+            raise WeightingError(
+                f"tipping_point: the weights sum to {frame_size:g}, not more than the {len(data)} respondents, so they "
+                "are not weights calibrated to a frame and do not give its size: pass frame_size= (the number of "
+                "units the wave invited)")
+        notes.append(f"frame_size = {frame_size:g} (the sum of the weights)")
     if frame_size <= n:
         raise WeightingError(f"frame_size {frame_size} must exceed the number of answers {n}")
-    notes = []
     if (~ans).any():
         notes.append(f"{int((~ans).sum())} item non-response(s) in {outcome!r} counted as non-respondents")
     z = stats.norm.ppf(0.5 + level / 2)
@@ -300,24 +336,38 @@ def manski_bounds(
     *,
     n_positive: int | None = None,
     n_answered: int | None = None,
-    frame_size: float = 1180,
+    frame_size: float,
 ) -> pd.DataFrame:
     """Worst-case (Manski) bounds on the frame-wide prevalence.
+
+    Signature: ``manski_bounds(data=None, outcome="cover_24_7", *, n_positive=None,
+    n_answered=None, frame_size)``; ``frame_size`` is required (there is no default
+    population size).
 
     Parameters
     ----------
     data : DataFrame, optional
-        Respondents; or give the counts ``n_positive`` and ``n_answered``.
-    outcome : str
+        Respondents (binary ``outcome``, ``<NA>`` = not answered); or give the counts
+        ``n_positive`` and ``n_answered`` instead.
+    outcome : str, default "cover_24_7"
+        Column of ``data``; also the ``term`` of the result.
     n_positive, n_answered : int, optional
+        Positives and answers among the respondents (used when ``data`` is None).
     frame_size : float
-        Invited departments (1180).
+        Number of invited units :math:`N` of the wave (e.g. a user frame's total,
+        ``frame_cells(...).attrs["total"]``; 1180 for 2017).
 
     Returns
     -------
     DataFrame
         One row: ``term, estimate_respondents, lower, upper, width, n_positive,
         n_answered, frame_size, identification`` (= ``"bounded"``).
+
+    Raises
+    ------
+    WeightingError
+        Neither ``data`` nor both counts; counts not satisfying
+        ``0 <= n_positive <= n_answered <= frame_size``.
 
     Notes
     -----
@@ -328,7 +378,7 @@ def manski_bounds(
 
     Examples
     --------
-    >>> manski_bounds(n_positive=60, n_answered=97)[["lower", "upper"]].round(4).values.tolist()
+    >>> manski_bounds(n_positive=60, n_answered=97, frame_size=1180)[["lower", "upper"]].round(4).values.tolist()
     [[0.0508, 0.9686]]
     """
     if data is not None:

@@ -565,10 +565,11 @@ def frame_weighted_prevalence(
     by: str | None = None,
     interval: Literal["logit", "wilson", "wald"] = "logit",
     missing: Literal["raise", "exclude"] = "exclude",
-    frame_total: float = 1180,
+    frame_total: float | None = None,
     weight_options: dict | None = None,
     unweighted_identification: str = "identified",
     frame: pd.DataFrame | None = None,
+    on_contradiction: Literal["flag", "raise"] = "flag",
 ) -> pd.DataFrame:
     """Prevalence weighted to each frame scenario, next to the unweighted respondent share.
 
@@ -587,8 +588,12 @@ def frame_weighted_prevalence(
         respondents per country, country margins are often infeasible).
     method : str
         Weighting method (:data:`irmodels.weighting.METHODS`) using ``margins=``.
-    frame_total : float
-        Frame size (1180 invitations in 2017).
+    frame_total : float, optional
+        Frame size: the number of units (departments) the wave invited. Required with named
+        scenarios (they carry no frame size of the wave being analysed; 2017's is
+        ``irmodels.waves.esr_cirse_2017.N_INVITED``). With a user ``frame``, default None
+        uses its counts as given (their sum is the population size); a value that differs
+        from their sum rescales them, and the rows say so (``frame_total_source``).
     weight_options : dict, optional
         Passed to :func:`irmodels.weighting.weight` (e.g. ``collapse``, ``trim``).
     unweighted_identification : str
@@ -597,6 +602,11 @@ def frame_weighted_prevalence(
     frame : DataFrame, optional
         A user frame (:func:`irmodels.frame.load_frame`): weighted as scenario
         ``"user"``, replacing ``scenarios``.
+    on_contradiction : {"flag", "raise"}
+        A frame cell with fewer units than respondents (the frame contradicts the data):
+        ``flag`` lists it in ``frame_check`` (and a
+        :class:`~irmodels.frame.FrameContradictionWarning`), ``raise`` refuses the frame
+        (:class:`~irmodels.errors.FrameError`).
 
     Returns
     -------
@@ -604,11 +614,22 @@ def frame_weighted_prevalence(
         The columns of :func:`weighted_prevalence` plus ``scenario`` (``"unweighted"``
         for the respondent share), ``scenario_role`` (:func:`irmodels.frame.scenario_role`:
         the reference scenario ``respondents_table1`` is labelled "reference: respondents'
-        own distribution; not an estimate"), ``weighting``, ``deff_kish``, ``n_eff_kish``
-        and ``identification`` (``assumption`` for every frame-weighted estimate: it
-        depends on the frame scenario).
+        own distribution; not an estimate" and is built from ``data``'s own country x beds
+        class distribution), ``weighting``, ``deff_kish``, ``n_eff_kish``,
+        ``identification`` (``assumption`` for every frame-weighted estimate: it
+        depends on the frame scenario), ``frame_total`` (population size weighted to; NaN
+        for the unweighted row), ``frame_total_source`` and ``frame_check`` (every frame
+        cell with fewer units than respondents, ``""`` if none).
+
+    Raises
+    ------
+    FrameError
+        A respondent country absent from a frame (named: the country and its rows); with
+        ``on_contradiction="raise"``, a frame that contradicts the respondents.
+    WeightingError
+        Named scenarios without ``frame_total``; what :func:`irmodels.weighting.weight` raises.
     """
-    from irmodels.frame import SCENARIOS, frame_margins, region_of, scenario_role
+    from irmodels.frame import SCENARIOS, _margins_from_cells, frame_cells, region_of, scenario_role
     from irmodels.weighting import weight
 
     d = data.copy(deep=False)
@@ -618,15 +639,24 @@ def frame_weighted_prevalence(
     rows = []
     base = weighted_prevalence(d, outcome, np.ones(len(d)), positive=positive, by=by, method=interval, missing=missing)
     rows.append(base.assign(scenario="unweighted", weighting="none (respondents)", deff_kish=1.0, n_eff_kish=float(len(d)),
-                            identification=unweighted_identification))
+                            identification=unweighted_identification, frame_total=np.nan, frame_total_source="",
+                            frame_check=""))
     names = ["user"] if frame is not None else (list(scenarios) if scenarios is not None else list(SCENARIOS))
+    if frame is None and frame_total is None:
+        raise WeightingError(
+            "frame_weighted_prevalence: frame_total= is required with named frame scenarios: the number of units "
+            f"(departments) your wave invited (scenarios {names}; the 2017 wave invited "
+            "irmodels.waves.esr_cirse_2017.N_INVITED = 1180); or pass frame= a user frame whose counts give it")
     for s in names:
-        margins = frame_margins(s, frame=frame, variables=tuple(margin_vars), total=frame_total)
+        cells = frame_cells(s, frame=frame, total=frame_total, respondents=d, on_contradiction=on_contradiction)
+        margins = _margins_from_cells(cells, tuple(margin_vars))
         res = weight(d, method, margins=margins, **(weight_options or {}))
         est = weighted_prevalence(d, outcome, res, positive=positive, by=by, method=interval, missing=missing)
         summ = res.diagnostics["summary"]
         rows.append(est.assign(scenario=s, weighting=f"{method} to {' + '.join(margin_vars)}", deff_kish=summ["deff_kish"],
-                               n_eff_kish=summ["n_eff"], identification="assumption"))
+                               n_eff_kish=summ["n_eff"], identification="assumption", frame_total=cells.attrs["total"],
+                               frame_total_source=cells.attrs["total_source"],
+                               frame_check="; ".join(cells.attrs["contradictions"])))
     out = pd.concat(rows, ignore_index=True)
     out.insert(0, "scenario_role", out["scenario"].map(scenario_role))
     first = ["scenario", "scenario_role", "term"] + (["by"] if by is not None else []) + ["group"]

@@ -53,6 +53,9 @@ __all__ = [
 
 Margins = Mapping[str, Mapping[Any, float]]
 
+# columns of frame cells (irmodels.frame.frame_cells) that are not cell keys
+_FRAME_NON_KEYS = ("N", "rule", "region", "n_respondents", "below_respondents")
+
 #: Explicit collapse rule used by the analyses: the two small beds classes
 #: (4 and 15 respondents in 2017) are merged into ``"<400"``, which makes raking to
 #: region x beds margins feasible in every reconstruction replicate.
@@ -334,7 +337,7 @@ def collapse_categories(
             margins[col] = m2
         if frame is not None and col in frame.columns:
             frame[col] = frame[col].astype(str).map(lambda v: mapping.get(v, v)).astype("string")
-            keys = [c for c in frame.columns if c not in ("N", "rule", "region")]
+            keys = [c for c in frame.columns if c not in _FRAME_NON_KEYS]
             frame = frame.groupby(keys, observed=True, sort=False, as_index=False)["N"].sum()
     if report:
         merged = "; ".join(f"{r['column']}: {r['merged']} -> {r['into']} (n={r['n']})" for r in report)
@@ -452,7 +455,7 @@ def _base(data, *, margins=None, frame=None, base, total: float | None = None, *
 def _frame_keys(frame: pd.DataFrame, data: pd.DataFrame, cells: list[str] | None) -> list[str]:
     if "N" not in frame.columns:
         raise WeightingError(f"frame: needs a column 'N' (population count per cell); has {list(frame.columns)}")
-    keys = cells if cells is not None else [c for c in frame.columns if c not in ("N", "rule", "region") and c in data.columns]
+    keys = cells if cells is not None else [c for c in frame.columns if c not in _FRAME_NON_KEYS and c in data.columns]
     if not keys:
         raise WeightingError("frame: no frame variable is also a data column; pass cells=[...]")
     for k in keys:
@@ -877,7 +880,7 @@ def weight(
         raise WeightingError(f"method {method!r} produced non-finite weights")
     diag_margins = margins
     if diag_margins is None and frame is not None:
-        keys = [c for c in frame.columns if c not in ("N", "rule", "region") and c in work.columns]
+        keys = [c for c in frame.columns if c not in _FRAME_NON_KEYS and c in work.columns]
         diag_margins = {k: frame.groupby(frame[k].astype(str), observed=True)["N"].sum().to_dict() for k in keys}
     mt = margin_table(work, diag_margins, weights, base) if diag_margins else None
     diagnostics = {

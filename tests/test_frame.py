@@ -378,7 +378,10 @@ def test_load_valid_user_frame_and_cells(tmp_path):
     p = _write(tmp_path, "country,beds_class,N,source\nDE,>=800,30,my count\nDE,400-799,50,x\nFR,>=800,20,x\n")
     fr = load_frame(p, required_countries=["DE", "FR"])
     assert list(fr["N"]) == [30.0, 50.0, 20.0]
-    cells = frame_cells("user", frame=fr, total=1180)
+    from irmodels.frame import FrameRescaledWarning
+
+    with pytest.warns(FrameRescaledWarning):
+        cells = frame_cells("user", frame=fr, total=1180)
     assert cells["N"].sum() == pytest.approx(1180, rel=REL)
     assert cells["rule"].str.contains("rescaled from 100 to 1180").all()
     kept = frame_cells("user", frame=fr, total=None)
@@ -443,7 +446,8 @@ def test_all_hospitals_scenario_contradicts_the_respondents():
 
 def test_cli_user_frame_missing_country_names_file_and_country(tmp_path, capsys):
     """`irmodels weight/prevalence/tipping-point --frame f.csv`: a respondent country
-    absent from the user frame exits 2 with an error naming the frame file and the country."""
+    absent from the user frame exits 2 with an error naming the frame file, the country and
+    its rows (lines of the table file) and respondent ids."""
     from irmodels.cli import main
     from irmodels.io import write_table_atomic
     from irmodels.reconstruction import reconstruct
@@ -462,5 +466,129 @@ def test_cli_user_frame_missing_country_names_file_and_country(tmp_path, capsys)
         rc = main([*cmd, "--frame", str(frame)])
         err = capsys.readouterr().err
         assert rc == 2, cmd
-        assert "file my_frame.csv" in err and "value 'DE'" in err and "value 'TR'" in err, err
-        assert "required country missing from the frame" in err
+        assert "value 'DE'" in err and "value 'TR'" in err, err
+        assert "respondent country absent from the user frame my_frame.csv (15 respondents; respondent_id" in err
+        de_lines = ", ".join(str(i + 2) for i in ens.index[ens["country"] == "DE"])
+        assert f"row {de_lines}" in err
+
+
+# ---------------------------------------------------------------------------
+# frames that belong to the wave (issue 11): totals as given, checks against the respondents
+
+
+def _frame_1440(tmp_path):
+    """A user frame whose counts sum to 1440 (not 2017's 1180), with countries outside 2017's 24."""
+    p = tmp_path / "frame_1440.csv"
+    p.write_text("country,beds_class,N\nPL,>=800,200\nPL,400-799,300\nCZ,>=800,240\nPT,>=800,260\nDE,>=800,440\n")
+    return load_frame(p)
+
+
+def test_user_frame_counts_are_used_as_given(tmp_path, recwarn):
+    from irmodels.frame import FrameRescaledWarning
+
+    fr = _frame_1440(tmp_path)
+    cells = frame_cells("user", frame=fr)
+    assert cells["N"].sum() == 1440.0 and cells.attrs["total"] == 1440.0
+    assert cells.attrs["rescaled_from"] is None and "frame_1440.csv" in cells.attrs["total_source"]
+    assert list(cells["N"]) == [200.0, 300.0, 240.0, 260.0, 440.0]
+    assert not [w for w in recwarn if issubclass(w.category, FrameRescaledWarning)]
+    m = frame_margins("user", frame=fr, variables=("country", "region", "beds_class"))
+    assert m["country"] == {"PL": 500.0, "CZ": 240.0, "PT": 260.0, "DE": 440.0}
+    assert m["region"] == {"EU-East": 740.0, "EU-South": 260.0, "EU-West": 440.0}
+    # rescaling only when asked, and then said: rule, attrs and a named warning
+    with pytest.warns(FrameRescaledWarning, match="1440 rescaled to total=1180"):
+        r = frame_cells("user", frame=fr, total=1180)
+    assert r["N"].sum() == pytest.approx(1180, rel=REL) and r.attrs["rescaled_from"] == 1440.0
+    assert r["N"].iloc[0] == pytest.approx(200 * 1180 / 1440, rel=REL)
+    assert r["rule"].str.contains("rescaled from 1440 to 1180").all()
+
+
+def test_named_scenarios_take_the_frame_size_of_their_wave_and_say_so():
+    from irmodels.frame import scenario_total
+    from irmodels.waves.esr_cirse_2017 import N_INVITED
+
+    assert scenario_total("radiologists") == float(N_INVITED) == 1180.0
+    c = frame_cells("radiologists")
+    assert c.attrs["total"] == 1180.0 and "esr_cirse_2017" in c.attrs["total_source"]
+    c2 = frame_cells("radiologists", total=1440)
+    assert c2["N"].sum() == pytest.approx(1440, rel=REL) and c2.attrs["total_source"] == "total= given"
+    # the same country shares at any total
+    assert np.allclose(c2["N"].to_numpy() / 1440, c["N"].to_numpy() / 1180, rtol=1e-12)
+    for bad in (0, -5, float("nan")):
+        with pytest.raises(FrameError, match="finite number > 0"):
+            frame_cells("radiologists", total=bad)
+        with pytest.raises(FrameError, match="finite number > 0"):
+            frame_margins("radiologists", total=bad)
+
+
+def test_respondent_country_absent_from_a_user_frame_is_an_error_naming_it_and_its_rows(tmp_path):
+    fr = _frame_1440(tmp_path)
+    resp = pd.DataFrame({"respondent_id": ["a", "b", "c", "d", "e"], "country": ["PL", "SK", "DE", "SK", "HU"],
+                         "beds_class": [">=800"] * 5}, index=[10, 11, 12, 13, 14])
+    with pytest.raises(FrameError) as ei:
+        frame_cells("user", frame=fr, respondents=resp)
+    probs = {p.value: p for p in ei.value.problems}
+    assert set(probs) == {"SK", "HU"}
+    assert probs["SK"].row == "11, 13" and probs["HU"].row == "14"
+    assert "respondent_id b, d" in probs["SK"].rule and probs["SK"].column == "country"
+    assert "respondent country absent from the user frame frame_1440.csv" in probs["SK"].rule
+
+
+def test_answering_only_scenarios_refuse_countries_outside_2017s_24():
+    """Issue 11: a wave with Polish, Czech, Portuguese respondents must not be raked to region
+    totals that leave those countries out."""
+    resp = pd.DataFrame({"country": ["PL", "CZ", "PT", "DE"], "beds_class": [">=800"] * 4})
+    for s in ANSWERING_SCENARIOS:
+        if s == "respondents_table1":
+            continue
+        with pytest.raises(FrameError) as ei:
+            frame_margins(s, variables=("region", "beds_class"), respondents=resp)
+        assert {p.value for p in ei.value.problems} == {"PL", "CZ", "PT"}
+        assert "covers only the countries with 2017 respondents" in str(ei.value)
+    # the invited frames cover them
+    m = frame_margins("radiologists", variables=("country",), respondents=resp)
+    assert {"PL", "CZ", "PT"} <= set(m["country"])
+
+
+def test_cells_with_fewer_frame_units_than_respondents_are_flagged_or_refused(tmp_path):
+    from irmodels.frame import FrameContradictionWarning, check_frame
+
+    fr = _frame_1440(tmp_path)
+    # 3 respondents in a PT cell of 260 is fine; a 2-unit cell with 3 respondents is not
+    p = tmp_path / "small.csv"
+    p.write_text("country,beds_class,N\nPL,>=800,2\nPL,400-799,300\nDE,>=800,440\n")
+    small = load_frame(p)
+    resp = pd.DataFrame({"country": ["PL"] * 3 + ["PL", "DE"], "beds_class": [">=800"] * 3 + ["400-799", ">=800"]})
+    with pytest.warns(FrameContradictionWarning, match=r"country=PL, beds_class=>=800: frame 2 < 3 respondents"):
+        cells = frame_cells("user", frame=small, respondents=resp)
+    assert cells.attrs["contradictions"] == ["country=PL, beds_class=>=800: frame 2 < 3 respondents"]
+    assert cells.set_index(["country", "beds_class"]).loc[("PL", ">=800"), ["n_respondents", "below_respondents"]].tolist() == [3, True]
+    assert int(cells["below_respondents"].sum()) == 1
+    with pytest.raises(FrameError, match="contradicts the data") as ei:
+        frame_cells("user", frame=small, respondents=resp, on_contradiction="raise")
+    assert "user frame small.csv" in ei.value.problems[0].rule
+    # a respondent cell the frame lacks (country present) has 0 frame units: a contradiction too
+    resp2 = pd.DataFrame({"country": ["PL"], "beds_class": ["<200"]})
+    with pytest.warns(FrameContradictionWarning, match="PL, beds_class=<200: frame 0 < 1"):
+        chk = check_frame(frame_cells("user", frame=fr), resp2)
+    assert chk.set_index(["country", "beds_class"]).loc[("PL", "<200"), "N"] == 0.0
+    # the 2017 scenario 'hospitals' contradicts a table like 2017's (51 respondents in >=800 hospitals)
+    resp17 = pd.DataFrame({"country": ["DE"] * 51, "beds_class": [">=800"] * 51})
+    with pytest.raises(FrameError, match="contradicts the data"):
+        frame_cells("hospitals", respondents=resp17, on_contradiction="raise")
+
+
+def test_respondents_table1_is_the_given_tables_own_distribution():
+    resp = pd.DataFrame({"country": ["PL", "PL", "PL", "CZ", "DE", "DE"],
+                         "beds_class": [">=800", ">=800", "<200", "400-799", ">=800", "200-399"]})
+    cells = frame_cells("respondents_table1", total=600, respondents=resp)
+    got = cells.set_index(["country", "beds_class"])["N"].to_dict()
+    assert got == {("CZ", "400-799"): 100.0, ("DE", "200-399"): 100.0, ("DE", ">=800"): 100.0,
+                   ("PL", "<200"): 100.0, ("PL", ">=800"): 200.0}
+    assert cells.attrs["countries"] == "respondents" and not cells["below_respondents"].any()
+    assert cells["rule"].str.contains("own distribution of the given table").all()
+    # without respondents it is 2017's (Table 1 x published beds counts)
+    m17 = frame_margins("respondents_table1", variables=("beds_class",))["beds_class"]
+    assert m17["<200"] == pytest.approx(1180 * 4 / 98, rel=REL)
+    with pytest.raises(FrameError, match="missing beds_class"):
+        frame_cells("respondents_table1", total=600, respondents=resp.assign(beds_class=[None] + list(resp["beds_class"][1:])))

@@ -35,7 +35,7 @@ def test_manski_bounds_2017_counts():
     from_data = manski_bounds(_wave(), "cover_24_7", frame_size=N_FRAME).iloc[0]
     assert from_data["lower"] == b["lower"] and from_data["upper"] == b["upper"]
     with pytest.raises(WeightingError, match="n_positive"):
-        manski_bounds(n_positive=98, n_answered=97)
+        manski_bounds(n_positive=98, n_answered=97, frame_size=N_FRAME)
 
 
 def test_tipping_point_closed_form_equal_weights():
@@ -415,3 +415,41 @@ def test_representativeness_propensity_above_one():
     assert t.loc[["R_indicator", "R_indicator_bias_corrected", "CV", "max_abs_bias"], "estimate"].isna().all()
     assert t.loc["response_rate", "estimate"] == pytest.approx((1 + 2 + 3) / 22)
     assert t["std_error"].isna().all()
+
+
+# ---------------------------------------------------------------------------
+# a wave's own frame size (issue 11): no 1180 default
+
+
+def test_manski_bounds_on_a_user_frame_of_1440_by_hand():
+    """18 positives among 28 answers (2 item non-responses) of 30 respondents, 1440 invited:
+    lower = 18/1440 = 0.0125, upper = (18 + 1440 - 28)/1440 = 1430/1440 = 0.99305...;
+    with the 2017 size the bounds would be 18/1180 and 1170/1180."""
+    d = _wave(18, 10, 2)
+    b = manski_bounds(d, "cover_24_7", frame_size=1440).iloc[0]
+    assert b["lower"] == 0.0125
+    assert b["upper"] == pytest.approx(1430 / 1440, rel=1e-15)
+    assert b["width"] == pytest.approx(1 - 28 / 1440, rel=1e-12)
+    assert (b["n_positive"], b["n_answered"], b["frame_size"]) == (18, 28, 1440.0)
+    with pytest.raises(TypeError, match="frame_size"):
+        manski_bounds(d, "cover_24_7")  # no default population size
+
+
+def test_tipping_point_takes_the_frame_size_from_frame_calibrated_weights():
+    """Weights raked to a user frame of 1440 sum to 1440; tipping_point uses that sum
+    (stated in notes) and gives the closed-form tipping point at N = 1440."""
+    d = _wave(18, 10, 2).assign(country=["PL"] * 15 + ["CZ"] * 15)
+    res = weight(d, "rake", margins={"country": {"PL": 1000.0, "CZ": 440.0}})
+    assert res.weights.sum() == pytest.approx(1440, rel=1e-12)
+    tp = tipping_point(d, "cover_24_7", res)
+    assert "frame_size = 1440 (the sum of the weights)" in tp.notes
+    same = tipping_point(d, "cover_24_7", res, frame_size=1440)
+    assert tp.delta_star == pytest.approx(same.delta_star, rel=1e-12)
+    # equal weights summing to 1440 (48 each): mu0 = p, delta* = logit((N/2 - y)/(N - n)) - logit(p)
+    eq = tipping_point(d, "cover_24_7", np.full(len(d), 48.0))
+    p, n, y, N = 18 / 28, 28, 18, 1440
+    assert eq.estimate_mar == pytest.approx(p, rel=1e-9)
+    assert eq.delta_star == pytest.approx(logit((N * 0.5 - y) / (N - n)) - logit(p), abs=1e-8)
+    # weights that cannot be a frame's (sum <= answers) need frame_size
+    with pytest.raises(WeightingError, match="pass frame_size"):
+        tipping_point(d, "cover_24_7", np.ones(len(d)))

@@ -299,7 +299,7 @@ def test_reconstruction_ensemble_end_to_end():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataDroppedWarning)
         tidy = run_over_ensemble(
-            lambda r: frame_weighted_prevalence(r, "cover_24_7", scenarios=("radiologists", "respondents_table1"),
+            lambda r: frame_weighted_prevalence(r, "cover_24_7", scenarios=("radiologists", "respondents_table1"), frame_total=1180,
                                                 weight_options={"collapse": COLLAPSE_BEDS_400}), ens)
     with pytest.raises(IdentificationError, match="not identified"):
         pool_prevalence(tidy)
@@ -406,8 +406,81 @@ def test_reference_scenario_is_labelled_not_an_estimate():
                       "cover_24_7": pd.array([True, False, True] * 8, dtype="boolean")})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DataDroppedWarning)  # the explicit collapse is not under test here
-        t = frame_weighted_prevalence(d, "cover_24_7", scenarios=("radiologists", "respondents_table1"),
+        t = frame_weighted_prevalence(d, "cover_24_7", scenarios=("radiologists", "respondents_table1"), frame_total=1180,
                                       margin_vars=("beds_class",)).set_index("scenario")
     assert t.loc["respondents_table1", "scenario_role"] == ROLE_REFERENCE == "reference: respondents' own distribution; not an estimate"
     assert t.loc["radiologists", "scenario_role"] == ROLE_ESTIMATE
     assert t.loc["unweighted", "scenario_role"] == ROLE_UNWEIGHTED
+
+
+# ---------------------------------------------------------------------------
+# frames that belong to the wave (issue 11)
+
+
+def _wave_2025() -> pd.DataFrame:
+    """20 respondents from countries outside 2017's 24 (PL, CZ, PT) and DE."""
+    country = ["PL"] * 8 + ["CZ"] * 4 + ["PT"] * 4 + ["DE"] * 4
+    beds = [">=800", "400-799"] * 10
+    cover = [True, False, True, True, False, True, True, False, True, False] * 2
+    return pd.DataFrame({"country": country, "beds_class": pd.Categorical(beds),
+                         "cover_24_7": pd.array(cover, dtype="boolean")})
+
+
+def _frame_file(tmp_path, text: str):
+    from irmodels.frame import load_frame
+
+    p = tmp_path / "frame_2025.csv"
+    p.write_text(text)
+    return load_frame(p)
+
+
+def test_prevalence_on_a_user_frame_uses_its_own_total(tmp_path):
+    """Post-stratified to a user frame of 1440 by country (hand: sum_c N_c p_c / N)."""
+    from irmodels.survey import frame_weighted_prevalence
+
+    fr = _frame_file(tmp_path, "country,N\nPL,600\nCZ,300\nPT,240\nDE,300\n")
+    d = _wave_2025()
+    t = frame_weighted_prevalence(d, "cover_24_7", frame=fr, margin_vars=("country",)).set_index("scenario")
+    p = d.groupby("country")["cover_24_7"].mean()
+    expected = (600 * p["PL"] + 300 * p["CZ"] + 240 * p["PT"] + 300 * p["DE"]) / 1440
+    assert t.loc["user", "estimate"] == pytest.approx(expected, rel=1e-12)
+    assert t.loc["user", "frame_total"] == 1440.0 and "frame_2025.csv" in t.loc["user", "frame_total_source"]
+    assert t.loc["user", "frame_check"] == "" and np.isnan(t.loc["unweighted", "frame_total"])
+    # frame_total given: rescaled, and the rows say so
+    with pytest.warns(UserWarning, match="rescaled to total=1180"):
+        r = frame_weighted_prevalence(d, "cover_24_7", frame=fr, margin_vars=("country",), frame_total=1180)
+    r = r.set_index("scenario")
+    assert r.loc["user", "frame_total"] == pytest.approx(1180) and "rescaled to 1180" in r.loc["user", "frame_total_source"]
+    assert r.loc["user", "estimate"] == pytest.approx(expected, rel=1e-12)  # shares unchanged
+
+
+def test_prevalence_named_scenarios_need_the_waves_frame_size_and_cover_its_countries():
+    from irmodels.errors import FrameError
+    from irmodels.survey import frame_weighted_prevalence
+
+    d = _wave_2025()
+    with pytest.raises(WeightingError, match="frame_total= is required"):
+        frame_weighted_prevalence(d, "cover_24_7", scenarios=("radiologists",), margin_vars=("beds_class",))
+    with pytest.raises(FrameError) as ei:
+        frame_weighted_prevalence(d, "cover_24_7", scenarios=("radiologists_answering_only",),
+                                  margin_vars=("region", "beds_class"), frame_total=1440)
+    assert {p.value for p in ei.value.problems} == {"PL", "CZ", "PT"}
+    # the reference scenario is this table's own distribution: weights constant, estimate = respondent share
+    t = frame_weighted_prevalence(d, "cover_24_7", scenarios=("respondents_table1",), margin_vars=("region", "beds_class"),
+                                  frame_total=1440).set_index("scenario")
+    assert t.loc["respondents_table1", "estimate"] == pytest.approx(t.loc["unweighted", "estimate"], rel=1e-12)
+    assert t.loc["respondents_table1", "deff_kish"] == pytest.approx(1.0, rel=1e-12)
+
+
+def test_prevalence_flags_or_refuses_a_frame_that_contradicts_the_respondents(tmp_path):
+    from irmodels.errors import FrameError
+    from irmodels.frame import FrameContradictionWarning
+    from irmodels.survey import frame_weighted_prevalence
+
+    fr = _frame_file(tmp_path, "country,N\nPL,5\nCZ,300\nPT,240\nDE,300\n")  # 8 PL respondents, 5 PL departments
+    d = _wave_2025()
+    with pytest.warns(FrameContradictionWarning):
+        t = frame_weighted_prevalence(d, "cover_24_7", frame=fr, margin_vars=("country",)).set_index("scenario")
+    assert t.loc["user", "frame_check"] == "country=PL: frame 5 < 8 respondents"
+    with pytest.raises(FrameError, match="contradicts the data"):
+        frame_weighted_prevalence(d, "cover_24_7", frame=fr, margin_vars=("country",), on_contradiction="raise")

@@ -332,3 +332,22 @@ def test_warning_log_counts_distinct_messages():
     with WarningLog() as empty:
         pass
     assert empty.text() == "" and empty.summary().empty
+
+
+def test_rake_to_a_user_frame_of_1440_keeps_its_total(tmp_path):
+    """Issue 11: a user frame whose counts sum to 1440 gives weights summing to 1440 (not
+    rescaled to 2017's 1180); each country's weights sum to its frame count (raking to the
+    country margin: w = N_c / n_c, by hand)."""
+    from irmodels.frame import frame_margins, load_frame
+
+    p = tmp_path / "frame.csv"
+    p.write_text("country,N\nPL,700\nCZ,440\nPT,300\n")
+    fr = load_frame(p)
+    d = pd.DataFrame({"country": ["PL"] * 7 + ["CZ"] * 4 + ["PT"] * 5, "beds_class": [">=800"] * 16})
+    res = weight(d, "rake", margins=frame_margins("user", frame=fr, variables=("country",), respondents=d))
+    assert res.weights.sum() == pytest.approx(1440, rel=1e-12)
+    assert res.diagnostics["summary"]["sum"] == pytest.approx(1440, rel=1e-12)
+    w = res.weights.groupby(d["country"]).first()
+    assert w["PL"] == pytest.approx(100, rel=1e-12) and w["CZ"] == pytest.approx(110, rel=1e-12)
+    assert w["PT"] == pytest.approx(60, rel=1e-12)
+    assert res.diagnostics["frame_below_sample"] == []

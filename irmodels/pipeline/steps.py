@@ -170,8 +170,7 @@ def _frame_table(cfg: WaveConfig, data: pd.DataFrame) -> tuple[pd.DataFrame, str
     if fr.get("file"):
         countries = sorted(set(data["country"].dropna().astype(str)))
         user = load_frame(fr["file"], required_countries=countries)
-        total = float(pd.to_numeric(user["N"]).sum())
-        return frame_cells("user", frame=user, total=total), "user", user
+        return frame_cells("user", frame=user), "user", user  # counts as given: the total is the frame's
     scen = fr.get("scenario") or fr["scenarios"][0]
     return frame_cells(scen, total=float(fr["total"])), scen, None
 
@@ -209,7 +208,7 @@ def _weight(ctx: Context) -> dict[str, Any]:
     _, scen, user = _frame_table(cfg, t)
     total = float(pd.to_numeric(user["N"]).sum()) if user is not None else float(fr["total"])
     d = t.assign(region=region_of(t["country"].astype("string")))
-    margins = frame_margins(scen, frame=user, total=total, variables=variables)
+    margins = frame_margins(scen, frame=user, total=None if user is not None else total, variables=variables)
     rules = dict(COLLAPSE_BEDS_400) if fr.get("collapse_beds") else {}
     if fr.get("pool_countries"):
         rules["country"] = {"min_n": fr["pool_countries"], "into": "region"}
