@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -125,12 +125,21 @@ class ImportResult:
     report : pandas.DataFrame
         Every recoded, excluded, unmapped, "other" and free-text value: columns ``row``
         (1-based row of the export file; empty for whole columns), ``column`` (export
-        column), ``value`` (as read), ``action`` (``recoded``, ``excluded``, ``unmapped``,
-        ``other_text``, ``free_text``), ``reason``.
+        column), ``value`` (as read), ``action`` (``recoded``, ``excluded``,
+        ``dropped_duplicate``, ``unmapped``, ``other_text``, ``country_resolved``,
+        ``binned``, ``harmonised``, ``free_text``), ``reason``.
+    harmonised : dict
+        ``{variable: {wave class: canonical class}}`` for every variable whose wave classes
+        were harmonised to the codebook's (results that use one should say so).
+    extras : dict
+        ``{name: {type, levels, ordered}}`` of the wave-specific variables declared in the
+        mapping (columns after the canonical ones in ``table``).
     """
 
     table: pd.DataFrame
     report: pd.DataFrame
+    harmonised: dict = field(default_factory=dict)
+    extras: dict = field(default_factory=dict)
 
 
 def import_wave(
@@ -145,7 +154,8 @@ def import_wave(
     Parameters
     ----------
     export : path
-        The export as downloaded (extra header rows and answer codes allowed).
+        The export as downloaded (extra header rows and answer codes allowed; LimeSurvey,
+        Qualtrics and SurveyMonkey layouts: :mod:`irmodels.readers`).
     mapping : path
         The YAML mapping (:mod:`irmodels.mapping`).
     out : path, optional
@@ -197,10 +207,10 @@ def import_wave(
     schema_probs: list[Problem] = []
     table = None
     try:
-        table = validate(mapped, source=source)
+        table = validate(mapped, source=source, extras=m.extra_types())
     except SchemaError as exc:
         # name the export column next to the canonical one, so the user finds the cell
-        back = {name: c["column"] for name, c in m.columns.items()}
+        back = {name: c["column"] for name, c in {**m.columns, **m.extra}.items()}
         back["respondent_id"] = m.respondent_id
         schema_probs = [
             Problem(p.rule, p.file, p.row, f"{back[p.column]} ({p.column})" if p.column in back else p.column, p.value)
@@ -220,13 +230,17 @@ def import_wave(
         write_table_atomic(table, outp)
     elif report is not None:
         write_table_atomic(rep, report)
-    return ImportResult(table=table, report=rep)
+    harmonised = {name: {str(k): (v["to"] if isinstance(v, dict) else v) for k, v in c["harmonise"].items()}
+                  for name, c in m.columns.items() if c.get("harmonise")}
+    return ImportResult(table=table, report=rep, harmonised=harmonised, extras=m.extra_types())
 
 
-def read_table(path: str | os.PathLike, *, extra: str = "allow") -> pd.DataFrame:
+def read_table(path: str | os.PathLike, *, extra: str = "allow", extras: dict | None = None) -> pd.DataFrame:
     """Read a canonical table written by irmodels (CSV or Parquet) and validate it.
 
-    Columns outside the codebook (e.g. ``replicate``) are kept. Raises
+    Columns outside the codebook (e.g. ``replicate``) are kept. ``extras`` (e.g.
+    ``ImportResult.extras`` or ``Mapping.extra_types()``) types the wave-specific variables
+    declared in a mapping (:func:`irmodels.schema.validate`); without it they stay text. Raises
     :class:`irmodels.errors.SchemaError` (file name in every problem); rows are file lines.
     """
     from irmodels.errors import Problem, SchemaError
@@ -258,5 +272,5 @@ def read_table(path: str | os.PathLike, *, extra: str = "allow") -> pd.DataFrame
         df.index = df.index + 2  # header is line 1
         if "replicate" in df.columns:
             df["replicate"] = pd.to_numeric(df["replicate"])
-    out = validate(df, source=p.name, extra=extra)  # type: ignore[arg-type]
+    out = validate(df, source=p.name, extra=extra, extras=extras)  # type: ignore[arg-type]
     return out.reset_index(drop=True)

@@ -303,6 +303,51 @@ def _coerce(name: str, s: pd.Series, dtype: Any, file: str | None) -> tuple[pd.S
     return out, problems
 
 
+_EXTRA_DTYPES = {"integer": pd.Int64Dtype(), "number": pd.Float64Dtype(), "boolean": pd.BooleanDtype(),
+                 "text": pd.StringDtype()}
+
+
+def _coerce_extra(name: str, s: pd.Series, spec: dict[str, Any], file: str | None) -> tuple[pd.Series, list[Problem]]:
+    """Type a declared extra variable (``validate(extras=...)``), one Problem per bad cell."""
+    t = spec.get("type")
+    if t == "category":
+        levels = [str(x) for x in spec.get("levels") or []]
+        return _coerce(name, s, pd.CategoricalDtype(levels, ordered=bool(spec.get("ordered"))), file)
+    if t == "number":
+        problems: list[Problem] = []
+        vals: list[Any] = []
+        for r, u in s.items():
+            if u is None or u is pd.NA or (isinstance(u, float) and math.isnan(u)) or (isinstance(u, str) and not u.strip()):
+                vals.append(pd.NA)
+                continue
+            try:
+                if isinstance(u, (bool, np.bool_)):
+                    raise ValueError
+                x = float(u)
+                if not math.isfinite(x):
+                    raise ValueError
+                vals.append(x)
+            except (TypeError, ValueError):
+                vals.append(pd.NA)
+                problems.append(Problem("must be a number", file, _py(r), name, _py(u)))
+        return pd.Series(pd.array(vals, dtype="Float64"), index=s.index, name=name), problems
+    if t == "integer":
+        out, problems = _coerce(name, s, pd.Int64Dtype(), file)
+        # extras are not counts: a negative whole number is allowed
+        neg = [p for p in problems if p.rule == "count must be >= 0"]
+        if neg:
+            problems = [p for p in problems if p.rule != "count must be >= 0"]
+            fixed = out.astype(object)
+            for p in neg:
+                fixed[p.row] = int(p.value)
+            out = pd.Series(pd.array(list(fixed), dtype="Int64"), index=s.index, name=name)
+        return out, [p if p.rule != "must be a whole number (count)" else
+                     Problem("must be a whole number", p.file, p.row, p.column, p.value) for p in problems]
+    if t in _EXTRA_DTYPES:
+        return _coerce(name, s, _EXTRA_DTYPES[t], file)
+    return s, [Problem(f"unknown extra type {t!r}; valid: integer, number, boolean, category, text", file, None, name, None)]
+
+
 def _py(v: Any) -> Any:
     """Plain Python scalar for messages (``3`` rather than ``np.int64(3)``)."""
     if v is pd.NA or v is None:
@@ -416,6 +461,7 @@ def validate(
     *,
     source: str | None = None,
     extra: Literal["forbid", "allow"] = "forbid",
+    extras: dict[str, dict[str, Any]] | None = None,
 ) -> pd.DataFrame:
     """Validate a respondent-level table and return it typed.
 
@@ -430,6 +476,13 @@ def validate(
     extra : {"forbid", "allow"}
         Whether columns not in the codebook are an error (default) or kept as
         they are after the canonical columns.
+    extras : dict, optional
+        Wave-specific variables declared in an import mapping (:mod:`irmodels.mapping`,
+        ``extra:``): ``{name: {"type": "integer"|"number"|"boolean"|"category"|"text",
+        "levels": [...], "ordered": bool}}``. They are not in the codebook but are not
+        unknown either: each is typed (``Int64``, ``Float64``, ``boolean``, categorical with
+        its levels, ``string``), checked cell by cell and placed after the canonical columns,
+        in declared order.
 
     Returns
     -------
@@ -475,7 +528,11 @@ def validate(
         problems.append(Problem("column name appears more than once", source, None, c, None))
     if dupcols:
         raise SchemaError(problems, what=what)
-    unknown = [c for c in cols if c not in dtypes]
+    extras = dict(extras or {})
+    for c in extras:
+        if c in dtypes:
+            problems.append(Problem("a declared extra variable must not have a codebook name", source, None, c, None))
+    unknown = [c for c in cols if c not in dtypes and c not in extras]
     if unknown and extra != "allow":
         for c in unknown:
             problems.append(
@@ -493,6 +550,11 @@ def validate(
             out[c] = series
             problems += probs
     typed = pd.DataFrame(out, index=df.index)
+    for c, spec in extras.items():
+        if c in cols and c not in dtypes:
+            series, probs = _coerce_extra(c, df[c], spec, source)
+            typed[c] = series
+            problems += probs
     if "replicate" in cols:  # ensembles: uniqueness of ids is checked per replicate
         typed["replicate"] = df["replicate"]
     # Cross-field rules run on the readable cells even when some cells are bad, so that one

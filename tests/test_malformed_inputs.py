@@ -203,7 +203,7 @@ def test_19_bad_exclusion_rule_and_missing_required_fields(tmp_path):
     m.write_text("wave: x\nexclude:\n  - {column: Q00test}\ncolumns: {}\n")
     with pytest.raises(MappingError) as ei:
         import_wave(EXPORT, m)
-    one(ei, row="exclude[0]", rule="exactly one of")
+    one(ei, row=3, column="exclude[0]", rule="exactly one of")
     one(ei, column="respondent_id", rule="required field is missing")
 
 
