@@ -136,6 +136,15 @@ _EXPORTS: dict[str, str] = {
     "compare_waves": "irmodels.pipeline.compare",
     "ConfigError": "irmodels.errors",
     "load_yaml": "irmodels.yamlio",
+    # planning the next wave
+    "plan_precision": "irmodels.studies.planning",
+    "plan_odds_ratio": "irmodels.studies.planning",
+    "n_prop_moe": "irmodels.studies.planning",
+    "n_two_proportions": "irmodels.studies.planning",
+    "n_logistic_binary": "irmodels.studies.planning",
+    "power_logistic_binary": "irmodels.studies.planning",
+    "deff_kish": "irmodels.studies.planning",
+    "resolve_country": "irmodels.countries",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
