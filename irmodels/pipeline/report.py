@@ -63,6 +63,14 @@ def _missing(log: pd.DataFrame, step: str) -> Block:
     return ("p", f"*Not available (step `{step}` {why}).*")
 
 
+def _harmonised(rep: pd.DataFrame | None) -> list[str]:
+    """Canonical variables whose classes were harmonised at import (from the import report)."""
+    if rep is None or not len(rep):
+        return []
+    harm = rep[rep["action"].astype(str) == "harmonised"]
+    return sorted(set(harm["reason"].astype(str).str.split(":").str[0].str.strip()))
+
+
 def _data_section(cfg: WaveConfig, log: pd.DataFrame) -> list[Block]:
     out: list[Block] = [("h", 2, "Data")]
     resp = _read(cfg, "tables/respondents.csv")
@@ -75,17 +83,25 @@ def _data_section(cfg: WaveConfig, log: pd.DataFrame) -> list[Block]:
         counts = rep.groupby("action").size().rename("rows").reset_index()
         out += [("p", "Import report (every excluded, dropped, recoded or harmonised value; full list in "
                       "`tables/import_report.csv`):"), ("table", counts)]
-        harm = rep[rep["action"].astype(str).str.contains("harmon")]
-        if len(harm):
-            cols = sorted(set(harm["column"].astype(str)))
-            out.append(("p", f"Harmonised variables (the wave's own classes mapped to the canonical ones; results "
-                             f"that use them rest on that mapping): {', '.join(cols)}."))
+    harmonised = _harmonised(rep)
+    if harmonised:
+        harm = rep[rep["action"].astype(str) == "harmonised"]
+        out += [("p", f"Harmonised variables (the wave's own classes mapped to the canonical ones; results that use "
+                      f"them rest on that mapping): {', '.join(harmonised)}."),
+                ("table", harm[["column", "value", "reason"]].rename(columns={"column": "export column",
+                                                                             "value": "wave class"}))]
     desc = _read(cfg, "tables/descriptives.csv")
     if desc is not None:
         d = desc[desc["variable"] != "country"].copy()
+        d["variable"] = [f"{v} (harmonised)" if v in harmonised else v for v in d["variable"]]
         d["n (%)"] = [f"{c} ({p:.1f}%)" for c, p in zip(d["count"], d["percent_of_answered"])]
         out += [("h", 3, "Respondents (Table 1)"),
                 ("table", d[["variable", "category", "n (%)", "answered", "missing"]])]
+        num = _read(cfg, "tables/descriptives_numeric.csv")
+        if num is not None and len(num):
+            n = num.copy()
+            n["median (IQR)"] = [f"{fmt(m)} ({fmt(a)} to {fmt(b)})" for m, a, b in zip(n["median"], n["q1"], n["q3"])]
+            out.append(("table", n[["variable", "source", "median (IQR)", "min", "max", "answered", "missing"]]))
         cty = desc[desc["variable"] == "country"]
         out.append(("p", f"{cty['category'].nunique()} countries; largest: " + ", ".join(
             f"{r.category} {r['count']}" for _, r in cty.sort_values("count", ascending=False).head(5).iterrows())

@@ -151,7 +151,22 @@ def _describe(ctx: Context) -> dict[str, Any]:
     out = pd.concat(rows, ignore_index=True)
     out.insert(0, "wave", ctx.cfg.wave)
     out["n_respondents"] = len(t)
-    return {"tables/descriptives.csv": out}
+    # numeric variables: the codebook's counts and any extra the wave's mapping declared
+    def numeric(c: str) -> bool:  # extras are read back as text: numeric when every answer is a number
+        if pd.api.types.is_bool_dtype(t[c]):
+            return False
+        x = t[c].dropna()
+        return len(x) > 0 and pd.to_numeric(x.astype(str), errors="coerce").notna().all()
+
+    num = [c for c in t.columns if c not in ("respondent_id", "wave") and c not in variables and numeric(c)]
+    nrows = []
+    for c in num:
+        x = pd.to_numeric(t[c].dropna().astype(str)).astype(float)
+        q = x.quantile([0.25, 0.5, 0.75]) if len(x) else pd.Series([np.nan] * 3, index=[0.25, 0.5, 0.75])
+        nrows.append({"wave": ctx.cfg.wave, "variable": c, "source": "codebook" if c in cb else "mapping extra",
+                      "answered": len(x), "missing": int(t[c].isna().sum()), "mean": x.mean(), "sd": x.std(),
+                      "median": q[0.5], "q1": q[0.25], "q3": q[0.75], "min": x.min(), "max": x.max()})
+    return {"tables/descriptives.csv": out, "tables/descriptives_numeric.csv": pd.DataFrame(nrows)}
 
 
 # --------------------------------------------------------------------------------------------
