@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: reproduce test venv clean-outputs benchmark validate docs
+.PHONY: reproduce test venv clean-outputs benchmark validate docs check
 
 venv: $(STAMP)
 
@@ -23,6 +23,7 @@ test: $(STAMP)
 	$(PY) -m pytest -q
 
 benchmark: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[bench]'
 	$(PY) benchmarks/run_all.py
 
 validate: $(STAMP)
@@ -30,3 +31,9 @@ validate: $(STAMP)
 
 docs: $(STAMP)
 	$(PY) -m sphinx -b html -W --keep-going docs/api docs/api/_build/html
+
+# regenerate the outputs on this machine and compare them with the committed ones: exact for
+# deterministic outputs, within 3 MCSE for MCMC summaries (tools/check_outputs.py); FORCE=1 reruns all
+check: $(STAMP)
+	$(PY) analyses/run_all.py $(if $(FORCE),--force,)
+	$(PY) tools/check_outputs.py

@@ -108,10 +108,58 @@ def main(argv: list[str]) -> int:
         _write_json_atomic(record_path, {"inputs": key, "outputs": outputs, "seconds": round(dt, 1)})
         ran += 1
         print(f"[reproduce] {script.name} done in {dt:.1f} s", flush=True)
+    if ran or force or not MANIFEST.is_file() or not VERSION_TEX.is_file():
+        _write_manifest(scripts)
     total = time.perf_counter() - t_all
     print(f"[reproduce] {len(scripts)} scripts, {ran} run, {len(scripts) - ran} up to date, {total:.1f} s; "
-          "outputs in data/derived/, figures/, paper/generated/")
+          "outputs in data/derived/, figures/, paper/generated/, results/; provenance in "
+          f"{MANIFEST.relative_to(ROOT)}")
     return 0
+
+
+MANIFEST = ROOT / "data" / "derived" / "manifest.json"
+VERSION_TEX = ROOT / "paper" / "generated" / "version.tex"
+
+
+def _git(*args: str) -> str:
+    try:
+        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+
+
+def provenance() -> dict:
+    """irmodels version, and the commit of the code that made the outputs (``dirty`` if the package,
+    the analyses, the raw data or the wave configs differ from it)."""
+    import importlib.metadata
+
+    commit = _git("rev-parse", "--short=12", "HEAD") or "unknown"
+    dirty = bool(_git("status", "--porcelain", "--", "irmodels", "analyses", "data/raw", "waves", "pyproject.toml"))
+    return {"irmodels_version": importlib.metadata.version("irmodels"), "commit": commit, "dirty": dirty}
+
+
+def _write_manifest(scripts: list[Path]) -> None:
+    """data/derived/manifest.json: for every output, the script that wrote it, its sha256 and the hash of
+    the script's inputs (source, package, raw data, earlier outputs), with version and commit; and
+    paper/generated/version.tex (the paper prints both). These two files are provenance, not results:
+    they change with the commit and are left out of `make check`'s comparison."""
+    prov = provenance()
+    steps = {}
+    for script in scripts:
+        rec_path = STEPS / f"{script.stem}.json"
+        if rec_path.is_file():
+            rec = json.loads(rec_path.read_text(encoding="utf-8"))
+            steps[script.name] = {"inputs_sha256": rec.get("inputs"), "outputs": dict(sorted(rec.get("outputs", {}).items()))}
+    _write_json_atomic(MANIFEST, {**prov, "python": sys.version.split()[0], "scripts": steps,
+                                  "seeds": "stated in each script (analyses/*.py) and wave config (waves/*.yaml)"})
+    commit = prov["commit"] + ("+dirty" if prov["dirty"] else "")
+    tex = ("% written by analyses/run_all.py: the code that made this paper's numbers\n"
+           f"\\newcommand{{\\irmodelsVersion}}{{{prov['irmodels_version']}}}\n"
+           f"\\newcommand{{\\irmodelsCommit}}{{{commit}}}\n")
+    VERSION_TEX.parent.mkdir(parents=True, exist_ok=True)
+    tmp = VERSION_TEX.with_name(f".{VERSION_TEX.name}.{os.getpid()}.tmp")
+    tmp.write_text(tex, encoding="utf-8")
+    os.replace(tmp, VERSION_TEX)
 
 
 if __name__ == "__main__":

@@ -36,3 +36,27 @@ def test_cite_prints_the_package_and_the_survey(capsys):
     assert main(["cite", "--format", "ris"]) == 0
     ris = capsys.readouterr().out
     assert "TY  - COMP" in ris and "DO  - 10.1186/s13244-019-0698-6" in ris and ris.count("ER  - ") == 2
+
+
+def test_paper_and_manifest_agree_on_version_and_commit():
+    """paper/generated/version.tex and data/derived/manifest.json are written together by
+    analyses/run_all.py: same version (the package's) and the same commit."""
+    tex = (ROOT / "paper/generated/version.tex").read_text(encoding="utf-8")
+    man = json.loads((ROOT / "data/derived/manifest.json").read_text(encoding="utf-8"))
+    v = re.search(r"\\newcommand\{\\irmodelsVersion\}\{([^}]*)\}", tex).group(1)
+    c = re.search(r"\\newcommand\{\\irmodelsCommit\}\{([^}]*)\}", tex).group(1)
+    assert v == man["irmodels_version"] == irmodels.__version__
+    assert c == man["commit"] + ("+dirty" if man["dirty"] else "")
+    assert re.fullmatch(r"[0-9a-f]{12}(\+dirty)?|unknown", c)
+    paper = (ROOT / "paper/irmodels_2017.tex").read_text(encoding="utf-8")
+    assert "\\input{generated/version.tex}" in paper and "\\irmodelsCommit" in paper
+    # every output on record exists with the recorded content
+    import hashlib
+    n = 0
+    for step in man["scripts"].values():
+        for rel, sha in step["outputs"].items():
+            p = ROOT / rel
+            if p.suffix in (".csv", ".tex") and p.is_file() and p.name not in ("manifest.json", "version.tex"):
+                n += 1
+                assert hashlib.sha256(p.read_bytes()).hexdigest() == sha, rel
+    assert n > 20
