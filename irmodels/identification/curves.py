@@ -39,7 +39,6 @@ from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import yaml
 from scipy import stats
 
 from irmodels.errors import Problem, SchemaError
@@ -128,10 +127,9 @@ def _parse_odds_ratios(assumptions: str | os.PathLike) -> pd.DataFrame:
             raise SchemaError([Problem(f"not a shipped assumption set ({shipped_assumption_sets()}) nor an existing file",
                                        value=str(assumptions))], what="assumptions")
         text = path.read_text(encoding="utf-8")
-    try:
-        spec = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SchemaError([Problem(f"not valid YAML: {exc}", file=where)], what=where) from None
+    from irmodels.yamlio import load_yaml_text
+
+    spec = load_yaml_text(text, where)  # YAML 1.2 scalars; duplicate keys, aliases, tags refused with lines
     if not isinstance(spec, dict):
         raise SchemaError([Problem("the file must be a YAML mapping", file=where)], what=where)
     items = spec.get("odds_ratios") or []
