@@ -342,7 +342,17 @@ def descriptive_results(data: pd.DataFrame | None = None, *, wave: str = "esr_ci
     (65, '66.3', '66.3')
     """
     if wave != "esr_cirse_2017":
-        raise ValueError(f"unknown wave {wave!r}; waves with published aggregates: ['esr_cirse_2017']")
+        raise ValueError(f"unknown wave {wave!r}: descriptive_results recomputes the statements of a published "
+                         "paper, and only the 2017 ESR/CIRSE paper's are encoded ('esr_cirse_2017'); for the "
+                         "descriptives of another wave use irmodels.descriptives.tabulate or `irmodels run` (Table 1)")
+    if data is not None and "wave" in data.columns:
+        other = sorted(set(data["wave"].dropna().astype(str)) - {wave})
+        if other:
+            from irmodels.errors import Problem, SchemaError
+            raise SchemaError([Problem(f"the table is of wave {other[0]!r}, but descriptive_results compares it with "
+                                       f"the statements of {wave!r}: a new wave's counts are not the 2017 paper's; "
+                                       "use tabulate() or `irmodels run` for its Table 1", column="wave",
+                                       value=other[0])], what="descriptive_results")
     from irmodels.auditing import audit
     from irmodels.codebook import load_codebook
     from irmodels.waves import esr_cirse_2017 as w

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import irmodels
-from irmodels.descriptives import RESULT_COLUMNS, tabulate
+from irmodels.descriptives import RESULT_COLUMNS, descriptive_results, tabulate
 
 # the statements whose recomputation differs from print, each in a documented discrepancy:
 # D01 (CIRSE-only 9 vs 10 and "out of 9"), D04 (three vs two without procedures),
@@ -158,3 +158,18 @@ def test_recomputation_from_respondent_data_detects_a_wrong_dataset(results):
     res = irmodels.descriptive_results(df).set_index("statement_id")
     assert res.loc["R4-16", "count_recomputed"] == 59
     assert not res.loc["R4-16", "count_matches"]
+
+
+def test_another_waves_table_is_not_compared_with_2017_statements():
+    """Issue 11: descriptive_results(t) on a 2025 table silently compared it with 2017's statements."""
+    from pathlib import Path
+
+    from irmodels.errors import SchemaError
+    from irmodels.io import import_wave
+
+    root = Path(__file__).resolve().parents[1] / "data" / "raw" / "simulated_demo"
+    t = import_wave(root / "export.csv", root / "mapping.yaml").table
+    with pytest.raises(SchemaError, match="table is of wave 'simulated_demo'"):
+        descriptive_results(t)
+    with pytest.raises(ValueError, match="only the 2017 ESR/CIRSE paper's are encoded"):
+        descriptive_results(t, wave="wave_2025")
