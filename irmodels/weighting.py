@@ -349,7 +349,43 @@ def collapse_categories(
 # raking (public helper, vectorised)
 
 
+def _cells(codes: list[np.ndarray], sizes: list[int]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Aggregate rows to the cells of the margins' cross-classification (once).
+
+    Returns the margin codes of each non-empty cell and the cell of each row. Raking multiplies
+    every row of a cell by the same factors, so it can iterate on the cell table and map back.
+    """
+    n_cells = int(np.prod([max(k, 1) for k in sizes], dtype=float))
+    cell = np.zeros(len(codes[0]) if codes else 0, dtype=np.int64)
+    if n_cells < 2**62:
+        for c, k in zip(codes, sizes):
+            cell = cell * k + c
+        if n_cells <= max(4 * len(cell), 1 << 20):  # dense ids: bincount, no sort
+            present = np.bincount(cell, minlength=n_cells) > 0
+            uniq = np.flatnonzero(present)
+            inv = (np.cumsum(present) - 1)[cell]
+        else:
+            uniq, inv = np.unique(cell, return_inverse=True)
+        cell_codes, rest = [], uniq.copy()
+        for k in reversed(sizes):
+            cell_codes.append(rest % k)
+            rest //= k
+        return cell_codes[::-1], inv
+    stacked = np.stack(codes, axis=1)
+    uniq_rows, inv = np.unique(stacked, axis=0, return_inverse=True)
+    return [uniq_rows[:, j] for j in range(len(codes))], inv.ravel()
+
+
 def _rake_arrays(codes: list[np.ndarray], targets: list[np.ndarray], w0: np.ndarray, max_iter: int, tol: float) -> tuple[np.ndarray, int]:
+    sizes = [len(t) for t in targets]
+    cell_codes, inv = _cells(codes, sizes)
+    base = np.bincount(inv, weights=w0, minlength=len(cell_codes[0]) if cell_codes else 0)
+    w, it = _rake_cells(cell_codes, targets, base, max_iter, tol)
+    factor = np.divide(w, base, out=np.ones_like(w), where=base > 0)
+    return w0 * factor[inv], it
+
+
+def _rake_cells(codes: list[np.ndarray], targets: list[np.ndarray], w0: np.ndarray, max_iter: int, tol: float) -> tuple[np.ndarray, int]:
     w = w0.astype(float, copy=True)
     sizes = [len(t) for t in targets]
     for it in range(1, max_iter + 1):
@@ -413,7 +449,9 @@ def rake(
     :math:`T_{mk} / \\sum_{i \\in k} w_i`. The fixed point is the raking
     (multiplicative calibration) solution :math:`w_i = d_i \\exp(x_i'\\lambda)`,
     identical to R ``survey::rake`` run to convergence. Categories are factorised
-    once; each sweep is one ``np.bincount`` per margin.
+    once and the rows aggregated once to the cells of the margins' cross-classification
+    (every row of a cell gets the same factors); the sweeps run on the cell table (one
+    ``np.bincount`` per margin) and the result is mapped back to the rows.
 
     Examples
     --------
