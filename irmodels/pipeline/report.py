@@ -207,11 +207,14 @@ def _provenance(cfg: WaveConfig, log: pd.DataFrame) -> list[Block]:
             ("p", "Steps of this run (`run_log.csv`):"), ("table", log)]
 
 
-def build_report(cfg: WaveConfig, log: pd.DataFrame) -> list[Block]:
-    """The report's blocks for a wave (see the module docstring)."""
-    if cfg.kind == "published":
-        from irmodels.pipeline.published import report_blocks
-        body = report_blocks(cfg, log)
+def build_report(cfg: WaveConfig, log: pd.DataFrame, body: Any = None) -> list[Block]:
+    """The report's blocks for a wave (see the module docstring).
+
+    ``body`` (a function ``(cfg, log) -> blocks``) replaces the sections of a respondent-level
+    wave, e.g. :func:`irmodels.pipeline.published.report_blocks` for a published-aggregates wave.
+    """
+    if body is not None:
+        body = body(cfg, log)
     else:
         body = (_data_section(cfg, log) + _weight_section(cfg, log) + _prevalence_section(cfg, log)
                 + _bounds_section(cfg, log) + _models_section(cfg, log) + _figures_section(cfg))
@@ -284,9 +287,10 @@ def render_html(blocks: list[Block], title: str) -> str:
     return "\n".join(parts)
 
 
-def write_report(cfg: WaveConfig, log: pd.DataFrame) -> list[Path]:
-    """Write ``report.md`` / ``report.html`` (the config's formats) and ``manifest.json``."""
-    blocks = build_report(cfg, log)
+def write_report(cfg: WaveConfig, log: pd.DataFrame, body: Any = None) -> list[Path]:
+    """Write ``report.md`` / ``report.html`` (the config's formats) and ``manifest.json``
+    (``body``: see :func:`build_report`)."""
+    blocks = build_report(cfg, log, body)
     written = []
     if "md" in cfg.report_formats:
         written.append(write_text_atomic(render_markdown(blocks), cfg.output / "report.md"))

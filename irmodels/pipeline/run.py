@@ -216,14 +216,15 @@ def run_wave(config: str | Path | WaveConfig, *, force: bool = False, steps: lis
     ConfigError
         If the config is invalid (nothing is run).
     """
-    from irmodels.pipeline import report
+    from irmodels.pipeline.report import write_report
     from irmodels.pipeline.steps import STEPS
 
     cfg = config if isinstance(config, WaveConfig) else load_wave_config(config)
     say = progress or (lambda msg: None)
+    body = None
     if cfg.kind == "published":
-        from irmodels.pipeline.published import STEPS as PSTEPS
-        step_list = PSTEPS
+        from irmodels.pipeline.published import STEPS as PSTEPS, report_blocks
+        step_list, body = PSTEPS, report_blocks
     else:
         step_list = STEPS
     known = {s.name for s in step_list}
@@ -237,6 +238,6 @@ def run_wave(config: str | Path | WaveConfig, *, force: bool = False, steps: lis
     log, seconds = _run_steps(cfg, step_list, force=force, only=set(steps) if steps else None, progress=say)
     log_df = pd.DataFrame(log, columns=["step", "status", "reason", "outputs"])
     write_table_atomic(log_df, cfg.output / "run_log.csv")
-    report.write_report(cfg, log_df)
+    write_report(cfg, log_df, body=body)
     say(f"report: {', '.join(str(cfg.output / f'report.{f}') for f in cfg.report_formats)}")
     return RunResult(cfg, log_df, seconds)

@@ -364,9 +364,9 @@ def _models(ctx: Context) -> dict[str, Any]:
 
 
 def _figures(ctx: Context) -> dict[str, Any]:
-    from irmodels.pipeline import figures as F
+    from irmodels.pipeline.figures import wave_figures
 
-    return F.wave_figures(ctx)
+    return wave_figures(ctx)
 
 
 def _no_figures(cfg: WaveConfig) -> str | None:
