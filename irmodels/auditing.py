@@ -53,6 +53,14 @@ AUDIT_COLUMNS: tuple[str, ...] = (
 _WAVES = ("esr_cirse_2017",)
 
 
+def _unknown_wave(wave: str) -> Exception:
+    """The error for a wave without published aggregates (a SchemaError, hence also a ValueError)."""
+    from irmodels.errors import Problem, SchemaError
+
+    return SchemaError([Problem(f"unknown wave {wave!r}; waves with published aggregates: {list(_WAVES)}",
+                                column="wave", value=wave)], what="audit")
+
+
 def percent_match(count: int, denominator: int, printed: str) -> str | None:
     """How a printed percentage arises from ``count / denominator``.
 
@@ -222,7 +230,7 @@ def audit(wave: str = "esr_cirse_2017", statements: pd.DataFrame | None = None) 
     ['ok', 'inconsistent', 'truncated']
     """
     if wave not in _WAVES:
-        raise ValueError(f"unknown wave {wave!r}; waves with published aggregates: {list(_WAVES)}")
+        raise _unknown_wave(wave)
     from irmodels.waves import esr_cirse_2017 as w
 
     st = w.load_statements() if statements is None else statements
@@ -438,7 +446,7 @@ def discrepancies(wave: str = "esr_cirse_2017") -> pd.DataFrame:
     'open'
     """
     if wave not in _WAVES:
-        raise ValueError(f"unknown wave {wave!r}; known: {list(_WAVES)}")
+        raise _unknown_wave(wave)
     from irmodels.errors import Problem, SchemaError
     from irmodels.waves import esr_cirse_2017 as w
 
@@ -485,7 +493,7 @@ def identity_checks(wave: str = "esr_cirse_2017", statements: pd.DataFrame | Non
         ``statement_ids``.
     """
     if wave not in _WAVES:
-        raise ValueError(f"unknown wave {wave!r}; known: {list(_WAVES)}")
+        raise _unknown_wave(wave)
     from irmodels.waves import esr_cirse_2017 as w
 
     st = w.load_statements() if statements is None else statements

@@ -9,16 +9,19 @@ and give exit status 2.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import pkgutil
+import signal
 import sys
-from typing import Sequence
+import threading
+from typing import Any, Iterator, Sequence
 
 import irmodels
 import irmodels.commands
 from irmodels.errors import IrmodelsError
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "signals_as_exceptions", "Terminated"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -37,12 +40,60 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(BaseException):
+    """SIGTERM (or SIGHUP) received by the ``irmodels`` command, raised where the program was.
+
+    A ``BaseException`` like ``KeyboardInterrupt``: handlers that catch ``Exception`` to record a
+    failed step do not swallow it, and every ``finally`` / atomic writer
+    (:func:`irmodels.io.atomic_path`) on the way out removes its temporary file.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def signals_as_exceptions() -> Iterator[None]:
+    """Within the block, SIGTERM and SIGHUP raise :class:`Terminated` (SIGINT raises ``KeyboardInterrupt``).
+
+    Python's default for SIGTERM is to die at once, leaving temporary files and half-made outputs;
+    as an exception the program unwinds and cleans up. Only the main thread can set handlers;
+    elsewhere the block runs unchanged. The previous handlers are restored afterwards.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        raise Terminated(signum)
+
+    wanted = [signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP") else [])
+    previous = {s: signal.signal(s, handler) for s in wanted}
+    try:
+        yield
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``irmodels`` console script; returns the exit status."""
+    """Entry point of the ``irmodels`` console script; returns the exit status.
+
+    0: success; 1: an unexpected error (a bug: one line on stderr, the traceback in a log file, or
+    raised with ``--debug``); 2: bad input or usage (a message naming file, row, column, value or
+    option); 128 + signal number: interrupted (SIGINT 130, SIGTERM 143), no output half-written.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with signals_as_exceptions():
+            return int(args.func(args) or 0)
+    except Terminated as exc:
+        name = signal.Signals(exc.signum).name
+        print(f"irmodels {args.command}: stopped by {name}; outputs are written atomically, none was left "
+              "half-written", file=sys.stderr)
+        return 128 + exc.signum
     except IrmodelsError as exc:
         print(f"irmodels {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -1177,6 +1177,15 @@ def load_frame(path: str | os.PathLike, *, required_countries: Mapping | list | 
         raw = pd.read_csv(p, dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
         raise FrameError([Problem(rule="frame file is empty", file=name)], what="frame file") from None
+    except UnicodeDecodeError:
+        from irmodels.io import _first_undecodable
+
+        line, byte = _first_undecodable(p)
+        raise FrameError([Problem(rule=f"not UTF-8 text (byte {byte!r}): re-save the frame file as UTF-8 CSV",
+                                  file=name, row=line)], what="frame file") from None
+    except pd.errors.ParserError as exc:
+        raise FrameError([Problem(rule=f"not a readable CSV file ({str(exc).strip()[:160]})", file=name)],
+                         what="frame file") from None
     problems: list[Problem] = []
     cols = [c.strip() for c in raw.columns]
     raw.columns = cols

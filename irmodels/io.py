@@ -9,14 +9,17 @@ canonical table written by irmodels back with its types.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import pandas as pd
 
-__all__ = ["write_table_atomic", "write_text_atomic", "publish_permissions", "import_wave", "ImportResult", "read_table",
+__all__ = ["write_table_atomic", "write_text_atomic", "atomic_path", "publish_permissions", "import_wave", "ImportResult", "read_table",
            "check_output_paths", "neutralise_formulas"]
 
 #: Characters that make a spreadsheet read a text cell as a formula (OWASP "CSV injection").
@@ -87,19 +90,81 @@ def publish_permissions(path: str | os.PathLike) -> None:
     os.chmod(path, 0o666 & ~umask)
 
 
-def write_text_atomic(text: str, path: str | os.PathLike) -> Path:
-    """Write ``text`` to ``path`` atomically (temporary file + rename)."""
+@contextlib.contextmanager
+def _signals_blocked() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back for a few statements (delivered right after; POSIX only)."""
+    sigs = {signal.SIGINT, signal.SIGTERM}
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, sigs)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, *, suffix: str = ".tmp") -> Iterator[Path]:
+    """A temporary file next to ``path`` that becomes ``path`` (rename) only if the block finishes.
+
+    The temporary file (``.<name>.<random><suffix>`` in the target folder, so the rename stays on
+    one file system) is removed when the block raises anything, including ``KeyboardInterrupt``
+    (SIGINT) and the exception the ``irmodels`` command turns SIGTERM into: a failed or
+    interrupted write leaves the target as it was (absent or the previous complete file) and no
+    temporary file. Signals are held back while the temporary file is created and while it is
+    renamed or removed, so no signal can arrive between creating it and being responsible for it.
+
+    Parameters
+    ----------
+    path : path-like
+        The target file; its folder is created.
+    suffix : str
+        Suffix of the temporary file (writers that pick the format from it pass e.g. ``".png"``).
+
+    Yields
+    ------
+    Path
+        The temporary file (created empty, with the permissions a normal ``open()`` gives).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> d = Path(tempfile.mkdtemp())
+    >>> with atomic_path(d / "x.txt") as tmp:
+    ...     _ = tmp.write_text("complete", encoding="utf-8")
+    >>> (d / "x.txt").read_text(encoding="utf-8"), sorted(p.name for p in d.iterdir())
+    ('complete', ['x.txt'])
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    with _signals_blocked():
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
+        os.close(fd)
+    tmp = Path(name)
+    done = False
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
         publish_permissions(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        yield tmp
+        with _signals_blocked():
+            os.replace(tmp, target)
+            done = True
+    finally:
+        if not done:
+            with _signals_blocked():
+                tmp.unlink(missing_ok=True)
+
+
+def write_text_atomic(text: str, path: str | os.PathLike) -> Path:
+    """Write ``text`` (UTF-8) to ``path`` atomically: temporary file + rename (:func:`atomic_path`).
+
+    An exception or interrupt (SIGINT; SIGTERM in the ``irmodels`` command) during the write
+    leaves no temporary file and ``path`` as it was.
+    """
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            fh.write(text)
     return target
 
 
@@ -235,6 +300,54 @@ def import_wave(
     return ImportResult(table=table, report=rep, harmonised=harmonised, extras=m.extra_types())
 
 
+def _first_undecodable(p: Path) -> tuple[int | None, bytes]:
+    """Line (1-based) and value of the first byte of ``p`` that is not UTF-8 (pandas reports chunk offsets)."""
+    for n, raw in enumerate(p.read_bytes().split(b"\n"), start=1):
+        try:
+            raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return n, raw[exc.start:exc.start + 1]
+    return None, b""
+
+
+def _csv_shape_problems(p: Path) -> list:
+    """Header names given twice and records whose number of fields differs from the header's.
+
+    pandas renames a repeated name (``n_ir.1``), takes the first column as the index when every
+    record has one field more, and pads short records with empty cells: each would pass
+    validation with changed data, so the file's shape is checked first (rows are file lines).
+    Blank lines are not records. At most 100 ragged records are listed, then a count.
+    """
+    import csv
+    from collections import Counter
+
+    from irmodels.errors import Problem
+
+    probs: list[Problem] = []
+    with p.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        try:
+            header = next(reader, [])
+            for c, n in Counter(h.strip() for h in header).items():
+                if n > 1:
+                    probs.append(Problem(f"duplicate column name in the header (it appears {n} times); each column "
+                                         "must appear once", file=p.name, row=1, column=c))
+            start, ragged = 2, 0
+            for rec in reader:
+                if len(rec) != len(header) and any(v.strip() for v in rec):
+                    ragged += 1
+                    if ragged <= 100:
+                        probs.append(Problem(f"{len(rec)} fields where the header has {len(header)} (a stray "
+                                             "delimiter or quote, or a missing value?)", file=p.name, row=start))
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            probs.append(Problem(f"not a readable CSV table ({exc})", file=p.name, row=reader.line_num))
+            ragged = 0
+    if ragged > 100:
+        probs.append(Problem(f"... and {ragged - 100} more records with a wrong number of fields", file=p.name))
+    return probs
+
+
 def read_table(path: str | os.PathLike, *, extra: str = "allow", extras: dict | None = None) -> pd.DataFrame:
     """Read a canonical table written by irmodels (CSV or Parquet) and validate it.
 
@@ -258,16 +371,19 @@ def read_table(path: str | os.PathLike, *, extra: str = "allow", extras: dict | 
         df.index = df.index + 2
     else:
         try:
+            shape = _csv_shape_problems(p)
+            if shape:
+                raise SchemaError(shape, what=p.name)
             df = pd.read_csv(p, dtype=str, keep_default_na=False)
         except pd.errors.EmptyDataError:
             raise SchemaError([Problem("the file is empty", file=p.name)], what=p.name) from None
-        except UnicodeDecodeError as exc:
-            line = p.read_bytes()[: exc.start].count(b"\n") + 1
-            raise SchemaError([Problem(f"not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r}); tables written "
-                                       "by irmodels are UTF-8: re-save the file as UTF-8 or import it with a mapping "
-                                       "that names its encoding", file=p.name, row=line)], what=p.name) from None
+        except UnicodeDecodeError:
+            line, byte = _first_undecodable(p)
+            raise SchemaError([Problem(f"not UTF-8 text (byte {byte!r}); tables written by irmodels are UTF-8: "
+                                       "re-save the file as UTF-8 or import it with a mapping that names its encoding",
+                                       file=p.name, row=line)], what=p.name) from None
         except pd.errors.ParserError as exc:
-            raise SchemaError([Problem(f"not a readable CSV table ({str(exc)[:160]})", file=p.name)],
+            raise SchemaError([Problem(f"not a readable CSV table ({str(exc).strip()[:160]})", file=p.name)],
                               what=p.name) from None
         df.index = df.index + 2  # header is line 1
         if "replicate" in df.columns:

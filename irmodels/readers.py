@@ -218,7 +218,12 @@ def read_export(path: str | os.PathLike, opts: ReaderOptions) -> pd.DataFrame:
             rows, merged_from = _read_rows_xlsx(p, opts)
         else:
             rows = _read_rows_csv(p, opts)
-    except (OSError, UnicodeDecodeError, csv.Error, KeyError, IndexError, ValueError) as exc:
+    except UnicodeDecodeError as exc:  # the whole file is decoded at once: exc.start is a byte offset in it
+        line = p.read_bytes()[: exc.start].count(b"\n") + 1
+        raise _fail(where, f"cannot decode the export as {opts.encoding} (byte {exc.object[exc.start:exc.start + 1]!r}): "
+                    "state the file's encoding in the mapping (encoding: cp1252, latin-1, utf-16, ...)",
+                    row=line) from None
+    except (OSError, csv.Error, KeyError, IndexError, ValueError) as exc:
         raise _fail(where, f"cannot read the export as {fmt}: {exc}") from None
     except Exception as exc:  # openpyxl raises zipfile/XML errors for a file that is not XLSX
         raise _fail(where, f"cannot read the export as {fmt} ({type(exc).__name__}: {str(exc)[:120]})") from None

@@ -217,6 +217,9 @@ def _norm_scalar(v: Any) -> Any:
     return str(v).strip()
 
 
+_INT64_MAX = int(np.iinfo(np.int64).max)
+
+
 def _coerce(name: str, s: pd.Series, dtype: Any, file: str | None) -> tuple[pd.Series, list[Problem]]:
     """Coerce one column to its canonical dtype, collecting one Problem per bad cell."""
     problems: list[Problem] = []
@@ -258,7 +261,9 @@ def _coerce(name: str, s: pd.Series, dtype: Any, file: str | None) -> tuple[pd.S
                 val = int(u)
             elif isinstance(u, str):
                 t = u.strip()
-                if t.lstrip("+-").isdigit():
+                if not t.isascii():  # int()/float() accept other scripts' digits ("٣"); "²" is isdigit() but not int()
+                    val = None
+                elif t.lstrip("+-").isdigit():
                     val = int(t)
                 else:
                     try:
@@ -269,6 +274,9 @@ def _coerce(name: str, s: pd.Series, dtype: Any, file: str | None) -> tuple[pd.S
             if val is None:
                 converted.append(pd.NA)
                 bad[i] = "must be a whole number (count)"
+            elif val > _INT64_MAX:
+                converted.append(pd.NA)
+                bad[i] = f"count too large (more than {_INT64_MAX}, the largest storable count)"
             elif val < 0:
                 converted.append(pd.NA)
                 bad[i] = "count must be >= 0"

@@ -7,8 +7,12 @@ import sys
 
 
 def _compare(args: argparse.Namespace) -> int:
+    from irmodels.errors import ConfigError, Problem
     from irmodels.pipeline.compare import compare_waves
 
+    if len(args.configs) < 2:
+        raise ConfigError([Problem("compare needs at least two wave configs (the first is the reference wave)",
+                                   column="CONFIGS", value=list(args.configs))], what="options")
     res = compare_waves(args.configs, args.out)
     ch = res["change"]
     for r in ch[ch["quantity"] != "population under MAR"].itertuples():

@@ -11,6 +11,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from irmodels.commands import int_in
+
+#: Most replicates one ``irmodels reconstruct`` call makes (the ensemble is held in memory and written at once).
+MAX_K = 10_000
+
 
 def _fail(command: str, exc: Exception) -> int:
     print(f"irmodels {command}: error: {exc}", file=sys.stderr)
@@ -32,9 +37,11 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _import_wave(args: argparse.Namespace) -> int:
     from irmodels.errors import IrmodelsError
-    from irmodels.io import import_wave
+    from irmodels.io import check_output_paths, import_wave
 
     try:
+        rep = args.report or Path(args.out).with_name(Path(args.out).stem + "_report.csv")
+        check_output_paths({"--out": args.out, "--report": rep}, {"EXPORT": args.export, "--mapping": args.mapping})
         res = import_wave(args.export, args.mapping, out=args.out, report=args.report)
     except IrmodelsError as exc:
         return _fail("import-wave", exc)
@@ -53,26 +60,26 @@ def _reconstruct(args: argparse.Namespace) -> int:
     from irmodels.io import check_output_paths
 
     try:
-        check_output_paths({"--out": args.out}, {"--assumptions": args.assumptions
-                                                 if Path(str(args.assumptions)).is_file() else None})
+        is_file = Path(str(args.assumptions)).is_file()
+        check_output_paths({"--out": args.out}, {"--assumptions": args.assumptions if is_file else None})
+        if is_file:
+            from irmodels.identification.curves import load_odds_ratios
+            from irmodels.yamlio import load_yaml
+
+            # the strict reader first (YAML 1.2 scalars; aliases, tags, duplicate keys refused with lines), and
+            # the set's odds ratios, which the curves read from the same file
+            load_yaml(args.assumptions)
+            load_odds_ratios(args.assumptions)
         ens = reconstruct(args.k, args.seed, assumptions=args.assumptions)
     except IrmodelsError as exc:
         return _fail("reconstruct", exc)
     out = Path(args.out)
     fmt = args.format or ("parquet" if out.suffix.lower() == ".parquet" else "csv")
     if fmt == "parquet":
-        import os
-        import tempfile
+        from irmodels.io import atomic_path
 
-        out.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
-        os.close(fd)
-        try:
+        with atomic_path(out) as tmp:  # removed on error, SIGINT, SIGTERM
             ens.to_parquet(tmp, index=False)
-            os.replace(tmp, out)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
     else:
         write_table_atomic(ens, out)
     print(f"wrote {out}: {args.k} replicates x 98 departments (assumptions {ens.attrs['assumptions']!r}, seed {args.seed})")
@@ -98,8 +105,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("reconstruct", help="reconstruct k respondent-level datasets of the 2017 survey",
                               description="k datasets of the 98 departments of 2017, each reproducing every "
                                           "published count; unpublished associations from an assumption set.")
-    p.add_argument("--k", type=int, required=True, help="number of replicates")
-    p.add_argument("--seed", type=int, required=True, help="random seed (same seed, same bytes)")
+    p.add_argument("--k", type=int_in(1, MAX_K, why=f" replicates per call (each is 98 rows; {MAX_K} make about "
+                                                    "190 MB of CSV); for more, call irmodels.reconstruct(k, seed, "
+                                                    "first=...) in chunks"),
+                   required=True, help=f"number of replicates (1 to {MAX_K})")
+    p.add_argument("--seed", type=int_in(0, 2**63 - 1), required=True,
+                   help="random seed, 0 to 2^63-1 (same seed, same bytes)")
     p.add_argument("--assumptions", default="informed", help="independent | informed | path to a YAML assumption set")
     p.add_argument("--out", required=True, help="output file")
     p.add_argument("--format", choices=["csv", "parquet"], default=None, help="default: from the file extension")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from irmodels.commands import print_table
+from irmodels.commands import float_in, int_in, print_table
 
 
 def _bounds(args: argparse.Namespace) -> int:
@@ -23,6 +23,11 @@ def _curve(args: argparse.Namespace) -> int:
     from irmodels.identification.curves import assumption_grid, association_curve
 
     grid = None
+    if args.range and not args.range[0] < args.range[1]:
+        from irmodels.errors import Problem, SchemaError
+
+        raise SchemaError([Problem("LOW must be below HIGH", column="--range", value=list(args.range))],
+                          what="options")
     if args.range:
         grid = assumption_grid(args.range[0], args.range[1], args.points)
     df = association_curve(args.outcome, args.predictor, grid=grid, assumptions=args.assumptions)
@@ -61,8 +66,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     c.add_argument("outcome", choices=["cover_24_7", "female_ir_share_class"])
     c.add_argument("predictor", choices=["beds_class", "teaching", "chair_profile"])
     c.add_argument("--assumptions", default="informed", help="assumption set (name or YAML path)")
-    c.add_argument("--range", nargs=2, type=float, metavar=("LOW", "HIGH"), default=None,
-                   help="odds-ratio range of the curve (default: the set's range)")
-    c.add_argument("--points", type=int, default=25)
+    c.add_argument("--range", nargs=2, type=float_in(0.0, None), metavar=("LOW", "HIGH"), default=None,
+                   help="odds-ratio range of the curve, two numbers > 0 (default: the set's range)")
+    c.add_argument("--points", type=int_in(2, 1000), default=25,
+                   help="log-spaced odds ratios on the curve, 2 to 1000 (default 25; 1 is added when inside)")
     c.add_argument("--format", choices=["csv", "table"], default="table")
     c.set_defaults(func=_curve)

@@ -4,44 +4,37 @@ from __future__ import annotations
 
 import argparse
 
-from irmodels.commands import print_table
+from irmodels.commands import float_in, int_in, print_table
 
 
 def _int_at_least(low: int, high: int | None = None):
-    """argparse type: an integer in [low, high] (a clear message instead of a traceback later)."""
-    def conv(text: str) -> int:
-        try:
-            v = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-        if v < low or (high is not None and v > high):
-            rng = f"at least {low}" if high is None else f"from {low} to {high}"
-            raise argparse.ArgumentTypeError(f"{v} is out of range: must be {rng}")
-        return v
-    return conv
+    """argparse type: an integer in [low, high] (see :func:`irmodels.commands.int_in`)."""
+    return int_in(low, high)
 
 
 def _float_in(low: float, high: float):
-    """argparse type: a float strictly between low and high."""
-    def conv(text: str) -> float:
-        try:
-            v = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if not low < v < high:
-            raise argparse.ArgumentTypeError(f"{v} is out of range: must be strictly between {low} and {high}")
-        return v
-    return conv
+    """argparse type: a number strictly between low and high."""
+    return float_in(low, high)
 
 
 def _fit(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
     import pandas as pd
 
+    from irmodels.errors import Problem, SchemaError
+    from irmodels.io import read_table
     from irmodels.models.fit import fit
-    from irmodels.schema import validate
 
-    raw = pd.read_csv(args.data, dtype=str, keep_default_na=False, na_values=[""])
-    data = validate(raw, source=str(args.data), extra="allow")
+    if args.engine == "pymc" and args.cache_dir and Path(args.cache_dir).exists() and not Path(args.cache_dir).is_dir():
+        # checked before sampling: a cache that cannot be written would lose the fit at the end
+        raise SchemaError([Problem("is not a folder; give a folder for the fitted-model cache", column="--cache-dir",
+                                   value=args.cache_dir)], what="options")
+    data = read_table(args.data)  # the same reader and checks as `irmodels validate`
+    data.index = data.index + 2  # rows are named by their line in the file (header = line 1), as validate does
+    for c in data.columns:  # an empty cell of a column outside the codebook (e.g. a --into weight) is missing
+        if pd.api.types.is_string_dtype(data[c].dtype) and not isinstance(data[c].dtype, pd.CategoricalDtype):
+            data[c] = data[c].mask(data[c].astype("string").str.strip().eq("").fillna(False))
     options = {"missing": args.missing}
     if args.trials:
         options["trials"] = args.trials
@@ -105,7 +98,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="a fit failing the convergence gate (R-hat <= 1.01, ESS >= 400, no divergences): "
                         "raise = error, exit 2 (default); warn = print the table flagged converged=False")
     p.add_argument("--cache-dir", dest="cache_dir", help="reuse posteriors with the same content hash")
-    p.add_argument("--ci-prob", dest="ci_prob", type=float, default=0.95)
+    p.add_argument("--ci-prob", dest="ci_prob", type=float_in(0.0, 1.0), default=0.95,
+                   help="probability of the intervals, in (0, 1) (default 0.95)")
     p.add_argument("--exponentiate", action="store_true", help="odds ratios instead of log-odds")
     p.add_argument("--format", default="table", choices=["table", "csv"])
     p.set_defaults(func=_fit)

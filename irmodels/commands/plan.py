@@ -135,6 +135,9 @@ def _plan(args: argparse.Namespace) -> int:
     check_output_paths({"--out": args.out}, {"--frame": args.frame, "--weights": args.weights})
     if args.half_width is None and args.odds_ratio is None:
         raise _error("give a target: --half-width E (precision) or --odds-ratio OR with --p0 P (power)", "--half-width")
+    if args.by is not None and (not args.by.strip() or any(k.strip() not in ("region", "beds_class")
+                                                            for k in args.by.split(","))):
+        raise _error("plans are by region, beds_class or region,beds_class", "--by", args.by)
     rate = _response_rate(args.response_rate)
     cells = _cells(args)
     deff, deff_source = _deff(args)

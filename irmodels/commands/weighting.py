@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from irmodels.commands import print_table
+from irmodels.commands import float_in, int_in, print_table
 
 
 def _reported(fn):
@@ -150,7 +150,14 @@ def _frame(args: argparse.Namespace) -> int:
     print(f"frame: {cells.attrs['scenario']}, population size {cells.attrs['total']:g} ({cells.attrs['total_source']})",
           file=sys.stderr)
     if args.by:
-        keys = args.by.split(",")
+        from irmodels.errors import FrameError, Problem
+
+        keys = [k.strip() for k in args.by.split(",")]
+        valid = [c for c in ("country", "region", "beds_class", "teaching") if c in cells.columns]
+        bad = [k for k in keys if k not in valid]
+        if bad:
+            raise FrameError([Problem(f"not a column of the frame cells; valid: {valid}", column="--by", value=k)
+                              for k in bad], what="options")
         cells = cells.groupby([cells[k].astype(str) for k in keys], observed=True)["N"].sum().reset_index()
     print_table(cells, args.format)
     return 0
@@ -279,7 +286,7 @@ def _common(p: argparse.ArgumentParser, *, table: bool = True) -> None:
     p.add_argument("--frame", help="user frame file (CSV: country, N[, beds_class, teaching, source]); its counts are the "
                                    "population, used as given; replaces --scenario (and --scenario-list); every "
                                    "country of the table must be in it")
-    p.add_argument("--total", type=float, default=None,
+    p.add_argument("--total", type=float_in(0.0, None), default=None,
                    help="population size (units invited). Default: the --frame file's own total; required with "
                         "--scenario when a table is weighted (2017: 1180); with --frame a different value rescales "
                         "its counts, and says so" if table else
@@ -292,7 +299,7 @@ def _common(p: argparse.ArgumentParser, *, table: bool = True) -> None:
 def _weighting_opts(p: argparse.ArgumentParser) -> None:
     p.add_argument("--margins", default="region,beds_class", help="comma-separated margin variables")
     p.add_argument("--collapse-beds", action="store_true", help="merge <200 and 200-399 into <400 (explicit, reported)")
-    p.add_argument("--pool-countries", type=int, metavar="MIN_N",
+    p.add_argument("--pool-countries", type=int_in(1), metavar="MIN_N",
                    help="pool countries with fewer than MIN_N respondents into their region (explicit, reported)")
     p.add_argument("--missing", choices=["raise", "drop"], default="raise",
                    help="a row missing a weighting variable (a margin variable; country for region): raise an error "
@@ -318,7 +325,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     _common(p)
     _weighting_opts(p)
     p.add_argument("--method", default="rake", help="weighting method (irmodels.weighting.METHODS taking margins)")
-    p.add_argument("--trim", type=float, help="trim weights above this multiple of the mean weight (redistributed)")
+    p.add_argument("--trim", type=float_in(1.0, None),
+                   help="trim weights above this multiple (> 1) of the mean weight (redistributed)")
     p.add_argument("--out", help="CSV of respondent_id, weight (one row per table row; empty for dropped rows)")
     p.add_argument("--into", help="CSV: a copy of TABLE with the weight column added (empty for dropped rows); never "
                                   "the input table itself")
@@ -343,5 +351,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     _weighting_opts(p)
     p.add_argument("--outcome", default="cover_24_7", help="binary outcome column (item non-respondents count as "
                                                            "non-respondents)")
-    p.add_argument("--threshold", type=float, default=0.5, help="prevalence whose crossing is the tipping point")
+    p.add_argument("--threshold", type=float_in(0.0, 1.0), default=0.5, help="prevalence whose crossing is the tipping point")
     p.set_defaults(func=_tipping)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from pathlib import Path
 from typing import Iterator
 
@@ -20,7 +19,7 @@ matplotlib.use("Agg")  # no screen on CI machines; set before pyplot is imported
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from irmodels.io import publish_permissions  # noqa: E402
+from irmodels.io import atomic_path  # noqa: E402
 
 __all__ = [
     "MM",
@@ -135,16 +134,10 @@ def save_figure(fig: Figure, path: str | os.PathLike, *, close: bool = True) -> 
     }
     for suffix in (".pdf", ".png"):
         target = stem.with_suffix(suffix)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-        os.close(fd)
-        try:
+        # temp file + rename; removed on any exception, SIGINT, or SIGTERM under the irmodels command
+        with atomic_path(target, suffix=suffix + ".tmp") as tmp:
             with journal_style():  # fonttype 42 etc. apply at save time, not at draw time
                 fig.savefig(tmp, format=suffix[1:], dpi=300, metadata=meta[suffix])
-            publish_permissions(tmp)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
         written.append(target)
     if close:
         plt.close(fig)
