@@ -62,3 +62,16 @@ def float_in(low: float | None = None, high: float | None = None, *, low_open: b
         return v
 
     return conv
+
+
+def progress(what: str):
+    """A status line with a spinner and elapsed time on stderr while a long step runs (rich);
+    nothing when stderr is not a terminal (logs and tests stay clean)."""
+    import contextlib
+    import sys
+
+    if not sys.stderr.isatty():
+        return contextlib.nullcontext()
+    from rich.console import Console
+
+    return Console(stderr=True).status(what)

@@ -70,7 +70,10 @@ def _reconstruct(args: argparse.Namespace) -> int:
             # the set's odds ratios, which the curves read from the same file
             load_yaml(args.assumptions)
             load_odds_ratios(args.assumptions)
-        ens = reconstruct(args.k, args.seed, assumptions=args.assumptions)
+        from irmodels.commands import progress
+
+        with progress(f"reconstructing {args.k} replicates"):
+            ens = reconstruct(args.k, args.seed, assumptions=args.assumptions)
     except IrmodelsError as exc:
         return _fail("reconstruct", exc)
     out = Path(args.out)

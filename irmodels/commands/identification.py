@@ -10,7 +10,10 @@ from irmodels.commands import float_in, int_in, print_table
 def _bounds(args: argparse.Namespace) -> int:
     from irmodels.identification.bounds import bounds
 
-    df = bounds(args.predictor, args.outcome, wave=args.wave, event=args.event, facts=args.facts)
+    from irmodels.commands import progress
+
+    with progress(f"identification region of {args.predictor} x {args.outcome} (mixed-integer programme)"):
+        df = bounds(args.predictor, args.outcome, wave=args.wave, event=args.event, facts=args.facts)
     if args.scale:
         df = df[df["scale"] == args.scale]
     if args.format == "table":
@@ -30,7 +33,10 @@ def _curve(args: argparse.Namespace) -> int:
                           what="options")
     if args.range:
         grid = assumption_grid(args.range[0], args.range[1], args.points)
-    df = association_curve(args.outcome, args.predictor, grid=grid, assumptions=args.assumptions)
+    from irmodels.commands import progress
+
+    with progress(f"curve of {args.predictor} x {args.outcome} over {len(grid) if grid is not None else 'the default'} points"):
+        df = association_curve(args.outcome, args.predictor, grid=grid, assumptions=args.assumptions)
     if args.format == "table":
         df = df[["assumption_value", "term", "estimate", "lower", "upper", "marginal_or", "inside_region"]]
     print_table(df, args.format)
