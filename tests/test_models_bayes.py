@@ -148,6 +148,36 @@ def test_class_mask_is_the_schema_rule():
         bayes.share_class_mask("teaching", ["0"], [4])
 
 
+def test_class_probability_terms_equal_the_binomial_sum():
+    """The Bernstein-basis terms of each cell's class probability equal the sum of binomial pmfs.
+
+    Reference: ``sum_n pi(n) sum_{k: class(k/n) = c} Binom(k; n, p)`` with scipy's pmf, for cells
+    whose number of trials is a point mass (1, 7, 10) or the uniform distribution on 1..10, every
+    class, p from 1e-6 to 1 - 1e-6; at most ``max n + 1`` terms, all finite coefficients positive.
+    """
+    from scipy import stats
+
+    n_values = np.arange(1, 11)
+    mask = bayes.share_class_mask("female_ir_share_class", SHARE, n_values)
+    rows = [(n_values == n).astype(float) for n in (1, 7, 10)] + [np.full(10, 0.1)]
+    weight = np.array([w for w in rows for _ in SHARE])
+    cls = np.tile(np.arange(len(SHARE)), len(rows))
+    n, k, lw = bayes._class_pairs(weight, mask, cls, n_values)
+    assert n.shape[1] <= n_values.max() + 1  # 11 Bernstein terms at most, where the (n, k) pairs of ">75" are 30
+    p = np.array([1e-6, 0.01, 0.1, 0.3, 0.5, 0.77, 0.99, 1 - 1e-6])
+    worst = 0.0
+    for j in range(len(cls)):
+        ok = np.isfinite(lw[j])
+        got = np.exp(lw[j, ok][None, :] + k[j, ok] * np.log(p)[:, None] + (n[j, ok] - k[j, ok]) * np.log1p(-p)[:, None]).sum(1)
+        ref = sum(weight[j, i] * stats.binom.pmf(np.flatnonzero(mask[i, cls[j], :nv + 1]), nv, p[:, None]).sum(1)
+                  for i, nv in enumerate(n_values) if weight[j, i] > 0)
+        if not ok.any():  # a class no number of trials gives (1-25 of 1 IR)
+            assert (ref == 0).all()
+            continue
+        worst = max(worst, float(np.max(np.abs(got - ref) / np.maximum(ref, 1e-300))))
+    assert worst < 1e-12, worst
+
+
 def test_share_quadrature_matches_adaptive_integral():
     """Class probabilities by the model's quadrature vs scipy's adaptive quadrature (n <= 10)."""
     from scipy import integrate, stats

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.special import expit
 
 from irmodels.errors import IrmodelsError
 from irmodels.studies import coverage, sbc
@@ -219,7 +220,45 @@ def test_coverage_task_rows(cov_settings, name, tmp_path):
     assert (r.loc[r["covers"], "ok"]).all()
     s = coverage.summarise_coverage(r, res.failures)
     assert (s["n_sims"] == 3).all()
-    assert set(s.columns) >= {"method", "n", "quantity", "n_sims", "coverage", "mc_se", "within_mc_error"}
+    assert set(s.columns) >= {"method", "n", "quantity", "n_sims", "coverage", "mc_se", "within_mc_error",
+                              "median_bias", "robust_sd", "median_se", "se_ratio"}
+
+
+def test_coverage_summary_spread_columns_match_simulation_truth():
+    """Wald intervals with SEs a known fraction of the estimates' SD: se_ratio, SDs and bias recovered.
+
+    Estimates ~ N(truth + 0.3, 0.5^2) (4000 draws), intervals estimate +- z * 0.4: the SE ratio is
+    0.4 / 0.5 = 0.8 and the coverage P(|N(0.3, 0.5^2)| <= z 0.4) (closed form); the prevalence
+    rows carry the same law on the logit scale; Firth (profile intervals) gets no implied SE.
+    """
+    from scipy import stats
+
+    rng = np.random.default_rng(7)
+    z = stats.norm.ppf(0.975)
+    m = 4000
+    est = 0.5 + 0.3 + 0.5 * rng.standard_normal(m)
+    lo, hi = est - z * 0.4, est + z * 0.4
+    base = {"task_id": np.arange(m), "n": 98, "ok": True, "error": ""}
+    rows = [pd.DataFrame({**base, "method": "svyglm", "quantity": "b", "truth": 0.5, "estimate": est,
+                          "lower": lo, "upper": hi}),
+            pd.DataFrame({**base, "method": "prevalence_linearization", "quantity": "prevalence",
+                          "truth": expit(0.5), "estimate": expit(est), "lower": expit(lo), "upper": expit(hi)}),
+            pd.DataFrame({**base, "method": "firth", "quantity": "b", "truth": 0.5, "estimate": est,
+                          "lower": lo, "upper": hi})]
+    r = pd.concat(rows, ignore_index=True)
+    r["covers"] = (r["lower"] <= r["truth"]) & (r["truth"] <= r["upper"])
+    s = coverage.summarise_coverage(r).set_index("method")
+    cov = stats.norm.cdf((z * 0.4 - 0.3) / 0.5) - stats.norm.cdf((-z * 0.4 - 0.3) / 0.5)
+    for meth in ("svyglm", "prevalence_linearization"):
+        row = s.loc[meth]
+        assert row["median_se"] == pytest.approx(0.4, rel=1e-9)
+        assert row["empirical_sd"] == pytest.approx(0.5, abs=3 * 0.5 / np.sqrt(2 * m))
+        assert row["robust_sd"] == pytest.approx(0.5, abs=4 * 0.5 * 1.17 / np.sqrt(2 * m))
+        assert row["se_ratio"] == pytest.approx(0.8, abs=0.03)
+        assert row["median_bias"] == pytest.approx(0.3, abs=4 * 1.2533 * 0.5 / np.sqrt(m))
+        assert row["coverage"] == pytest.approx(cov, abs=4 * np.sqrt(cov * (1 - cov) / m))
+    assert s.loc["prevalence_linearization", "scale"] == "logit of prevalence"
+    assert np.isnan(s.loc["firth", "se_ratio"]) and np.isnan(s.loc["firth", "median_se"])
 
 
 # --------------------------------------------------------------------------- full scale

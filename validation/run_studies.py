@@ -24,28 +24,53 @@ interrupted study; the per-task parquet parts are not tracked, see the ``.gitign
 Outputs (tracked)
 -----------------
 * ``validation/sbc_summary.csv``: one row per family x parameter (``family``, ``parameter``,
-  ``n_sims``, ``n_failed``, ``ecdf_pass``, ...: :func:`irmodels.studies.sbc.summarise_sbc`);
+  ``n_sims``, ``n_failed``, ``ecdf_pass``, ...: :func:`irmodels.studies.sbc.summarise_sbc`) for
+  ``logit``, ``ordinal``, ``beta_binomial`` (full scale) and ``share_reduced`` (the share model
+  at the reduced MCMC settings :data:`SHARE_REDUCED_SETTINGS`; the full-scale ``share`` study
+  costs minutes per fit and is not summarised);
+* ``validation/sbc_replicate<K>_summary.csv``, ``..._failure_rate.csv``, ``..._ecdf_<family>.*``:
+  the same for an independent replicate (``--replicate K``: seed ``SBC_SEED + K``, study
+  directory ``studies/sbc_<family>_replicate<K>``), run to check a failed test (replicate 1:
+  ``beta_binomial``, after ``phi`` fell outside its band);
 * ``validation/sbc_failure_rate.csv``: per family (:func:`irmodels.studies.sbc.failure_rates`);
 * ``validation/sbc_ecdf_<family>.pdf`` / ``.png``: ECDF difference of the ranks per parameter
   with the simultaneous 95% band;
 * ``validation/coverage_summary.csv``: ``method``, ``n``, ``quantity``, ``n_sims``,
-  ``coverage``, ``mc_se``, ``within_mc_error``, ... (:func:`irmodels.studies.coverage.summarise_coverage`);
+  ``coverage``, ``mc_se``, ``within_mc_error``, and the bias, spread of the estimates and the
+  interval's implied SE (``median_bias``, ``empirical_sd``, ``robust_sd``, ``median_se``,
+  ``se_ratio``) (:func:`irmodels.studies.coverage.summarise_coverage`);
 * ``validation/studies/timings.csv``: wall time of every ``run_study`` call (study, tasks run,
   workers, seconds, load average at the start).
 
 Command
 -------
 ``.venv/bin/python validation/run_studies.py [--sbc-sims 1000] [--coverage-sims 1000]
-[--families logit ordinal beta_binomial share] [--steps sbc coverage summary] [--n-workers 2]``
+[--families logit ordinal beta_binomial share_reduced] [--steps sbc coverage summary]
+[--n-workers 2] [--replicate K]``
+
+As run (issue 10): the default command (1000 simulations per study), then
+``--steps sbc --families beta_binomial --replicate 1 --sbc-sims 1000`` and
+``--steps sbc --families share_reduced --sbc-sims 200`` (both stopped at the time box where
+unfinished: the tables count the tasks done), then ``--steps summary`` and
+``--steps summary --replicate 1 --families beta_binomial``.
 
 ``--sbc-sims`` is the study size (the manifest's number of tasks). A study stopped early (Ctrl-C
 or SIGTERM: the runner closes its cluster and keeps every finished task) resumes when the same
 command is run again; ``--steps summary`` then writes the tables and figures from the tasks done
 so far (the counts in every table say how many).
 
-Measured (2-core machine shared with other jobs, ``n_workers=2``, one thread per worker):
-see ``validation/studies/timings.csv`` and docs/studies.md ("Shipped studies"), which record the
-wall time of each study and the number of workers.
+Measured on the project machine (2 cores shared with other jobs: load average 2-5 during the
+runs), ``n_workers=2`` (a LocalCluster, one thread per worker), wall time of each ``run_study``
+call (``validation/studies/timings.csv``):
+
+* SBC ``logit`` 1000 simulations: 1378 s; ``ordinal`` 1000: 1948 s; ``beta_binomial`` 1000:
+  1462 s; ``share`` at the package's defaults: about 160 s per fit on an idle core with the
+  pair-sum likelihood (1.7 ms per gradient; 0.5 ms since the class probability is evaluated in
+  the Bernstein basis, ``irmodels.models.bayes._class_pairs``), hours per hundred fits;
+  ``share_reduced``: 35 s per fit at load 5, 110-130 s at load 15; see ``timings.csv``, the
+  counts in ``sbc_failure_rate.csv`` and docs/studies.md for how many were run;
+* coverage, 1000 simulations per setting: Firth 67 s (n = 98) and 108 s (n = 500); ordinal 212 s
+  and 227 s; survey (svyglm + raked prevalence with 200 bootstrap replicates) 60 s and 101 s.
 """
 
 from __future__ import annotations
@@ -65,6 +90,18 @@ STUDIES = HERE / "studies"
 SBC_SEED = 20180410      # Talts et al. 2018 (arXiv April 2018)
 COVERAGE_SEED = 20220301
 SBC_FAMILIES = ("logit", "ordinal", "beta_binomial", "share")
+#: The share model's SBC at reduced MCMC settings (its full-scale fit costs minutes): 2 chains x 500
+#: draws after 500 tuning steps, ranks among L = 49 thinned draws; gate: no divergent transition,
+#: bulk and tail ESS >= 100 (= 2 L: the 49 thinned draws are then close to independent) and
+#: R-hat <= 1.02 (the package's 1.01 is beyond the resolution of split R-hat on 1000 draws: the
+#: first two fits, ESS 300-400, had R-hat 1.014 and 1.016). Study directory ``sbc_share_reduced``,
+#: reported as family ``share_reduced``; the SBC then checks this procedure (model, sampler at
+#: these settings and gate) as a whole.
+SHARE_REDUCED_SETTINGS = {"draws": 500, "tune": 500, "chains": 2, "cores": 1, "L": 49, "r_hat_max": 1.02,
+                          "ess_min": 100.0}
+#: Families of ``validation/sbc_summary.csv``: the full-scale studies, and the share model at the
+#: reduced settings (the few full-scale share tasks in ``sbc_share`` are not summarised).
+SUMMARY_FAMILIES = ("logit", "ordinal", "beta_binomial", "share_reduced")
 
 
 def _log_timing(name: str, res, n_workers: int, load: float) -> None:
@@ -93,11 +130,21 @@ def _run(name: str, task, n_tasks: int, seed: int, params: dict, n_workers: int,
     return res
 
 
-def run_sbc(families, n_sims: int, n_workers: int) -> None:
+def _sbc_study(fam: str, replicate: int) -> tuple[str, int, dict]:
+    """Study directory name, seed and task parameters of the SBC of ``fam`` (replicate 0: the primary)."""
+    params: dict = {"family": "share" if fam == "share_reduced" else fam}
+    if fam == "share_reduced":
+        params["settings"] = dict(SHARE_REDUCED_SETTINGS)
+    name = f"sbc_{fam}" + (f"_replicate{replicate}" if replicate else "")
+    return name, SBC_SEED + int(replicate), params
+
+
+def run_sbc(families, n_sims: int, n_workers: int, replicate: int = 0) -> None:
     from irmodels.studies.sbc import sbc_task
 
     for fam in families:
-        _run(f"sbc_{fam}", sbc_task, n_sims, SBC_SEED, {"family": fam}, n_workers, batch_size=1)
+        name, seed, params = _sbc_study(fam, replicate)
+        _run(name, sbc_task, n_sims, seed, params, n_workers, batch_size=1)
 
 
 def run_coverage(n_sims: int, n_workers: int) -> None:
@@ -107,24 +154,25 @@ def run_coverage(n_sims: int, n_workers: int) -> None:
         _run(f"coverage_{name}", coverage_task, n_sims, COVERAGE_SEED, params, n_workers, batch_size=None)
 
 
-def _family_results(fam: str):
+def _family_results(fam: str, replicate: int = 0):
     from irmodels.studies.runner import load_study
 
-    out = STUDIES / f"sbc_{fam}"
+    out = STUDIES / _sbc_study(fam, replicate)[0]
     if not (out / "manifest.json").exists():
         return None
     st = load_study(out)
     fails = st.failures.assign(family=fam)
-    return st.results, fails
+    return st.results.assign(family=fam), fails
 
 
-def write_sbc_summary(families) -> pd.DataFrame | None:
+def write_sbc_summary(families, replicate: int = 0) -> pd.DataFrame | None:
+    """Tables and figures of the SBC studies; ``replicate > 0``: ``validation/sbc_replicate<K>_*``."""
     from irmodels.io import write_table_atomic
     from irmodels.studies.sbc import ecdf_band, failure_rates, summarise_sbc
 
     res, fails = [], []
     for fam in families:
-        got = _family_results(fam)
+        got = _family_results(fam, replicate)
         if got is None or got[0].empty:
             continue
         res.append(got[0])
@@ -134,15 +182,19 @@ def write_sbc_summary(families) -> pd.DataFrame | None:
     results = pd.concat(res, ignore_index=True)
     failures = pd.concat(fails, ignore_index=True)
     summary = summarise_sbc(results, failures)
-    write_table_atomic(summary, HERE / "sbc_summary.csv", float_format="%.6g")
+    prefix = f"sbc_replicate{replicate}_" if replicate else "sbc_"
+    if replicate:
+        summary.insert(1, "seed", SBC_SEED + replicate)
+    write_table_atomic(summary, HERE / f"{prefix}summary.csv", float_format="%.6g")
     rates = failure_rates(results, failures)
-    write_table_atomic(rates, HERE / "sbc_failure_rate.csv", float_format="%.6g")
+    write_table_atomic(rates, HERE / f"{prefix}failure_rate.csv", float_format="%.6g")
     for fam, g in results.groupby("family", sort=False):
-        _ecdf_figure(fam, g[g["converged"].astype(bool)], summary[summary["family"] == fam], ecdf_band)
+        _ecdf_figure(fam, g[g["converged"].astype(bool)], summary[summary["family"] == fam], ecdf_band,
+                     stem=f"{prefix}ecdf_{fam}")
     return summary
 
 
-def _ecdf_figure(fam: str, g: pd.DataFrame, summ: pd.DataFrame, ecdf_band) -> None:
+def _ecdf_figure(fam: str, g: pd.DataFrame, summ: pd.DataFrame, ecdf_band, stem: str) -> None:
     from irmodels.figures.style import DOUBLE_COLUMN_MM, OKABE_ITO, journal_style, new_figure, save_figure
     from irmodels.studies.sbc import FAMILIES
 
@@ -174,9 +226,10 @@ def _ecdf_figure(fam: str, g: pd.DataFrame, summ: pd.DataFrame, ecdf_band) -> No
         for ax in axes[:, 0]:
             ax.set_ylabel("ECDF - z")
         n_used = int(summ["n_used"].max())
-        fig.suptitle(f"SBC, {FAMILIES[fam]}: {n_used} converged fits of {int(summ['n_sims'].iloc[0])}, "
+        label = FAMILIES["share"] + " (reduced MCMC settings)" if fam == "share_reduced" else FAMILIES[fam]
+        fig.suptitle(f"SBC, {label}: {n_used} converged fits of {int(summ['n_sims'].iloc[0])}, "
                      f"L = {L}; grey: simultaneous 95% band", fontsize=6.5)
-        save_figure(fig, HERE / f"sbc_ecdf_{fam}")
+        save_figure(fig, HERE / stem)
 
 
 def write_coverage_summary() -> pd.DataFrame | None:
@@ -202,22 +255,28 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sbc-sims", type=int, default=1000)
     ap.add_argument("--coverage-sims", type=int, default=1000)
-    ap.add_argument("--families", nargs="+", default=list(SBC_FAMILIES), choices=SBC_FAMILIES)
+    ap.add_argument("--families", nargs="+", default=list(SUMMARY_FAMILIES), choices=(*SBC_FAMILIES, "share_reduced"))
+    ap.add_argument("--replicate", type=int, default=0,
+                    help="SBC replicate number K >= 1: an independent study with seed SBC_SEED + K in "
+                         "studies/sbc_<family>_replicate<K>, summarised in sbc_replicate<K>_*; 0 (default): "
+                         "the primary studies")
     ap.add_argument("--steps", nargs="+", default=["sbc", "coverage", "summary"],
                     choices=["sbc", "coverage", "summary"])
     ap.add_argument("--n-workers", type=int, default=2)
     a = ap.parse_args(argv)
+    if a.replicate < 0:
+        ap.error(f"--replicate {a.replicate}: must be >= 0")
     if "coverage" in a.steps:
         run_coverage(a.coverage_sims, a.n_workers)
     if "sbc" in a.steps:
-        run_sbc(a.families, a.sbc_sims, a.n_workers)
+        run_sbc(a.families, a.sbc_sims, a.n_workers, a.replicate)
     if "summary" in a.steps:
         with pd.option_context("display.width", 220, "display.max_columns", 30, "display.max_rows", 200):
-            s = write_sbc_summary(SBC_FAMILIES)
+            s = write_sbc_summary(SUMMARY_FAMILIES if not a.replicate else a.families, a.replicate)
             if s is not None:
                 print(s[["family", "parameter", "n_sims", "n_failed", "n_used", "ecdf_pass", "max_abs_ecdf_diff",
                          "band_half_width", "p_value"]].to_string(index=False))
-            c = write_coverage_summary()
+            c = write_coverage_summary() if not a.replicate else None
             if c is not None:
                 print(c.to_string(index=False))
 

@@ -4,7 +4,8 @@ Reached through :func:`irmodels.fit` with ``engine="pymc"``. Every model has
 named dims and coords: ``term`` (design columns), ``country`` (or whatever the
 ``group`` column is; the dim is named after it), ``obs`` (likelihood cells),
 ``cutpoint`` (ordinal thresholds), ``class_cell`` and ``class_pair``
-(share-class cells and the ``(n, k)`` pairs of their class).
+(share-class cells and the terms of their class probability, a polynomial in
+the department share: :func:`_class_pairs`).
 
 Models (``eta = X b + a[group]``, ``a = sd_group * z``, ``z ~ Normal(0, 1)``:
 non-centred group intercepts, which sample well when groups are small; option
@@ -43,8 +44,10 @@ when every group has at least ``AUTO_CENTRED_MIN_TRIALS`` trials):
   ``pi`` (plugged in, not estimated jointly); were team size to grow with bed
   class, one pooled ``pi`` would leave part of that in the bed-class
   coefficients. The integral is a 41-node trapezoidal rule
-  (:func:`share_quadrature`), the sums run over the ``(n, k)`` pairs of each
-  cell's class (:func:`share_class_mask`); class-only rows are collapsed into
+  (:func:`share_quadrature`); the sum over the ``(n, k)`` pairs of each
+  cell's class (:func:`share_class_mask`) is evaluated as one polynomial in
+  ``p`` in the Bernstein basis of degree ``max n`` (:func:`_class_pairs`:
+  exact, at most ``max n + 1`` non-negative terms); class-only rows are collapsed into
   cells of equal covariates, group, class and reported ``n``.
 * ``beta_binomial``: ``k_i ~ BetaBinomial(n_i, mu_i phi, (1 - mu_i) phi)``, ``mu_i = expit(eta_i)``.
 * ``ordinal``: cumulative logit ``P(Y <= j) = expit(theta_j - eta)``, collapsed
@@ -244,19 +247,44 @@ def _log_choose(n_values: np.ndarray, K: int) -> np.ndarray:
 
 def _class_pairs(weight: np.ndarray, mask: np.ndarray, cls: np.ndarray,
                  n_values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per class cell, the ``(n, k)`` whose class ``k/n`` is the cell's, padded to one length.
+    """Per class cell, the class probability as a polynomial in the department share ``p``.
 
-    Returns ``(n, k, log_weight)``, each (cells, pairs): ``log_weight = log P(trials = n) +
-    log C(n, k)`` for the cell (``-inf`` on padding), so that the class probability given the
-    department share ``p`` is ``sum_pairs exp(log_weight) p^k (1 - p)^(n - k)``. Only the pairs
-    of the cell's class are kept (about a fifth of all ``(n, k)``), which is what makes the
-    likelihood cheap.
+    Returns ``(n, k, log_weight)``, each (cells, terms), such that the probability of the cell's
+    class given ``p`` is ``sum_terms exp(log_weight) p^k (1 - p)^(n - k)`` (``-inf`` on padding).
+
+    Notes
+    -----
+    The class probability is ``P(c | p) = sum_n pi(n) sum_{k: class(k/n) = c} C(n, k) p^k
+    q^(n - k)``, ``q = 1 - p``: a sum over the ``(n, k)`` pairs of the class (about 40 pairs when
+    ``n`` runs over 1..10). Each ``p^k q^(n - k)`` is written in the Bernstein basis of degree
+    ``N = max n`` (degree elevation: multiply by ``(p + q)^(N - n) = 1``)::
+
+        p^k q^(n - k) = sum_{m=k}^{k+N-n} C(N - n, m - k) p^m q^(N - m)
+
+    so ``P(c | p) = sum_{m=0}^{N} beta_m p^m q^(N - m)`` with
+    ``beta_m = sum_n pi(n) sum_{k in c} C(n, k) C(N - n, m - k) >= 0``: at most ``N + 1`` terms
+    (11 for teams of 1 to 10), every coefficient non-negative, so the log-sum-exp has no
+    cancellation. The identity is exact; the model's likelihood tensor (cells x quadrature
+    nodes x terms) is about 4 times smaller than with the pairs, and the gradient as much
+    faster (share-model SBC design: 69 class cells, 41 pairs -> 11 terms).
     """
+    n_values = np.asarray(n_values, dtype=int)
+    K = mask.shape[2]
+    logc = _log_choose(n_values, K)
     cells = []
-    logc = _log_choose(n_values, mask.shape[2])
     for j, c in enumerate(cls):
-        ni, kk = np.nonzero(weight[j][:, None] * mask[:, c, :])
-        cells.append((np.asarray(n_values)[ni], kk, np.log(weight[j, ni]) + logc[ni, kk]))
+        contrib = weight[j][:, None] * mask[:, c, :]  # (n_values, k): pi(n) 1[class(k/n) = c]
+        used = np.flatnonzero(contrib.sum(axis=1) > 0)
+        N = int(n_values[used].max()) if len(used) else 0
+        beta = np.zeros(N + 1)
+        for i in used:
+            n = int(n_values[i])
+            ks = np.flatnonzero(contrib[i])
+            lift = np.exp(_log_choose(np.array([N - n]), N - n + 1)[0])  # C(N - n, 0..N - n)
+            for k in ks:
+                beta[k:k + N - n + 1] += contrib[i, k] * np.exp(logc[i, k]) * lift
+        m = np.flatnonzero(beta > 0)
+        cells.append((np.full(len(m), N), m, np.log(beta[m])))
     P = max([len(c[0]) for c in cells], default=0)
     n = np.zeros((len(cells), P))
     k = np.zeros((len(cells), P))
@@ -569,7 +597,7 @@ def build_model(f):
                 model.add_coord("class_cell", np.arange(len(prep.cls)))
                 Xs = pm.Data("X_class", prep.Xs, dims=("class_cell", "term"))
                 eta_s = pt.dot(Xs, b) + group_effect(_gdata(prep.gs, "g_class", "class_cell"))
-                # the (n, k) pairs each cell's class allows (schema rule), padded: (cell, pair)
+                # each cell's class probability (schema rule) as Bernstein terms (n, k, log coefficient), padded
                 pair_n, pair_k, pair_logw = prep.class_pairs()
                 model.add_coord("class_pair", np.arange(pair_n.shape[1]))
                 n_val = pm.Data("pair_trials", pair_n, dims=("class_cell", "class_pair"))

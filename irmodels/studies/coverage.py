@@ -360,9 +360,17 @@ def summarise_coverage(results: pd.DataFrame, failures: pd.DataFrame | None = No
         (``sqrt(level (1 - level) / n_used)``, the MC SE of a coverage at the nominal level),
         ``within_mc_error`` (``|coverage - level| <= 2 mc_se``), ``cp_lower``, ``cp_upper``
         (Clopper-Pearson 95% interval of the coverage), ``nominal``, ``median_width``,
-        ``interval``.
+        ``interval``, and what explains a coverage off its nominal level, on the scale of the
+        Wald interval (``scale``: log-odds; the logit of the prevalence): ``median_bias``
+        (median estimate minus truth), ``empirical_sd`` (SD of the estimates over the
+        simulations), ``robust_sd`` (1.4826 x their median absolute deviation: quasi-separated
+        samples give log-odds estimates of +-20 that dominate the SD), ``median_se`` (the
+        interval's half-width over ``z_0.975``) and ``se_ratio`` (``median_se / robust_sd``: 1
+        when the SEs match the estimates' spread). NaN for the Firth profile intervals, which
+        are not estimate +- z SE.
     """
     n_task_fail = int(failures["task_id"].nunique()) if failures is not None and len(failures) else 0
+    zq = float(stats.norm.ppf(0.5 + level / 2))
     rows = []
     for (method, n, q), g in results.groupby(["method", "n", "quantity"], sort=False):
         ok = g[g["ok"].astype(bool)]
@@ -377,5 +385,22 @@ def summarise_coverage(results: pd.DataFrame, failures: pd.DataFrame | None = No
                      "within_mc_error": bool(m and abs(cov - level) <= 2 * se),
                      "cp_lower": float(lo) if m else np.nan, "cp_upper": float(hi) if m else np.nan,
                      "nominal": level, "median_width": float((ok["upper"] - ok["lower"]).median()) if m else np.nan,
-                     "interval": METHODS[method]})
+                     "interval": METHODS[method], **_spread(method, ok, zq)})
     return pd.DataFrame(rows)
+
+
+def _spread(method: str, ok: pd.DataFrame, zq: float) -> dict[str, Any]:
+    """Bias, spread of the estimates and the SEs implied by the Wald intervals (see summarise_coverage)."""
+    nan = {"scale": "", "median_bias": np.nan, "empirical_sd": np.nan, "robust_sd": np.nan, "median_se": np.nan,
+           "se_ratio": np.nan}
+    if method == "firth" or len(ok) < 2:
+        return nan
+    to = special.logit if method.startswith("prevalence") else (lambda x: np.asarray(x, dtype=float))
+    est, lo, hi = (to(ok[c].to_numpy(dtype=float)) for c in ("estimate", "lower", "upper"))
+    truth = to(ok["truth"].to_numpy(dtype=float))
+    se = (hi - lo) / (2 * zq)
+    rsd = float(stats.median_abs_deviation(est, scale="normal"))
+    return {"scale": "logit of prevalence" if method.startswith("prevalence") else "log-odds",
+            "median_bias": float(np.median(est - truth)), "empirical_sd": float(np.std(est, ddof=1)),
+            "robust_sd": rsd, "median_se": float(np.median(se)),
+            "se_ratio": float(np.median(se) / rsd) if rsd > 0 else np.nan}
