@@ -233,10 +233,28 @@ def model_numbers() -> dict:
     out["IdCovPostStratN"] = int(ps["n_sims"])
     ml = cov.loc["regression_covers_respondent_ml"]
     out["IdCovMlInfinitePct"] = f"{100 * (1 - cov.loc['respondent_ml_covers_true_log_or_given_finite_ml', 'n_sims'] / ml['n_sims']):.0f}"
-    sbc = pd.read_csv(ROOT / "validation" / "sbc_uniformity.csv")
-    out["SbcSims"] = int(sbc["n_sims"].iloc[0])
-    out["SbcPMin"] = f"{sbc['p_value'].min():.2f}"
-    out["SbcPMax"] = f"{sbc['p_value'].max():.2f}"
+    # simulation-based calibration per Bayesian family (validation/run_studies.py): what was run,
+    # how many fits failed the gate (excluded, counted), how many parameters' rank ECDFs stay
+    # inside the simultaneous 95% band
+    sbc = pd.read_csv(ROOT / "validation" / "sbc_summary.csv")
+    fail = pd.read_csv(ROOT / "validation" / "sbc_failure_rate.csv").set_index("family")
+    for fam, g in sbc.groupby("family", sort=False):
+        k = macro_key("sbc", fam)
+        out[f"{k}Sims"] = int(g["n_sims"].iloc[0])
+        out[f"{k}Params"] = len(g)
+        out[f"{k}Inside"] = int(g["ecdf_pass"].astype(bool).sum())
+        out[f"{k}FailPct"] = f"{100 * float(fail.loc[fam, 'failure_rate']):.1f}"
+        out[f"{k}PMin"] = f"{g['p_value'].min():.3f}"
+        out[f"{k}Outside"] = ", ".join(g.loc[~g["ecdf_pass"].astype(bool), "parameter"].map(
+            lambda t: "\\texttt{" + str(t).replace("_", "\\_") + "}")) or "none"
+    # independent replicates (another seed) of a family, where one was run
+    rep = ROOT / "validation" / "sbc_replicate1_summary.csv"
+    if rep.is_file():
+        for fam, g in pd.read_csv(rep).groupby("family", sort=False):
+            k = macro_key("sbc", "replicate", fam)
+            out[f"{k}Used"] = int(g["n_used"].iloc[0])
+            out[f"{k}Inside"] = int(g["ecdf_pass"].astype(bool).sum())
+            out[f"{k}Params"] = len(g)
     return out
 
 
