@@ -1,7 +1,10 @@
 """Run every benchmark script (``make benchmark``); each prints its own figures and goals.
 
 The output of each script is also kept in ``benchmarks/results/<script>.txt`` (with the date,
-machine and versions), so the figures of the last run can be cited without re-running.
+machine, versions and the load average at start and end), so the figures of the last run can be
+cited without re-running; the peer benchmarks (``bench_peers_*.py``: irmodels beside ipfn,
+balance, bambi, PyMC, numpyro, pandas) and ``bench_reconstruct.py`` also write
+``benchmarks/results/<script>.csv``. ``benchmarks/README.md`` collects the tables.
 """
 
 from __future__ import annotations
@@ -18,10 +21,20 @@ HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 
 
-def _header() -> str:
-    versions = ", ".join(f"{p} {metadata.version(p)}" for p in ("irmodels", "pymc", "nutpie", "pytensor", "numba"))
+def _version(p: str) -> str:
+    try:
+        return metadata.version(p)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def _header(started: str) -> str:
+    versions = ", ".join(f"{p} {_version(p)}" for p in ("irmodels", "pymc", "nutpie", "pytensor", "numba", "ipfn",
+                                                         "balance", "bambi", "numpyro", "jax"))
+    load = "/".join(f"{x:.2f}" for x in os.getloadavg())
     return (f"# {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; {platform.machine()}, {os.cpu_count()} CPUs; "
-            f"Python {platform.python_version()}; {versions}\n")
+            f"Python {platform.python_version()}; {versions}; load average (1/5/15 min) at start {started}, "
+            f"at end {load}\n")
 
 
 if __name__ == "__main__":
@@ -29,6 +42,7 @@ if __name__ == "__main__":
     RESULTS.mkdir(exist_ok=True)
     for script in sorted(HERE.glob("bench_*.py")):
         print(f"== {script.name}", flush=True)
+        started = "/".join(f"{x:.2f}" for x in os.getloadavg())
         proc = subprocess.run([sys.executable, str(script)], cwd=HERE.parent, capture_output=True, text=True)
         sys.stdout.write(proc.stdout)
         sys.stderr.write(proc.stderr)
@@ -36,6 +50,6 @@ if __name__ == "__main__":
         if proc.returncode == 0:
             out = RESULTS / f"{script.stem}.txt"
             tmp = out.with_suffix(".txt.tmp")
-            tmp.write_text(_header() + proc.stdout)
+            tmp.write_text(_header(started) + proc.stdout)
             tmp.replace(out)
     sys.exit(status)

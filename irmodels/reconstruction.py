@@ -21,7 +21,9 @@ assumption set, ``beta_j`` drawn once per replicate from the set's distribution,
 logistic noise) and receive the sorted multiset in rank order, so every margin is exact by
 construction. Constraints are met by *tiers*: departments that a constraint forces to the
 lowest (highest) values are ranked below (above) all others. Everything is vectorised over
-replicates with one :class:`numpy.random.Generator` seeded from ``seed``.
+replicates; replicate ``i`` draws from its own random stream, seeded by child ``i`` of
+``numpy.random.SeedSequence(seed)`` (:func:`replicate_seed`), so it does not depend on how
+many replicates are generated, in which chunks, or where.
 """
 
 from __future__ import annotations
@@ -34,12 +36,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from irmodels.errors import Problem, ReconstructionError, SchemaError
 
 __all__ = [
     "reconstruct",
+    "replicate_seed",
     "published_targets",
     "check_reconstruction",
     "summarise_ensemble",
@@ -267,10 +269,9 @@ def load_assumptions(assumptions: str | os.PathLike = "informed") -> dict[str, A
                 what="assumptions",
             )
         text = path.read_text(encoding="utf-8")
-    try:
-        spec = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SchemaError([Problem(f"not valid YAML: {exc}", file=where)], what=where) from None
+    from irmodels.yamlio import load_yaml_text
+
+    spec = load_yaml_text(text, where)  # YAML 1.2 scalars; duplicate keys, aliases, tags refused with lines
     problems: list[Problem] = []
     if not isinstance(spec, dict):
         raise SchemaError([Problem("the file must be a YAML mapping", file=where)], what=where)
@@ -278,6 +279,9 @@ def load_assumptions(assumptions: str | os.PathLike = "informed") -> dict[str, A
     for key in spec:
         if key not in allowed:
             problems.append(Problem(f"unknown field; allowed: {sorted(allowed)}", file=where, column=str(key)))
+    if "odds_ratios" in spec and not isinstance(spec["odds_ratios"], (list, type(None))):
+        problems.append(Problem("odds_ratios must be a list of {parameter, odds_ratio, range, source}", file=where,
+                                column="odds_ratios", value=spec["odds_ratios"]))
     assoc = spec.get("associations") or []
     if not isinstance(assoc, list):
         problems.append(Problem("associations must be a list", file=where, column="associations"))
@@ -364,10 +368,108 @@ def load_assumptions(assumptions: str | os.PathLike = "informed") -> dict[str, A
 _TIER = 1.0e4  # larger than any |score| (logistic noise is < 40 in float64; betas*x < 100)
 
 
+def replicate_seed(seed: int, replicate: int) -> np.random.SeedSequence:
+    """The seed of one replicate: child ``replicate`` of ``SeedSequence(seed)``.
+
+    Equal to ``numpy.random.SeedSequence(seed).spawn(replicate + 1)[replicate]``, built
+    directly so that a chunk of replicates starting anywhere needs no other child.
+
+    Parameters
+    ----------
+    seed : int
+        The ``seed`` of :func:`reconstruct` (>= 0).
+    replicate : int
+        Replicate number (>= 0).
+
+    Returns
+    -------
+    numpy.random.SeedSequence
+    """
+    return np.random.SeedSequence(seed, spawn_key=(int(replicate),))
+
+
+class _Streams:
+    """One random stream per replicate, consumed in lockstep by the vectorised engine.
+
+    Replicate ``i`` draws only from its own generator (``PCG64`` seeded by
+    :func:`replicate_seed`), and every replicate consumes the same number of uniforms in the
+    same order, so replicate ``i`` is the same whatever the other replicates of the call (``k``,
+    ``first``, chunking, workers). Uniforms are drawn per replicate in blocks (one generator
+    call per replicate and block) and turned into the other distributions by their inverse
+    CDFs, vectorised over the replicates: normal (``ndtri``), logistic, exponential, bounded
+    integers, gamma (``gammaincinv``, for the Dirichlet) and multinomial (categorical draws
+    counted).
+    """
+
+    _BLOCK = 2048  # uniforms per replicate drawn per refill
+
+    def __init__(self, seed: int, first: int, k: int) -> None:
+        self.k = k
+        self._gens = [np.random.Generator(np.random.PCG64(replicate_seed(seed, first + i))) for i in range(k)]
+        self._buf = np.empty((k, 0))
+        self._pos = 0
+
+    def _uniform(self, m: int) -> np.ndarray:
+        """(k, m) uniforms in (0, 1): the next ``m`` of every replicate's stream."""
+        if self._pos + m > self._buf.shape[1]:
+            size = max(self._BLOCK, m)
+            fresh = np.empty((self.k, size))
+            for i, g in enumerate(self._gens):
+                g.random(out=fresh[i])
+            # random() is in [0, 1); 0 (probability 2^-53) would give an infinite logistic/normal
+            fresh[fresh == 0.0] = 2.0 ** -54
+            self._buf = np.concatenate([self._buf[:, self._pos:], fresh], axis=1)
+            self._pos = 0
+        u = self._buf[:, self._pos:self._pos + m]
+        self._pos += m
+        return u
+
+    def _split(self, size: int | tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
+        shape = (size,) if isinstance(size, (int, np.integer)) else tuple(size)
+        if shape[0] != self.k:
+            raise ReconstructionError(f"internal: random draw of shape {shape} for {self.k} replicates")
+        return int(np.prod(shape[1:], dtype=np.int64)), shape
+
+    def random(self, size: int | tuple[int, ...]) -> np.ndarray:
+        m, shape = self._split(size)
+        return self._uniform(m).reshape(shape)
+
+    def standard_normal(self, size: int | tuple[int, ...]) -> np.ndarray:
+        from scipy import special
+
+        m, shape = self._split(size)
+        return special.ndtri(self._uniform(m)).reshape(shape)
+
+    def logistic(self, size: int | tuple[int, ...]) -> np.ndarray:
+        m, shape = self._split(size)
+        u = self._uniform(m)
+        return (np.log(u) - np.log1p(-u)).reshape(shape)
+
+    def exponential(self, scale: float, size: int | tuple[int, ...]) -> np.ndarray:
+        m, shape = self._split(size)
+        return (-scale * np.log1p(-self._uniform(m))).reshape(shape)
+
+    def integers(self, low: int, high: int, size: int | tuple[int, ...]) -> np.ndarray:
+        """Integers in ``[low, high)``."""
+        m, shape = self._split(size)
+        x = low + np.floor(self._uniform(m) * (high - low)).astype(np.int64)
+        return np.minimum(x, high - 1).reshape(shape)
+
+    def dirichlet_multinomial(self, trials: int, alpha: np.ndarray) -> np.ndarray:
+        """(k, len(alpha)) counts: ``Multinomial(trials, p)`` with ``p ~ Dirichlet(alpha)`` per replicate."""
+        from scipy import special
+
+        alpha = np.asarray(alpha, dtype=float)
+        gam = special.gammaincinv(alpha[None, :], self._uniform(len(alpha)))
+        p = gam / gam.sum(axis=1, keepdims=True)
+        cat = (self._uniform(trials)[:, :, None] >= np.cumsum(p, axis=1)[:, None, :-1]).sum(axis=2)
+        return np.stack([(cat == j).sum(axis=1) for j in range(len(alpha))], axis=1).astype(np.int64)
+
+
 class _Engine:
     """Vectorised assignment over ``k`` replicates x ``n`` departments."""
 
-    def __init__(self, k: int, rng: np.random.Generator, spec: dict[str, Any]) -> None:
+    def __init__(self, k: int, rng: _Streams, spec: dict[str, Any]) -> None:
         self.k, self.n, self.rng = k, N_RESPONDENTS, rng
         self.codes: dict[str, np.ndarray] = {}  # variable -> (k, n) rank-order codes, -1 = NA
         self.x: dict[str, np.ndarray] = {}  # predictor values for scores (centred, NA -> 0)
@@ -377,6 +479,7 @@ class _Engine:
             beta = d["mean"] + d["sd"] * rng.standard_normal(k)
             self.betas.setdefault(a["target"], []).append((a["predictor"], beta))
         self.drawn_betas = {f"{t}~{p}": b for t, lst in self.betas.items() for p, b in lst}
+        self.predictors = {p for lst in self.betas.values() for p, _ in lst}
 
     # ---- primitives
     def choose(self, eligible: np.ndarray, m: int | np.ndarray) -> np.ndarray:
@@ -385,8 +488,7 @@ class _Engine:
         if np.any(eligible.sum(axis=1) < m):
             raise ReconstructionError("internal: fewer eligible departments than required by a constraint")
         key = self.rng.random((self.k, self.n)) + (~eligible) * 2.0
-        ranks = np.argsort(np.argsort(key, axis=1, kind="stable"), axis=1, kind="stable")
-        return ranks < m[:, None]
+        return _ranks(key) < m[:, None]
 
     def score(self, target: str) -> np.ndarray:
         s = self.rng.logistic(size=(self.k, self.n))
@@ -414,7 +516,10 @@ class _Engine:
         return np.asarray(vals, dtype=np.int64)
 
     def store(self, var: str, codes: np.ndarray) -> None:
-        self.codes[var] = codes
+        # small integer codes (memory per chunk); the centred copy only for a named predictor
+        self.codes[var] = codes.astype(np.int8) if codes.dtype.kind == "i" else codes
+        if var not in self.predictors:
+            return
         x = codes.astype(float)
         x[codes < 0] = np.nan
         x = x - np.nanmean(x, axis=1, keepdims=True)
@@ -494,7 +599,7 @@ class _Engine:
         s = self.score("n_residents")
         w_el = big & (teach == 1)
         wk = np.where(w_el, -s, np.inf)
-        w_rank = np.argsort(np.argsort(wk, axis=1, kind="stable"), axis=1, kind="stable")
+        w_rank = _ranks(wk)
         w_high = w_el & (w_rank < (g - n_high_mid)[:, None])
         regular = ~(zero_res | nt_res | n_high | w_high)
         pair = self.choose(regular & ~big, 1) | self.choose(regular & big, 1)
@@ -536,7 +641,7 @@ class _Engine:
         partial = self.choose(na5, 1)  # the one department missing every 97-denominator item
         self.assign("biopsy_share_class", tiers=-1.0 * na5)
         self.assign("female_radiologist_share_class")
-        up = rng.multinomial(_margin("female_ir_share_class", ">25"), rng.dirichlet(p["alpha"], size=k))
+        up = rng.dirichlet_multinomial(_margin("female_ir_share_class", ">25"), p["alpha"])
         fna = n - _item_n("female_ir_share_class")
         fcounts = np.concatenate([np.full((k, 1), fna), np.full((k, 1), _margin("female_ir_share_class", "0")),
                                   np.full((k, 1), _margin("female_ir_share_class", "1-25")), up], axis=1)
@@ -567,6 +672,14 @@ class _Engine:
         self.assign("cardiac_provider", tiers=-2.0 * ~card - 1.0 * no_ir)
 
 
+def _ranks(key: np.ndarray) -> np.ndarray:
+    """Rank (0 = smallest, ties by position) of every entry within its row: one argsort, not two."""
+    order = np.argsort(key, axis=1, kind="stable")
+    ranks = np.empty(key.shape, dtype=np.int64)
+    np.put_along_axis(ranks, order, np.broadcast_to(np.arange(key.shape[1]), key.shape), axis=1)
+    return ranks
+
+
 def _multiset_rows(counts: np.ndarray, n: int) -> np.ndarray:
     """(k, C) counts summing to n -> (k, n) codes 0..C-1 in ascending blocks."""
     cum = np.cumsum(counts, axis=1)
@@ -576,7 +689,14 @@ def _multiset_rows(counts: np.ndarray, n: int) -> np.ndarray:
     return (j[None, None, :] >= cum[:, :, None]).sum(axis=1)
 
 
-def reconstruct(k: int, seed: int, assumptions: str | os.PathLike = "informed", *, check: bool = True) -> pd.DataFrame:
+#: Replicates generated (and checked) together; bounds the working memory of one call
+#: (peak about 120 MB for a chunk of 1000 replicates, beside the 10.6 MB of its rows; at
+#: k = 10^4 the peak is 1.4x the result) without changing any replicate.
+CHUNK_SIZE = 1000
+
+
+def reconstruct(k: int, seed: int, assumptions: str | os.PathLike = "informed", *, check: bool = True,
+                first: int = 0, chunk_size: int = CHUNK_SIZE) -> pd.DataFrame:
     """Reconstruct ``k`` respondent-level datasets of the 98 departments of 2017.
 
     Parameters
@@ -584,21 +704,30 @@ def reconstruct(k: int, seed: int, assumptions: str | os.PathLike = "informed", 
     k : int
         Number of replicates (>= 1).
     seed : int
-        Seed of the :class:`numpy.random.Generator`; the same ``(k, seed, assumptions)`` gives
-        the same table (and the same CSV bytes). Replicate ``i`` depends on ``k`` (draws are
-        made for all replicates at once).
+        Root seed (>= 0). Replicate ``i`` is generated from its own child seed
+        ``numpy.random.SeedSequence(seed).spawn(i + 1)[i]`` (:func:`replicate_seed`), so it is
+        the same whatever ``k``, ``first`` and ``chunk_size`` are: ``reconstruct(10, s)`` is
+        the first ten replicates of ``reconstruct(1000, s)``, and chunks of replicates can be
+        generated anywhere (another process or worker) and concatenated. The same
+        ``(k, seed, assumptions, first)`` gives the same table (and the same CSV bytes).
     assumptions : str or path-like
         ``"informed"`` (default), ``"independent"``, or the path of a YAML assumption set.
     check : bool
         Verify every published count and constraint (:func:`check_reconstruction`) and the
         schema before returning (default True; about a third of the run time).
+    first : int
+        Number of the first replicate (default 0): the call returns replicates
+        ``first .. first + k - 1``.
+    chunk_size : int
+        Replicates generated and checked together (default :data:`CHUNK_SIZE`); the working
+        memory is bounded by the chunk, the output does not depend on it.
 
     Returns
     -------
     pandas.DataFrame
-        ``k * 98`` rows: ``replicate`` (0..k-1), then the canonical columns of the 2017 wave
-        (``respondent_id`` ``R001``..``R098`` within each replicate, ``wave`` =
-        ``"esr_cirse_2017"``, ``country``, ``beds_class``, ... ``n_radiologists``,
+        ``k * 98`` rows: ``replicate`` (``first`` .. ``first + k - 1``), then the canonical
+        columns of the 2017 wave (``respondent_id`` ``R001``..``R098`` within each replicate,
+        ``wave`` = ``"esr_cirse_2017"``, ``country``, ``beds_class``, ... ``n_radiologists``,
         ``n_residents``) with the validated dtypes of :func:`irmodels.schema.validate`.
         ``df.attrs["betas"]`` holds the association strengths drawn per replicate
         (``"target~predictor"`` -> list of k floats) and ``df.attrs["assumptions"]`` the name.
@@ -606,7 +735,8 @@ def reconstruct(k: int, seed: int, assumptions: str | os.PathLike = "informed", 
     Raises
     ------
     SchemaError
-        If the assumption set is invalid.
+        If the assumption set is invalid, or ``k``, ``seed``, ``first`` or ``chunk_size`` is
+        not an integer in range.
     ReconstructionError
         If a replicate fails a published count or constraint (a bug, never expected).
 
@@ -614,7 +744,8 @@ def reconstruct(k: int, seed: int, assumptions: str | os.PathLike = "informed", 
     -----
     See the module docstring and ``docs/reconstruction.md``. Counts the paper gives only in
     words (radiologists, residents) are generated from the set's ``counts`` models within the
-    published classes and extremes.
+    published classes and extremes. Time and memory are linear in ``k`` (chunks of
+    ``chunk_size`` replicates, each with its own per-replicate random streams).
 
     Examples
     --------
@@ -622,20 +753,38 @@ def reconstruct(k: int, seed: int, assumptions: str | os.PathLike = "informed", 
     >>> ens.shape[0], int(ens.loc[ens.replicate == 0, "cover_24_7"].sum())
     (196, 60)
     """
+    problems = []
+    for name, value, low in (("k", k, 1), ("seed", seed, 0), ("first", first, 0), ("chunk_size", chunk_size, 1)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < low:
+            what = "a positive integer" if low == 1 else "a non-negative integer"
+            problems.append(Problem(f"{name} must be {what}", column=name, value=value))
+    if problems:
+        raise SchemaError(problems, what="reconstruct")
+    spec = load_assumptions(assumptions)
+    k, seed, first, chunk_size = int(k), int(seed), int(first), int(chunk_size)
+    parts = [_reconstruct_chunk(min(chunk_size, k - j), seed, first + j, spec, check)
+             for j in range(0, k, chunk_size)]
+    df = parts[0][0] if len(parts) == 1 else pd.concat([p[0] for p in parts], ignore_index=True)
+    df.attrs["assumptions"] = spec.get("name", str(assumptions))
+    # plain lists: attrs must survive concat and parquet metadata (JSON)
+    df.attrs["betas"] = {key: [float(x) for p in parts for x in p[1][key]] for key in parts[0][1]}
+    return df
+
+
+def _reconstruct_chunk(k: int, seed: int, first: int, spec: dict[str, Any],
+                       check: bool) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """Replicates ``first .. first + k - 1`` (see :func:`reconstruct`), checked if asked, and their betas."""
     from irmodels.schema import column_dtypes, validate
 
-    if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or k < 1:
-        raise SchemaError([Problem("k must be a positive integer", column="k", value=k)], what="reconstruct")
-    spec = load_assumptions(assumptions)
-    rng = np.random.default_rng(seed)
-    eng = _Engine(int(k), rng, spec)
+    rng = _Streams(seed, first, k)
+    eng = _Engine(k, rng, spec)
     eng.run(spec["_params"])
     n = N_RESPONDENTS
     perm = np.argsort(rng.random((k, n)), axis=1)  # shuffle rows so order carries no information
     take = lambda a: np.take_along_axis(a, perm, axis=1).ravel()  # noqa: E731
     dtypes = column_dtypes()
     cols: dict[str, Any] = {
-        "replicate": np.repeat(np.arange(k, dtype=np.int64), n),
+        "replicate": np.repeat(np.arange(first, first + k, dtype=np.int64), n),
         "respondent_id": pd.array(np.tile([f"R{i:03d}" for i in range(1, n + 1)], k), dtype="string"),
         "wave": pd.array(np.full(k * n, WAVE, dtype=object), dtype="string"),
         "country": pd.array(np.asarray(eng.country_codes, dtype=object)[take(eng.country)], dtype="string"),
@@ -664,11 +813,8 @@ def reconstruct(k: int, seed: int, assumptions: str | os.PathLike = "informed", 
                 "reconstruction broke published counts or constraints:\n"
                 + failed.head(20).to_string(index=False)
             )
-        validate(df, source=f"reconstruct(k={k}, seed={seed})", extra="allow")
-    df.attrs["assumptions"] = spec.get("name", str(assumptions))
-    # plain lists: attrs must survive concat and parquet metadata (JSON)
-    df.attrs["betas"] = {key: [float(x) for x in v] for key, v in eng.drawn_betas.items()}
-    return df
+        validate(df, source=f"reconstruct(k={k}, seed={seed}, first={first})", extra="allow")
+    return df, eng.drawn_betas
 
 
 # --------------------------------------------------------------------------- checks

@@ -182,3 +182,72 @@ def test_bad_population_mix_lists_every_problem():
     bad = pd.DataFrame({"beds_class": ["<200"], "teaching": [True], "chair_profile": ["DR"], "share": [0.5]})
     with pytest.raises(SchemaError, match="sum to 1"):
         poststratify(f, cells, mix=bad)
+
+
+def _reference_poststratify(f, cells, resp, b, a, a_new_by_country):
+    """Brute force, one cell at a time (the estimand of the module docstring, written out)."""
+    theta = np.zeros((b.shape[0], len(cells)))
+    levels = list(f.design.group_levels)
+    for i, cell in cells.reset_index(drop=True).iterrows():
+        m = (resp["country"] == cell["country"]) & (resp["beds_class"].astype(str) == str(cell["beds_class"]))
+        if not m.any():
+            m = resp["beds_class"].astype(str) == str(cell["beds_class"])
+        if not m.any():
+            m = pd.Series(True, index=resp.index)
+        sub = resp.loc[m].assign(beds_class=pd.Categorical([str(cell["beds_class"])] * int(m.sum()), categories=BEDS,
+                                                           ordered=True))
+        X = f.design.new_X(sub).to_numpy()
+        icpt = a[:, levels.index(cell["country"])] if cell["country"] in levels else a_new_by_country[cell["country"]]
+        theta[:, i] = expit(b @ X.T + icpt[:, None]).mean(axis=1)
+    return theta
+
+
+def test_vectorised_expansion_equals_cell_by_cell_reference():
+    # 60 respondents in 6 countries, no respondent in the 200-399 class; 10 frame countries x 4
+    # classes: own-country cells, fallback to the bed class, fallback to everyone, new countries
+    rng = np.random.default_rng(11)
+    n = 60
+    resp = pd.DataFrame({
+        "country": rng.choice([f"C{i}" for i in range(6)], n),
+        "beds_class": pd.Categorical(rng.choice(["<200", "400-799", ">=800"], n), categories=BEDS, ordered=True),
+        "teaching": rng.random(n) < 0.5,
+        "chair_profile": pd.Categorical(rng.choice(CHAIR, n), categories=CHAIR, ordered=True),
+        "cover_24_7": rng.random(n) < 0.5,
+    })
+    S = 30
+    b, a, sd = rng.normal(0, 0.5, (S, 8)), rng.normal(0, 0.5, (S, 6)), np.abs(rng.normal(0.5, 0.1, S))
+    f = fake_fit(b, a, sd, data=resp)
+    cells = pd.DataFrame([(f"C{i}", bc) for i in range(10) for bc in BEDS], columns=["country", "beds_class"])
+    cells["N"] = rng.integers(1, 30, len(cells)).astype(float)
+    res = poststratify(f, cells, by="beds_class", seed=4)
+    new = sorted(set(cells["country"]) - set(f.design.group_levels))
+    a_new = sd[:, None] * np.random.default_rng(4).standard_normal((S, len(new)))
+    theta = _reference_poststratify(f, cells, resp, b, a, {c: a_new[:, j] for j, c in enumerate(new)})
+    N = cells["N"].to_numpy()
+    got = res.set_index(["level", "domain"])
+    europe = theta @ N / N.sum()
+    assert got.loc[("Europe", "Europe"), "estimate"] == pytest.approx(europe.mean(), rel=1e-12)
+    assert got.loc[("Europe", "Europe"), "upper"] == pytest.approx(np.quantile(europe, 0.975), rel=1e-12)
+    for c in ("C0", "C7"):
+        m = (cells["country"] == c).to_numpy()
+        d = theta[:, m] @ N[m] / N[m].sum()
+        assert got.loc[("country", c), "estimate"] == pytest.approx(d.mean(), rel=1e-12)
+        assert got.loc[("country", c), "std_error"] == pytest.approx(d.std(ddof=1), rel=1e-12)
+    for bc in BEDS:
+        m = (cells["beds_class"] == bc).to_numpy()
+        d = theta[:, m] @ N[m] / N[m].sum()
+        assert got.loc[("beds_class", bc), "estimate"] == pytest.approx(d.mean(), rel=1e-12)
+        assert got.loc[("beds_class", bc), "n_respondents"] == int((resp["beds_class"] == bc).sum())
+    # every cell without respondents of its own country and class borrowed a coarser mix
+    own = cells.merge(resp[["country", "beds_class"]].astype(str).drop_duplicates(), on=["country", "beds_class"])
+    assert res.attrs["fallback"] == len(cells) - len(own)
+    assert res.attrs["new_countries"] == new
+
+
+def test_bad_n_values_all_listed():
+    b, a, sd = draws()
+    f = fake_fit(b, a, sd)
+    bad = pd.DataFrame({"country": ["AT"] * 4, "beds_class": ["<200"] * 4, "N": [1.0, "abc", np.nan, np.inf]})
+    with pytest.raises(SchemaError) as e:
+        poststratify(f, bad)
+    assert sorted(p.row for p in e.value.problems) == [1, 2, 3]

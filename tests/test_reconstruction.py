@@ -21,7 +21,9 @@ from irmodels.reconstruction import (
     check_reconstruction,
     load_assumptions,
     published_targets,
+    _Streams,
     reconstruct,
+    replicate_seed,
     shipped_assumption_sets,
 )
 from irmodels.schema import validate
@@ -246,3 +248,61 @@ def test_targets_come_from_published_margins_single_source(monkeypatch):
         monkeypatch.undo()
         rc._targets_cached.cache_clear()
     assert int(published_targets().query("variable == 'cover_24_7' and category == 'true'")["count"].iloc[0]) == 60
+
+
+# ---------------------------------------------------------------- per-replicate seeding (issue 13)
+
+
+def test_replicate_i_does_not_depend_on_k_chunks_or_first():
+    # replicate i comes from its own child seed: the first 3 of k=7 (generated in chunks of 2)
+    # are the 3 of k=3, and replicates 4-5 generated alone (first=4) are those of k=7
+    small = reconstruct(k=3, seed=8, check=False)
+    big = reconstruct(k=7, seed=8, check=False, chunk_size=2)
+    pd.testing.assert_frame_equal(small, big[big["replicate"] < 3].reset_index(drop=True))
+    part = reconstruct(k=2, seed=8, check=False, first=4)
+    assert part["replicate"].unique().tolist() == [4, 5]
+    pd.testing.assert_frame_equal(part, big[big["replicate"].isin([4, 5])].reset_index(drop=True))
+    for key, values in big.attrs["betas"].items():
+        assert small.attrs["betas"][key] == values[:3]
+        assert part.attrs["betas"][key] == values[4:6]
+    # and the replicates differ from one another (each has its own stream)
+    cols = [c for c in big.columns if c not in ("replicate", "respondent_id")]
+    r0 = big.loc[big.replicate == 0, cols].reset_index(drop=True)
+    r1 = big.loc[big.replicate == 1, cols].reset_index(drop=True)
+    assert not r0.equals(r1)
+
+
+def test_replicate_seed_is_the_spawned_child():
+    for seed, i in ((0, 0), (1, 5), (20170517, 123)):
+        child = np.random.SeedSequence(seed).spawn(i + 1)[i]
+        assert (replicate_seed(seed, i).generate_state(8) == child.generate_state(8)).all()
+
+
+def test_streams_follow_their_distributions():
+    # the inverse-CDF draws of the per-replicate streams against closed-form moments;
+    # 400 replicates x 500 draws = 200,000 draws each, tolerance 5 standard errors
+    st_ = _Streams(seed=3, first=0, k=400)
+    n = 400 * 500
+    z = st_.standard_normal((400, 500))
+    assert abs(z.mean()) < 5 / np.sqrt(n) and abs(z.var() - 1) < 5 * np.sqrt(2 / n)
+    lg = st_.logistic((400, 500))
+    assert abs(lg.mean()) < 5 * np.pi / np.sqrt(3 * n) and abs(lg.var() / (np.pi ** 2 / 3) - 1) < 0.03
+    ex = st_.exponential(8.0, (400, 500))
+    assert abs(ex.mean() - 8.0) < 5 * 8.0 / np.sqrt(n)
+    it = st_.integers(4, 10, (400, 500))
+    assert it.min() == 4 and it.max() == 9
+    freq = np.bincount(it.ravel() - 4, minlength=6) / n
+    assert np.all(np.abs(freq - 1 / 6) < 5 * np.sqrt((1 / 6) * (5 / 6) / n))
+    alpha = np.array([6.0, 2.5, 1.5])
+    dm = st_.dirichlet_multinomial(18, alpha)
+    assert dm.shape == (400, 3) and (dm.sum(axis=1) == 18).all()
+    # E[count_j] = 18 alpha_j / sum(alpha); Dirichlet-multinomial variance n p (1-p) (n + A) / (1 + A)
+    p = alpha / alpha.sum()
+    var = 18 * p * (1 - p) * (18 + alpha.sum()) / (1 + alpha.sum())
+    assert np.all(np.abs(dm.mean(axis=0) - 18 * p) < 5 * np.sqrt(var / 400))
+
+
+def test_bad_seed_first_chunk_listed_together():
+    with pytest.raises(SchemaError) as ei:
+        reconstruct(k=2, seed=-1, first=-3, chunk_size=0)
+    assert {p.column for p in ei.value.problems} == {"seed", "first", "chunk_size"}
