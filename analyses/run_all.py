@@ -5,8 +5,9 @@ with its name and exit status (its own output is atomic).
 
 A script is **up to date** when nothing it can read has changed since it last ran: its own
 source, ``analyses/paths.py``, every source file of the ``irmodels`` package, every file
-under ``data/raw/`` and ``validation/`` (inputs), and every output the earlier scripts
-left (``data/derived/``, ``paper/generated/``, ``figures/``), and when the outputs it wrote
+under ``data/raw/``, ``validation/`` and ``waves/`` (inputs), and every output the earlier scripts
+wrote (``data/derived/``, ``paper/generated/``, ``figures/``, ``results/``; a file counts as a
+script's output when the script rewrote it, same bytes or not), and when the outputs it wrote
 then are still there with the same content. The record is a content hash (sha256) per
 script in ``.cache/steps/<script>.json`` listing the hash of its inputs and of the files it
 wrote. A change to one script therefore reruns it and every later script whose inputs its
@@ -29,6 +30,9 @@ STEPS = ROOT / ".cache" / "steps"
 INPUT_DIRS = ("irmodels", "data/raw", "validation", "waves")
 OUTPUT_DIRS = ("data/derived", "paper/generated", "figures", "paper", "results")
 SKIP_SUFFIXES = (".pyc", ".aux", ".log", ".out", ".toc")
+# written by this runner after the scripts (provenance: they change with the commit), so they are
+# neither a script's input nor its output
+PROVENANCE_FILES = ("data/derived/manifest.json", "paper/generated/version.tex")
 
 
 def _files(dirs: tuple[str, ...]) -> list[Path]:
@@ -39,8 +43,10 @@ def _files(dirs: tuple[str, ...]) -> list[Path]:
             out.append(base)
             continue
         for p in sorted(base.rglob("*")):
-            if p.is_file() and "__pycache__" not in p.parts and not p.name.startswith(".") \
-                    and not p.name.endswith(SKIP_SUFFIXES) and "studies" not in p.relative_to(ROOT).parts[:2]:
+            rel = p.relative_to(ROOT)
+            if p.is_file() and "__pycache__" not in p.parts and not any(part.startswith(".") for part in rel.parts) \
+                    and not p.name.endswith(SKIP_SUFFIXES) and "studies" not in rel.parts[:2] \
+                    and str(rel) not in PROVENANCE_FILES:
                 out.append(p)
     return out
 
@@ -58,6 +64,12 @@ def _sha(p: Path) -> str:
 
 def _snapshot(dirs: tuple[str, ...]) -> dict[str, str]:
     return {str(p.relative_to(ROOT)): _sha(p) for p in _files(dirs)}
+
+
+def _stamps(dirs: tuple[str, ...]) -> dict[str, int]:
+    """Modification time of every output file: a script that rewrites a file (atomic writers
+    replace it, same bytes or not) is the file's writer, even when the content is unchanged."""
+    return {str(p.relative_to(ROOT)): p.stat().st_mtime_ns for p in _files(dirs)}
 
 
 def _input_key(script: Path, outputs_now: dict[str, str]) -> str:
@@ -82,17 +94,22 @@ def main(argv: list[str]) -> int:
     scripts = sorted(p for p in HERE.glob("[0-9][0-9]_*.py"))
     t_all = time.perf_counter()
     ran = 0
-    for script in scripts:
+    records = {s: json.loads((STEPS / f"{s.stem}.json").read_text(encoding="utf-8"))
+               for s in scripts if (STEPS / f"{s.stem}.json").is_file()}
+    for i, script in enumerate(scripts):
         before = _snapshot(OUTPUT_DIRS)
         record_path = STEPS / f"{script.stem}.json"
-        record = json.loads(record_path.read_text(encoding="utf-8")) if record_path.is_file() else {}
-        # the script's own earlier outputs are not its inputs
-        key = _input_key(script, {k: v for k, v in before.items() if k not in record.get("outputs", {})})
+        record = records.get(script, {})
+        # inputs: what the earlier scripts wrote (their records are current: each was run or found
+        # up to date before this one); files no earlier script wrote are not its inputs
+        earlier = {k for s in scripts[:i] for k in records.get(s, {}).get("outputs", {})}
+        key = _input_key(script, {k: v for k, v in before.items() if k in earlier})
         outputs_ok = all(before.get(k) == v for k, v in record.get("outputs", {}).items())
         if not force and record.get("inputs") == key and outputs_ok:
             print(f"[reproduce] {script.name}: up to date", flush=True)
             continue
         t0 = time.perf_counter()
+        stamps = _stamps(OUTPUT_DIRS)
         print(f"[reproduce] {script.name} ...", flush=True)
         proc = subprocess.run([sys.executable, str(script)], cwd=ROOT)
         dt = time.perf_counter() - t0
@@ -101,14 +118,22 @@ def main(argv: list[str]) -> int:
             print(f"[reproduce] FAILED: {script.name} (exit {proc.returncode}) after {dt:.1f} s", file=sys.stderr)
             return proc.returncode
         after = _snapshot(OUTPUT_DIRS)
-        written = {k: v for k, v in after.items() if before.get(k) != v}
+        restamped = _stamps(OUTPUT_DIRS)
+        written = {k: v for k, v in after.items() if before.get(k) != v or stamps.get(k) != restamped.get(k)}
         # a rerun that rewrote identical bytes keeps its earlier outputs on record
         outputs = {**{k: after[k] for k in record.get("outputs", {}) if k in after}, **written}
-        key = _input_key(script, {k: v for k, v in before.items() if k not in outputs})
-        _write_json_atomic(record_path, {"inputs": key, "outputs": outputs, "seconds": round(dt, 1)})
+        key = _input_key(script, {k: v for k, v in before.items() if k in earlier and k not in outputs})
+        records[script] = {"inputs": key, "outputs": outputs, "seconds": round(dt, 1)}
+        _write_json_atomic(record_path, records[script])
         ran += 1
         print(f"[reproduce] {script.name} done in {dt:.1f} s", flush=True)
-    if ran or force or not MANIFEST.is_file() or not VERSION_TEX.is_file():
+    # every script is now up to date with this code, so the outputs are this commit's: the manifest
+    # is rewritten when anything ran or when it names another commit, version or dirty state
+    stale = True
+    if MANIFEST.is_file() and VERSION_TEX.is_file():
+        old = json.loads(MANIFEST.read_text(encoding="utf-8"))
+        stale = any(old.get(k) != v for k, v in provenance().items())
+    if ran or force or stale:
         _write_manifest(scripts)
     total = time.perf_counter() - t_all
     print(f"[reproduce] {len(scripts)} scripts, {ran} run, {len(scripts) - ran} up to date, {total:.1f} s; "

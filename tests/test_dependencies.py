@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[1]
 #: distribution name -> modules it provides (where they differ)
 MODULES = {"pyyaml": {"yaml"}, "dask": {"dask", "distributed"}}
 #: dependencies used without an import statement, with the line of code that uses them
-USED_BY_NAME = {"h5netcdf": 'engine="h5netcdf"'}
+USED_BY_NAME = {"h5netcdf": 'engine="h5netcdf"',
+                "h5py": 'engine="h5netcdf"'}  # h5netcdf's backend; h5netcdf does not require it
 #: modules imported by the package that come with a declared dependency (not declared themselves)
 TRANSITIVE = {"xarray": "arviz and pymc (their results are xarray objects)",
               "pytensor": "pymc (its tensor library)"}

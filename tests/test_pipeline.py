@@ -249,3 +249,14 @@ def test_compare_labels_every_row(wave_2017, demo_run, tmp_path):
     assert list(adj["assumption_value"]) == [0.5, 1.0, 2.0] and set(adj["identification"]) == {"assumption"}
     assert adj["odds_ratio"].nunique() == 3  # the adjusted term moves with the assumption
     assert (tmp_path / "cmp/report.md").is_file() and (tmp_path / "cmp/figures/wave_term.png").is_file()
+
+
+def test_warm_and_cold_runs_write_the_same_bytes(tmp_path):
+    cfg = _config(tmp_path, models=False, figures=False)
+    run_wave(cfg)
+    out = tmp_path / "out"
+    cold = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and ".steps" not in p.parts}
+    assert set(run_wave(cfg).log["status"]) <= {"cached", "not applicable"}
+    warm = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and ".steps" not in p.parts}
+    assert warm == cold
+    assert "done" in pd.read_csv(out / "run_log.csv")["status"].tolist()

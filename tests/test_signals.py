@@ -86,10 +86,17 @@ FIGURE_CHILD = textwrap.dedent("""
 """)
 
 
+def _restore_sigint() -> None:
+    # a job started in the background by a non-interactive shell (CI, nohup ... &) inherits SIGINT
+    # ignored, and Python keeps it ignored; the child of these tests stands for a terminal user
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def _start(script: str, sleep: float, *args: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "Agg"}
     return subprocess.Popen([sys.executable, "-c", script, str(sleep), *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_restore_sigint)
 
 
 def _wait_for_write(proc: subprocess.Popen) -> tuple[Path, int]:
