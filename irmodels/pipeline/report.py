@@ -164,8 +164,10 @@ def _bounds_section(cfg: WaveConfig, log: pd.DataFrame) -> list[Block]:
         t = tp[tp["outcome"] == r["outcome"]].iloc[0]
         orr = t["odds_ratio_star"]
         tip = ("never crosses the threshold within the range examined" if pd.isna(orr) else
-               f"falls to {_pct(t['threshold'])} when non-respondents' odds are {fmt(orr)} times the respondents'")
-        out.append(("p", f"**{r['outcome']}**: whatever the non-respondents answered, the prevalence among the "
+               f"{'falls' if t['estimate_mar'] > t['threshold'] else 'rises'} to {_pct(t['threshold'])} when "
+               f"non-respondents' odds are {fmt(orr)} times the respondents'")
+        label = cfg.outcomes.get(r["outcome"], {}).get("label", r["outcome"])
+        out.append(("p", f"**{label}**: whatever the non-respondents answered, the prevalence among the "
                          f"{fmt(r['invited'])} invited departments lies between {_pct(r['lower'])} and "
                          f"{_pct(r['upper'])} (worst-case bounds, no assumption). Under the weighting assumption it is "
                          f"{_pct(t['estimate_mar'])}; the estimate {tip} (tipping point)."))
