@@ -112,4 +112,6 @@ def write_results(name: str, rows: list[dict], header: str) -> Path:
     """Write ``benchmarks/results/<name>.csv`` (atomic); the machine line goes in a ``machine`` column."""
     df = pd.DataFrame(rows).reindex(columns=COLUMNS + [c for c in pd.DataFrame(rows).columns if c not in COLUMNS])
     df.insert(0, "machine", header)
-    return write_table_atomic(df, RESULTS / f"{name}.csv", float_format="%.6g")
+    path = write_table_atomic(df, RESULTS / f"{name}.csv", float_format="%.6g")
+    print(f"\nwritten: {path.relative_to(RESULTS.parents[1])}")  # repository-relative: no machine path
+    return path

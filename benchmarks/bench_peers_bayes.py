@@ -274,8 +274,7 @@ def main() -> None:
         for t in tools:
             print(f"    {t}: {notes[t]}")
         rows += part
-    path = write_results("bench_peers_bayes", rows, header)
-    print(f"\nwritten: {path}")
+    write_results("bench_peers_bayes", rows, header)
 
 
 if __name__ == "__main__":

@@ -132,8 +132,7 @@ def main() -> None:
         print(f"\n{label}")
         print_table(part)
         rows += part
-    path = write_results("bench_peers_mrp", rows, header)
-    print(f"\nwritten: {path}")
+    write_results("bench_peers_mrp", rows, header)
 
 
 if __name__ == "__main__":

@@ -183,8 +183,7 @@ def main() -> None:
         print(f"\n{case} ({sweeps} ipfn sweeps to 1e-12)")
         print_table(part)
         rows += part
-    path = write_results("bench_peers_rake", rows, header)
-    print(f"\nwritten: {path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path}")
+    write_results("bench_peers_rake", rows, header)
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ from irmodels.errors import MappingError, SchemaError
 from irmodels.io import import_wave, read_table
 from irmodels.reconstruction import load_assumptions
 from irmodels.schema import validate
+from problems import one
 
 ROOT = Path(__file__).resolve().parents[1]
 SIM = ROOT / "data" / "raw" / "simulated_demo"
@@ -23,15 +24,6 @@ def row(**kw):
              cover_24_7=True, female_ir_share_class="1-25")
     r.update(kw)
     return r
-
-
-def one(exc_info, **expected):
-    """The single problem matching ``expected`` attributes (rule given as a fragment)."""
-    frag = expected.pop("rule", "")
-    hits = [p for p in exc_info.value.problems
-            if frag in p.rule and all(getattr(p, k) == v for k, v in expected.items())]
-    assert len(hits) == 1, [str(p) for p in exc_info.value.problems]
-    return hits[0]
 
 
 def edit_export(tmp_path: Path, line: int, column: str, value: str) -> Path:

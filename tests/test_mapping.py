@@ -17,6 +17,7 @@ import pytest
 from irmodels.errors import MappingError, SchemaError
 from irmodels.io import import_wave
 from irmodels.mapping import load_mapping
+from problems import one
 
 ROOT = Path(__file__).resolve().parents[1]
 EX = ROOT / "data" / "raw" / "examples"
@@ -32,15 +33,6 @@ COLUMNS = {
     "cover_24_7": '{column: h24, codes: {"Y": true, "N": false}}',
     "female_ir_share_class": "{column: fir}",
 }
-
-
-def one(exc_info, **expected):
-    """The single problem matching ``expected`` attributes (rule given as a fragment)."""
-    frag = expected.pop("rule", "")
-    hits = [p for p in exc_info.value.problems
-            if frag in p.rule and all(getattr(p, k) == v for k, v in expected.items())]
-    assert len(hits) == 1, [str(p) for p in exc_info.value.problems]
-    return hits[0]
 
 
 def make(tmp_path: Path, rows: list[dict], *, columns: dict[str, str] | None = None, top: str = "",

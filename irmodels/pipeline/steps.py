@@ -191,25 +191,21 @@ def _frame_table(cfg: WaveConfig, data: pd.DataFrame) -> tuple[pd.DataFrame, str
 
 
 def _frame(ctx: Context) -> dict[str, Any]:
-    from irmodels.frame import region_of
+    from irmodels.frame import FrameContradictionWarning, check_frame, region_of
 
     t = ctx.respondents()
     cells, scen, _ = _frame_table(ctx.cfg, t)
     cells = cells.assign(scenario=scen)
-    keys = [k for k in ("country", "beds_class") if k in cells.columns]
-    have = t.dropna(subset=keys).copy()
-    for k in keys:
-        have[k] = have[k].astype(str)
-        cells[k] = cells[k].astype(str)
-    n = have.groupby(keys).size().rename("respondents").reset_index()
-    chk = cells.groupby(keys, as_index=False)["N"].sum().merge(n, on=keys, how="outer")
-    chk["N"] = chk["N"].fillna(0.0)
-    chk["respondents"] = chk["respondents"].fillna(0).astype(int)
+    with warnings.catch_warnings():  # every contradicting cell is a row of frame_check.csv (status)
+        warnings.simplefilter("ignore", FrameContradictionWarning)
+        chk = check_frame(cells, t)
+    chk = chk.rename(columns={"n_respondents": "respondents"})
+    keys = [k for k in ("country", "beds_class", "teaching") if k in chk.columns]
+    chk = chk[[*keys, "N", "respondents"]].copy()
     chk["response_rate"] = chk["respondents"] / chk["N"].where(chk["N"] > 0)
     chk["status"] = np.where(chk["respondents"] > chk["N"] + 1e-9,
                              "contradicts: more respondents than frame units", "ok")
-    if "country" in keys:
-        chk.insert(1, "region", region_of(chk["country"].astype("string")).astype(str))
+    chk.insert(1, "region", region_of(chk["country"].astype("string")).astype(str))
     return {"tables/frame_cells.csv": cells, "tables/frame_check.csv": chk}
 
 

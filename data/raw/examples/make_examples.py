@@ -584,7 +584,7 @@ Import it:
 
 ```
 irmodels import-wave data/raw/examples/{source.lower()}/{'export.xlsx' if source == 'SurveyMonkey' else 'export.csv'} \\
-    --mapping data/raw/examples/{source.lower()}/mapping.yaml --out /tmp/{source.lower()}.csv
+    --mapping data/raw/examples/{source.lower()}/mapping.yaml --out my/{source.lower()}.csv
 ```
 """
 
