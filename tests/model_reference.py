@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from irmodels.codebook import categories
+from irmodels.data.codebook import categories
 
 REF_DIR = Path(__file__).parent / "reference" / "models"
 BEDS = categories("beds_class")

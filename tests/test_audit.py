@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 
 import irmodels
-from irmodels.auditing import AUDIT_COLUMNS, identity_checks, percent_match
-from irmodels.errors import SchemaError
-from irmodels.waves.esr_cirse_2017 import data_dir, load_resolutions
+from irmodels.published.audit import AUDIT_COLUMNS, identity_checks
+from irmodels.data.rounding import percent_match
+from irmodels.core.errors import SchemaError
+from irmodels.data.waves.esr_cirse_2017 import data_dir, load_resolutions
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +181,7 @@ def test_new_tensions_keep_every_printed_number():
 
 
 def test_discrepancies_with_a_bad_status_raise(monkeypatch):
-    from irmodels.waves import esr_cirse_2017 as w
+    from irmodels.data.waves import esr_cirse_2017 as w
 
     res = copy.deepcopy(w.load_resolutions())
     res["discrepancies"][0]["status"] = "resolved"

@@ -73,8 +73,8 @@ def _call(argv, capsys) -> tuple[int, str, str]:
 def wave(tmp_path_factory):
     """A respondent table (one 2017 reconstruction, 98 rows, 24 countries) and a user frame by
     country whose counts sum to 1440: N_c = 14 n_c, plus 68 for DE."""
-    from irmodels.io import write_table_atomic
-    from irmodels.reconstruction import reconstruct
+    from irmodels.core.io import write_table_atomic
+    from irmodels.identification.reconstruction import reconstruct
 
     d = tmp_path_factory.mktemp("wave")
     t = reconstruct(1, 3, "informed").drop(columns="replicate")
@@ -91,9 +91,9 @@ def wave(tmp_path_factory):
 
 
 def test_weight_into_round_trip_into_fit(wave, capsys):
-    from irmodels.frame import frame_margins, load_frame
+    from irmodels.nonresponse.frame import frame_margins, load_frame
     from irmodels.models.fit import fit
-    from irmodels.weighting import weight
+    from irmodels.nonresponse.weighting import weight
 
     d, t = wave["dir"], wave["table"]
     table, into = d / "table.csv", d / "table_weighted.csv"

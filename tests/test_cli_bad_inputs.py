@@ -399,7 +399,7 @@ def test_fit_names_rows_by_file_line_like_validate(d, capsys):
 
     import pandas as pd
 
-    from irmodels.io import read_table
+    from irmodels.data.importing import read_table
     from irmodels.models.fit import fit
 
     lines = TABLE.read_text(encoding="utf-8").splitlines()

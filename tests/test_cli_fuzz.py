@@ -106,7 +106,7 @@ def files(draw, records: list[list[str]], n_header: int) -> tuple[bytes, str]:
 
 
 def _records_with_lines(text: str) -> list[tuple[int, list[str]]]:
-    """CSV records with the file line each starts on (as irmodels.readers reads an export)."""
+    """CSV records with the file line each starts on (as irmodels.data.readers reads an export)."""
     reader = csv.reader(io.StringIO(text, newline=""))
     out, start = [], 1
     for rec in reader:
@@ -121,8 +121,8 @@ def _baseline() -> dict[str, tuple[str, str | None, dict[str, object]]]:
     From the unmodified export, only cells the report does not mention (answers that are codes,
     counts or empty as written). An "other" answer is reported under its text column.
     """
-    from irmodels.io import import_wave
-    from irmodels.mapping import load_mapping
+    from irmodels.data.importing import import_wave
+    from irmodels.data.mapping import load_mapping
 
     m = load_mapping(MAPPING)
     res = import_wave(EXPORT, MAPPING)
@@ -183,7 +183,7 @@ def test_validate_accepts_a_valid_table_or_gives_a_clear_error(sample):
         if rc != 0:
             _assert_clear_error(rc, out, err, "table.csv", what)
             return
-        from irmodels.io import read_table
+        from irmodels.data.importing import read_table
 
         df = read_table(p)
         text = data.decode("utf-8-sig")

@@ -96,7 +96,7 @@ def test_bad_input_gives_a_message_and_status_2(case, argv, files, valid_table, 
 
 
 def test_unexpected_errors_are_one_line_and_a_log(monkeypatch, capsys):
-    import irmodels.commands.published as pub
+    import irmodels.cli.published as pub
 
     def boom(args):
         raise RuntimeError("synthetic failure")
@@ -113,7 +113,7 @@ def test_unexpected_errors_are_one_line_and_a_log(monkeypatch, capsys):
 def test_csv_outputs_neutralise_spreadsheet_formulas(tmp_path):
     import pandas as pd
 
-    from irmodels.io import write_table_atomic
+    from irmodels.core.io import write_table_atomic
 
     p = write_table_atomic(pd.DataFrame({"note": ["=1+1", "@SUM(A1)", "+x", "-y", "ok"], "v": [-1.5, 2, 3, 4, 5]}),
                            tmp_path / "t.csv")

@@ -1,11 +1,11 @@
-"""Tests of irmodels.countries: English and local-language names and ISO codes resolved with
+"""Tests of irmodels.data.countries: English and local-language names and ISO codes resolved with
 pycountry's ISO 3166 data; ambiguous and unknown names are never guessed."""
 
 from __future__ import annotations
 
 import pytest
 
-from irmodels.countries import resolve_country
+from irmodels.data.countries import resolve_country
 
 
 @pytest.mark.parametrize("value,code", [

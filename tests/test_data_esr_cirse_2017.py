@@ -2,7 +2,7 @@
 
 Compares ``data/raw/esr_cirse_2017/statements.csv`` with the paper text stored next to
 it (``paper.txt``, Insights into Imaging 2019, DOI 10.1186/s13244-019-0698-6) and with
-the codebook (``irmodels/codebook.yaml``). The reference numbers below are the printed
+the codebook (``irmodels/data/codebook.yaml``). The reference numbers below are the printed
 numbers of the paper (Results section and Table 1); nothing here uses irmodels code.
 """
 
@@ -17,7 +17,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 RAW = REPO / "data" / "raw" / "esr_cirse_2017"
-CODEBOOK = REPO / "irmodels" / "codebook.yaml"
+CODEBOOK = REPO / "irmodels" / "data" / "codebook.yaml"
 
 COLUMNS = [
     "statement_id", "section", "variable", "category", "condition", "kind", "count",

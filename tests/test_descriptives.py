@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import irmodels
-from irmodels.descriptives import RESULT_COLUMNS, descriptive_results, tabulate
+from irmodels.published.descriptives import RESULT_COLUMNS, descriptive_results, tabulate
 
 # the statements whose recomputation differs from print, each in a documented discrepancy:
 # D01 (CIRSE-only 9 vs 10 and "out of 9"), D04 (three vs two without procedures),
@@ -164,8 +164,8 @@ def test_another_waves_table_is_not_compared_with_2017_statements():
     """Issue 11: descriptive_results(t) on a 2025 table silently compared it with 2017's statements."""
     from pathlib import Path
 
-    from irmodels.errors import SchemaError
-    from irmodels.io import import_wave
+    from irmodels.core.errors import SchemaError
+    from irmodels.data.importing import import_wave
 
     root = Path(__file__).resolve().parents[1] / "data" / "raw" / "simulated_demo"
     t = import_wave(root / "export.csv", root / "mapping.yaml").table

@@ -8,7 +8,7 @@ from matplotlib.patches import Rectangle
 
 from irmodels.figures.descriptive import plot_female_ir, plot_female_radiologists, plot_respondents_by_country
 from irmodels.figures.style import MM, save_figure
-from irmodels.waves.esr_cirse_2017 import published_margins
+from irmodels.data.waves.esr_cirse_2017 import published_margins
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import pytest
 from matplotlib.collections import PolyCollection
 from matplotlib.text import Text
 
-from irmodels.errors import SchemaError
+from irmodels.core.errors import SchemaError
 from irmodels.figures.identification import ASSOCIATION_NOTE, plot_association_curves, plot_coverage_curve
 from irmodels.figures.style import DOUBLE_COLUMN_MM, MAX_HEIGHT_MM, MM, save_figure
 
@@ -149,9 +149,9 @@ def test_coverage_curve_what_was_drawn(cover):
 
 
 def test_coverage_curve_from_library_on_short_grid():
-    from irmodels.frame import frame_margins
+    from irmodels.nonresponse.frame import frame_margins
     from irmodels.identification.curves import coverage_curve
-    from irmodels.sensitivity import manski_bounds
+    from irmodels.nonresponse.sensitivity import manski_bounds
 
     shares = frame_margins("hospitals_200plus", variables=("beds_class",), total=1180)["beds_class"]
     c = coverage_curve(shares, 1180, grid=[0.5, 1.0, 1.5, 3.0], assumptions="informed")

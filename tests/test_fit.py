@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from irmodels.errors import DataDroppedWarning, ModelSpecError, SchemaError
+from irmodels.core.errors import DataDroppedWarning, ModelSpecError, SchemaError
 from irmodels.models.fit import FREQUENTIST_COLUMNS, MCMC_COLUMNS, TIDY_COLUMNS, build_design, data_hash, fit
 
 SHARE = ["0", "1-25", "26-50", "51-75", ">75"]

@@ -1,4 +1,4 @@
-"""Tests of irmodels.frame: the list of invited countries, scenario frames built from the
+"""Tests of irmodels.nonresponse.frame: the list of invited countries, scenario frames built from the
 transcribed country statistics (data/raw/frame/, external-evidence.md section 3 and the
 sources in data/raw/frame/sources.csv) and the validation of user frame files.
 
@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from irmodels.errors import DataDroppedWarning, FrameError, WeightingError
-from irmodels.frame import (
+from irmodels.core.errors import DataDroppedWarning, FrameError, WeightingError
+from irmodels.nonresponse.frame import (
     BEDS_CLASSES,
     DEFAULT_INVITED,
     DEFAULT_STATISTICS,
@@ -341,8 +341,8 @@ def test_raking_to_region_margins_of_the_invited_frame():
     """Region x beds margins of the invited frame: every category has respondents, so raking
     converges and reproduces the margins; a region without respondents raises, naming it;
     the country margin (countries without respondents) raises unless pooled into regions."""
-    from irmodels.reconstruction import reconstruct
-    from irmodels.weighting import COLLAPSE_BEDS_400, weight
+    from irmodels.identification.reconstruction import reconstruct
+    from irmodels.nonresponse.weighting import COLLAPSE_BEDS_400, weight
 
     d = reconstruct(1, 3, "informed")
     d = d.assign(region=region_of(d["country"].astype("string")))
@@ -378,7 +378,7 @@ def test_load_valid_user_frame_and_cells(tmp_path):
     p = _write(tmp_path, "country,beds_class,N,source\nDE,>=800,30,my count\nDE,400-799,50,x\nFR,>=800,20,x\n")
     fr = load_frame(p, required_countries=["DE", "FR"])
     assert list(fr["N"]) == [30.0, 50.0, 20.0]
-    from irmodels.frame import FrameRescaledWarning
+    from irmodels.nonresponse.frame import FrameRescaledWarning
 
     with pytest.warns(FrameRescaledWarning):
         cells = frame_cells("user", frame=fr, total=1180)
@@ -449,8 +449,8 @@ def test_cli_user_frame_missing_country_names_file_and_country(tmp_path, capsys)
     absent from the user frame exits 2 with an error naming the frame file, the country and
     its rows (lines of the table file) and respondent ids."""
     from irmodels.cli import main
-    from irmodels.io import write_table_atomic
-    from irmodels.reconstruction import reconstruct
+    from irmodels.core.io import write_table_atomic
+    from irmodels.identification.reconstruction import reconstruct
 
     ens = reconstruct(1, 3, "informed")
     table = tmp_path / "resp.csv"
@@ -484,7 +484,7 @@ def _frame_1440(tmp_path):
 
 
 def test_user_frame_counts_are_used_as_given(tmp_path, recwarn):
-    from irmodels.frame import FrameRescaledWarning
+    from irmodels.nonresponse.frame import FrameRescaledWarning
 
     fr = _frame_1440(tmp_path)
     cells = frame_cells("user", frame=fr)
@@ -504,8 +504,8 @@ def test_user_frame_counts_are_used_as_given(tmp_path, recwarn):
 
 
 def test_named_scenarios_take_the_frame_size_of_their_wave_and_say_so():
-    from irmodels.frame import scenario_total
-    from irmodels.waves.esr_cirse_2017 import N_INVITED
+    from irmodels.nonresponse.frame import scenario_total
+    from irmodels.data.waves.esr_cirse_2017 import N_INVITED
 
     assert scenario_total("radiologists") == float(N_INVITED) == 1180.0
     c = frame_cells("radiologists")
@@ -551,7 +551,7 @@ def test_answering_only_scenarios_refuse_countries_outside_2017s_24():
 
 
 def test_cells_with_fewer_frame_units_than_respondents_are_flagged_or_refused(tmp_path):
-    from irmodels.frame import FrameContradictionWarning, check_frame
+    from irmodels.nonresponse.frame import FrameContradictionWarning, check_frame
 
     fr = _frame_1440(tmp_path)
     # 3 respondents in a PT cell of 260 is fine; a 2-unit cell with 3 respondents is not

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from irmodels.errors import SchemaError
+from irmodels.core.errors import SchemaError
 from irmodels.identification import (
     DEFAULT_PAIRS,
     STATUSES,
@@ -17,7 +17,7 @@ from irmodels.identification import (
     identification_status,
     identification_table,
 )
-from irmodels.reconstruction import reconstruct
+from irmodels.identification.reconstruction import reconstruct
 
 EXACT = 1e-12
 
@@ -130,8 +130,8 @@ def test_notes_give_the_provenance_of_each_count():
     """Each prevalence note names how the count was obtained (printed / implied / residual /
     resolution) and the statement(s) and audit discrepancy it rests on, as recorded in
     published_margins() and audit(); a residual is never called "published"."""
-    from irmodels.auditing import audit
-    from irmodels.waves.esr_cirse_2017 import published_margins
+    from irmodels.published.audit import audit
+    from irmodels.data.waves.esr_cirse_2017 import published_margins
 
     t = identification_table().set_index("estimand")
     pm = published_margins()

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from irmodels.errors import SchemaError
+from irmodels.core.errors import SchemaError
 from irmodels.identification.bounds import NA, Group, Rule, _contrast_bounds, _Pair, bounds, pair_table_feasible
-from irmodels.reconstruction import reconstruct
+from irmodels.identification.reconstruction import reconstruct
 
 EXACT = 1e-12
 

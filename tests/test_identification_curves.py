@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import irmodels
-from irmodels.errors import SchemaError
+from irmodels.core.errors import SchemaError
 from irmodels.identification.bounds import NA, _margins
 from irmodels.identification.curves import (
     association_curve,

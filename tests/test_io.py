@@ -1,4 +1,4 @@
-"""Tests of irmodels.io: the SIMULATED wave goes from raw export to validated table (CSV and
+"""Tests of irmodels.core.io: the SIMULATED wave goes from raw export to validated table (CSV and
 XLSX), every recode/exclusion is reported, outputs are atomic, the committed raw files are
 exactly what tools/make_simulated_wave.py writes, and the CLI works end to end."""
 
@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from irmodels.io import import_wave, read_table, write_table_atomic
-from irmodels.schema import validate
-from irmodels.simulate import simulate_wave
+from irmodels.data.importing import import_wave, read_table
+from irmodels.core.io import write_table_atomic
+from irmodels.data.schema import validate
+from irmodels.studies.simulate import simulate_wave
 
 ROOT = Path(__file__).resolve().parents[1]
 SIM = ROOT / "data" / "raw" / "simulated_demo"
@@ -99,7 +100,7 @@ def test_write_table_atomic_leaves_no_temp_files(tmp_path):
 
 
 def test_read_table_roundtrip_of_reconstruction(tmp_path):
-    from irmodels.reconstruction import reconstruct
+    from irmodels.identification.reconstruction import reconstruct
 
     ens = reconstruct(k=3, seed=1)
     p = write_table_atomic(ens, tmp_path / "ens.csv")

@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from irmodels.errors import MappingError, SchemaError
-from irmodels.io import import_wave, read_table
-from irmodels.reconstruction import load_assumptions
-from irmodels.schema import validate
+from irmodels.core.errors import MappingError, SchemaError
+from irmodels.data.importing import import_wave, read_table
+from irmodels.identification.reconstruction import load_assumptions
+from irmodels.data.schema import validate
 from problems import one
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,4 +1,4 @@
-"""Tests of irmodels.mapping: mappings that fit real exports (issue 11, item 3).
+"""Tests of irmodels.data.mapping: mappings that fit real exports (issue 11, item 3).
 
 Each feature is shown on a small export whose right answer is known by construction (the
 table AND the report rows), and the three SIMULATED example exports of one 2025 wave
@@ -14,9 +14,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from irmodels.errors import MappingError, SchemaError
-from irmodels.io import import_wave
-from irmodels.mapping import load_mapping
+from irmodels.core.errors import MappingError, SchemaError
+from irmodels.data.importing import import_wave
+from irmodels.data.mapping import load_mapping
 from problems import one
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -380,7 +380,7 @@ def test_committed_examples_are_reproducible(tmp_path):
 
 
 def test_example_frame_is_a_user_frame_of_the_wave(imported):
-    from irmodels.frame import load_frame
+    from irmodels.nonresponse.frame import load_frame
 
     t = imported["qualtrics"].table
     f = load_frame(EX / "frame_2025.csv", required_countries=set(t["country"]))
@@ -404,7 +404,8 @@ def test_bins_into_the_wave_classes_then_harmonised(tmp_path):
 
 
 def test_written_table_with_extras_reads_back_typed(tmp_path, imported):
-    from irmodels.io import read_table, write_table_atomic
+    from irmodels.data.importing import read_table
+    from irmodels.core.io import write_table_atomic
 
     res = imported["limesurvey"]
     p = write_table_atomic(res.table, tmp_path / "t.csv")
@@ -412,7 +413,7 @@ def test_written_table_with_extras_reads_back_typed(tmp_path, imported):
 
 
 def test_validate_types_declared_extras_and_refuses_codebook_names():
-    from irmodels.schema import validate
+    from irmodels.data.schema import validate
 
     row = dict(respondent_id="a", wave="w", country="DE", beds_class=">=800", teaching=True, chair_profile="DR",
                cover_24_7=None, female_ir_share_class="0")

@@ -32,11 +32,11 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from irmodels.errors import ConvergenceError, ConvergenceWarning, ModelSpecError
-from irmodels.models import bayes
+from irmodels.core.errors import ConvergenceError, ConvergenceWarning, ModelSpecError
+from irmodels.models import bayes, cache, ensemble, posterior, share
 from irmodels.models.fit import Fit, build_design, fit
-from irmodels.schema import share_class
-from irmodels.simulate import simulate_share_departments
+from irmodels.data.schema import share_class
+from irmodels.studies.simulate import simulate_share_departments
 from model_reference import BEDS, CHAIR, REF_DIR, SHARE, load_ref  # noqa: F401
 
 REF = json.loads((REF_DIR / "reference.json").read_text())
@@ -131,7 +131,7 @@ def test_latent_model_structure_counts_and_classes():
 
 def test_class_mask_is_the_schema_rule():
     n_values = list(range(1, 11)) + [30]
-    mask = bayes.share_class_mask("female_ir_share_class", SHARE, n_values)
+    mask = share.share_class_mask("female_ir_share_class", SHARE, n_values)
     for i, n in enumerate(n_values):
         for k in range(n + 1):
             assert mask[i, :, k].tolist() == [float(c == share_class("female_ir_share_class", k, n)) for c in SHARE]
@@ -139,13 +139,13 @@ def test_class_mask_is_the_schema_rule():
     assert SHARE[int(np.argmax(mask[-1, :, 1]))] == "1-25"  # 1 of 30 IRs (3.3%) is "1-25", not "0"
     assert SHARE[int(np.argmax(mask[0, :, 1]))] == ">75"  # 1 of 1
     # a merged level is the union of its codes
-    merged = bayes.share_class_mask("female_ir_share_class", ["0", "1-25", ">25"], [4],
+    merged = share.share_class_mask("female_ir_share_class", ["0", "1-25", ">25"], [4],
                                     {"female_ir_share_class": {">25": ["26-50", "51-75", ">75"]}})
     assert merged[0].tolist() == [[1, 0, 0, 0, 0], [0, 1, 0, 0, 0], [0, 0, 1, 1, 1]]
     with pytest.raises(ModelSpecError, match="not among the data's categories"):
-        bayes.share_class_mask("female_ir_share_class", ["0", "1-25"], [4])
+        share.share_class_mask("female_ir_share_class", ["0", "1-25"], [4])
     with pytest.raises(ModelSpecError, match="codebook share-class column"):
-        bayes.share_class_mask("teaching", ["0"], [4])
+        share.share_class_mask("teaching", ["0"], [4])
 
 
 def test_class_probability_terms_equal_the_binomial_sum():
@@ -158,11 +158,11 @@ def test_class_probability_terms_equal_the_binomial_sum():
     from scipy import stats
 
     n_values = np.arange(1, 11)
-    mask = bayes.share_class_mask("female_ir_share_class", SHARE, n_values)
+    mask = share.share_class_mask("female_ir_share_class", SHARE, n_values)
     rows = [(n_values == n).astype(float) for n in (1, 7, 10)] + [np.full(10, 0.1)]
     weight = np.array([w for w in rows for _ in SHARE])
     cls = np.tile(np.arange(len(SHARE)), len(rows))
-    n, k, lw = bayes._class_pairs(weight, mask, cls, n_values)
+    n, k, lw = share._class_pairs(weight, mask, cls, n_values)
     assert n.shape[1] <= n_values.max() + 1  # 11 Bernstein terms at most, where the (n, k) pairs of ">75" are 30
     p = np.array([1e-6, 0.01, 0.1, 0.3, 0.5, 0.77, 0.99, 1 - 1e-6])
     worst = 0.0
@@ -183,13 +183,13 @@ def test_share_quadrature_matches_adaptive_integral():
     from scipy import integrate, stats
 
     n_values = np.arange(1, 11)
-    mask = bayes.share_class_mask("female_ir_share_class", SHARE, n_values)
+    mask = share.share_class_mask("female_ir_share_class", SHARE, n_values)
     worst_abs = worst_log = 0.0
     for eta in (-4.0, -1.5, 1.0):
         for sd in (0.0, 0.5, 2.0):
             for n in (1, 4, 7, 10):
                 weight = (n_values == n).astype(float)[None, :]
-                got = np.exp(bayes.share_class_logprob(np.full((1, len(SHARE)), eta), np.array([sd]),
+                got = np.exp(share.share_class_logprob(np.full((1, len(SHARE)), eta), np.array([sd]),
                                                        np.repeat(weight, len(SHARE), 0), mask,
                                                        np.arange(len(SHARE)), n_values))[0]
                 for c, code in enumerate(SHARE):
@@ -245,7 +245,7 @@ def test_pymc_rejects_weights_and_unknown_priors():
 
 def test_prior_predictive_is_weakly_informative():
     d = load_ref("ref_logit")
-    pp = bayes.prior_predictive(FORMULA, d, family="bernoulli", draws=400, seed=1)
+    pp = ensemble.prior_predictive(FORMULA, d, family="bernoulli", draws=400, seed=1)
     prop = pp["proportion"].to_numpy()
     # weakly informative: the prior allows almost any prevalence, but is not piled up at 0 and 1
     assert 0.3 < np.mean((prop > 0.1) & (prop < 0.9)) < 0.95
@@ -283,14 +283,14 @@ def test_tidy_columns_and_odds_ratios(glmer_fit):
     np.testing.assert_allclose(b.loc[coef, "lower"], np.exp(a.loc[coef, "lower"]))
     np.testing.assert_allclose(b.loc[~coef, "estimate"], a.loc[~coef, "estimate"])
     # 95% equal-tailed interval from the draws, not ArviZ's 89% default
-    draws = bayes.posterior_draws(glmer_fit, "b")[:, 1]
+    draws = posterior.posterior_draws(glmer_fit, "b")[:, 1]
     assert a.loc[1, "lower"] == pytest.approx(np.quantile(draws, 0.025))
 
 
 def test_group_effects_and_ppc(glmer_fit):
-    ge = bayes.group_effects(glmer_fit)
+    ge = posterior.group_effects(glmer_fit)
     assert len(ge) == 20 and ge["n"].sum() == 4000
-    ppc = bayes.ppc_table(glmer_fit, by="beds_class", seed=1)
+    ppc = posterior.ppc_table(glmer_fit, by="beds_class", seed=1)
     assert set(ppc["level"]) == set(BEDS)
     # a well-specified model reproduces the observed proportions
     assert ((ppc["observed"] >= ppc["rep_lower"]) & (ppc["observed"] <= ppc["rep_upper"])).all()
@@ -302,9 +302,9 @@ def logit_fit():
 
 
 def test_pointwise_log_likelihood_is_bernoulli_per_row(logit_fit):
-    ll = bayes.pointwise_log_likelihood(logit_fit)
+    ll = posterior.pointwise_log_likelihood(logit_fit)
     assert ll.shape == (4, 1000, 400)
-    p = expit(bayes.posterior_draws(logit_fit, "b") @ logit_fit.design.X.to_numpy().T)
+    p = expit(posterior.posterior_draws(logit_fit, "b") @ logit_fit.design.X.to_numpy().T)
     y = logit_fit.design.y
     np.testing.assert_allclose(ll.reshape(4000, 400), np.where(y == 1, np.log(p), np.log1p(-p)), atol=1e-10)
 
@@ -312,9 +312,9 @@ def test_pointwise_log_likelihood_is_bernoulli_per_row(logit_fit):
 def test_loo_prefers_the_true_model(logit_fit):
     d = load_ref("ref_logit")
     small = fit("cover_24_7 ~ teaching", d, family="bernoulli", engine="pymc", seed=3, draws=1000, tune=1000)
-    cmp = bayes.compare({"full": logit_fit, "teaching_only": small})
+    cmp = posterior.compare({"full": logit_fit, "teaching_only": small})
     assert cmp.index[0] == "full"
-    assert np.asarray(bayes.loo(logit_fit).pareto_k).max() < 0.7
+    assert np.asarray(posterior.loo(logit_fit).pareto_k).max() < 0.7
 
 
 def test_mrp_matches_manual_post_stratification(glmer_fit):
@@ -326,8 +326,8 @@ def test_mrp_matches_manual_post_stratification(glmer_fit):
                           "N": [10.0, 30.0, 60.0, 0.0]})
     res = poststratify(glmer_fit, cells).set_index("domain")
     # manual: C01 and C02 average over the respondents' teaching x chair mix in (country, beds)
-    b = bayes.posterior_draws(glmer_fit, "b")
-    a = bayes.posterior_draws(glmer_fit, "a_country")
+    b = posterior.posterior_draws(glmer_fit, "b")
+    a = posterior.posterior_draws(glmer_fit, "a_country")
     lv = glmer_fit.design.group_levels
     theta = []
     for c, beds in (("C01", "<200"), ("C01", ">=800"), ("C02", ">=800")):
@@ -380,7 +380,7 @@ def test_share_model_without_heterogeneity_finds_no_large_sd_department(share_fi
     f, truth = share_fit_no_heterogeneity
     t = f.tidy().set_index("term")
     assert t["converged"].all()
-    sd = bayes.posterior_draws(f, "sd_department")
+    sd = posterior.posterior_draws(f, "sd_department")
     assert np.median(sd) < SD_NO_HETEROGENEITY_MAX, np.median(sd)
     for term in ("Intercept", "beds_step", "teaching"):
         assert abs(t.loc[term, "estimate"] - truth[term]) < K_SD_RECOVERY * t.loc[term, "std_error"], term
@@ -389,17 +389,17 @@ def test_share_model_without_heterogeneity_finds_no_large_sd_department(share_fi
 def test_share_model_pointwise_loglik_and_ppc(share_fit_no_heterogeneity):
     f, _ = share_fit_no_heterogeneity
     prep = f.extra["prepared"]
-    ll = bayes.pointwise_log_likelihood(f)
+    ll = posterior.pointwise_log_likelihood(f)
     assert ll.shape[:2] == (4, 1000) and ll.shape[2] == len(f.design.y)
     # the class rows' log-likelihood sums to the model's share-class term at the same draws
     model = f.extra["model"]
     pot = model.compile_fn(model["share_class_loglik"], inputs=[model["b"], model["sd_department"]],
                            point_fn=False)
-    b, sd = bayes.posterior_draws(f, "b"), bayes.posterior_draws(f, "sd_department")
+    b, sd = posterior.posterior_draws(f, "b"), posterior.posterior_draws(f, "sd_department")
     cls_rows = ~prep.row_is_count
     for s in (0, 1777, 3999):
         assert ll.reshape(-1, ll.shape[2])[s, cls_rows].sum() == pytest.approx(float(pot(b[s], sd[s])), rel=1e-10)
-    ppc = bayes.ppc_table(f, seed=1).set_index("category")
+    ppc = posterior.ppc_table(f, seed=1).set_index("category")
     assert list(ppc.index) == ["success"] + SHARE
     observed = f.design.data["female_ir_share_class"][cls_rows].value_counts(normalize=True)
     np.testing.assert_allclose(ppc.loc[SHARE, "observed"], observed.reindex(SHARE))
@@ -424,7 +424,7 @@ def test_convergence_gate_raises_or_warns_and_never_caches_a_failed_posterior(tm
     ok = fit(FORMULA, d, **{**kw, "draws": 600, "tune": 600})
     files = list(tmp_path.glob("*.nc"))
     assert ok.extra["convergence"]["converged"] and len(files) == 1
-    g = bayes._load_netcdf(files[0])
+    g = cache._load_netcdf(files[0])
     assert g.attrs["data_hash"] == ok.data_hash and int(g.attrs["seed"]) == 7
     assert json.loads(g.attrs["spec"])["formula"] == FORMULA
     f2 = fit(FORMULA, d, **{**kw, "draws": 600, "tune": 600})
@@ -436,8 +436,8 @@ def test_convergence_gate_raises_or_warns_and_never_caches_a_failed_posterior(tm
 
 @pytest.mark.slow
 def test_recovery_on_simulated_wave_with_default_params():
-    """irmodels.simulate.simulate_wave (5000 departments): DEFAULT_PARAMS within 2 posterior sds."""
-    from irmodels.simulate import DEFAULT_PARAMS, simulate_wave
+    """irmodels.studies.simulate.simulate_wave (5000 departments): DEFAULT_PARAMS within 2 posterior sds."""
+    from irmodels.studies.simulate import DEFAULT_PARAMS, simulate_wave
 
     d = simulate_wave(5000, 11)
     with warnings.catch_warnings():
@@ -459,7 +459,7 @@ def test_recovery_on_simulated_wave_with_default_params():
 @pytest.mark.slow
 def test_prior_sensitivity_is_small_with_informative_data():
     d = load_ref("ref_logit")
-    t = bayes.prior_sensitivity(FORMULA, d, family="bernoulli", scales=(0.5, 2.0), seed=9)
+    t = ensemble.prior_sensitivity(FORMULA, d, family="bernoulli", scales=(0.5, 2.0), seed=9)
     wide = t.pivot(index="term", columns="prior_scale", values="estimate")
     sd = t[t["prior_scale"] == 2.0].set_index("term")["std_error"]
     # 400 respondents: halving or doubling every prior scale moves no coefficient by more than 1 sd
@@ -482,7 +482,7 @@ def test_fit_ensemble_swaps_data_exactly():
     kw = dict(family="bernoulli", group="country", seed=10, draws=100, tune=100, chains=2, on_fail="warn")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        fits = bayes.fit_ensemble("cover_24_7 ~ teaching", ens, **kw)
+        fits = ensemble.fit_ensemble("cover_24_7 ~ teaching", ens, **kw)
         alone = fit("cover_24_7 ~ teaching", reps[1].drop(columns="replicate"), engine="pymc", collapse=False,
                     **{**kw, "seed": 11})
     assert [f.extra["replicate"] for f in fits] == [0, 1]

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import irmodels
-from irmodels.errors import CacheWarning, ModelSpecError
+from irmodels.core.errors import CacheWarning, ModelSpecError
 
 OPTS = dict(family="bernoulli", engine="pymc", seed=3, draws=400, tune=300, chains=2, on_fail="warn")
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 import irmodels
-from irmodels.errors import ModelSpecError
+from irmodels.core.errors import ModelSpecError
 from irmodels.models.formula import TRANSFORMS, check_formula, safe_model_matrix
 
 

@@ -29,7 +29,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from irmodels.errors import ConvergenceWarning, DataDroppedWarning, ModelSpecError, SchemaError, SeparationWarning
+from irmodels.core.errors import ConvergenceWarning, DataDroppedWarning, ModelSpecError, SchemaError, SeparationWarning
 from irmodels.models.fit import fit
 from irmodels.models.frequentist import detect_separation, firth_logistic, firth_profile
 from model_reference import BEDS, CHAIR, REF_DIR, SHARE, load_ref  # noqa: F401
@@ -208,7 +208,7 @@ def test_tidy_layout_is_fixed():
 
 
 def test_beta_binomial_without_overdispersion_raises():
-    from irmodels.errors import ConvergenceError
+    from irmodels.core.errors import ConvergenceError
 
     rng = np.random.default_rng(5)
     d = pd.DataFrame({"teaching": rng.random(400) < 0.5, "n_ir": rng.integers(1, 8, 400)})
@@ -302,7 +302,7 @@ def test_firth_profile_ci_matches_logistf_endometrial():
 
 
 def _separated_wave() -> pd.DataFrame:
-    from irmodels.simulate import simulate_wave
+    from irmodels.studies.simulate import simulate_wave
 
     d = simulate_wave(97, seed=2017)
     d = d[d["cover_24_7"].notna()].reset_index(drop=True)

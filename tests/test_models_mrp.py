@@ -16,7 +16,7 @@ import pytest
 import xarray as xr
 from scipy.special import expit
 
-from irmodels.errors import ModelSpecError, SchemaError
+from irmodels.core.errors import ModelSpecError, SchemaError
 from irmodels.models.fit import Fit, build_design
 from irmodels.models.mrp import poststratify
 

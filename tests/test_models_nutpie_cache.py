@@ -146,8 +146,8 @@ import hashlib, sys, warnings
 warnings.simplefilter("ignore")
 import numpy as np
 sys.path.insert(0, sys.argv[1])
-from irmodels.simulate import simulate_wave
-from irmodels.specs import SPECS, fit_spec
+from irmodels.studies.simulate import simulate_wave
+from irmodels.models.specs import SPECS, fit_spec
 from irmodels.models import nutpie_cache
 from test_models_nutpie_cache import _call_logp
 spec = [s for s in SPECS if s.spec_id == "female_ir_share_class"][0]

@@ -12,7 +12,7 @@ import sys
 
 import pytest
 
-from irmodels.report import read_macros
+from irmodels.pipeline.paper import read_macros
 
 # Digit strings that may appear in the paper's own text, each with the reason it is not an estimate.
 ALLOWED = {
@@ -74,7 +74,7 @@ def test_generated_numbers_are_current(repo_root, tmp_path, macros):
     code = (
         "import runpy, sys; sys.path.insert(0, 'analyses');"
         "ns = runpy.run_path('analyses/90_paper_numbers.py', run_name='check');"
-        "from irmodels.report import write_macros;"
+        "from irmodels.pipeline.paper import write_macros;"
         "v = {}; [v.update(f()) for f in ns['PARTS']];"
         f"write_macros(v, {str(tmp_path / 'numbers.tex')!r}, source='test')"
     )

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from irmodels.errors import ConfigError
+from irmodels.core.errors import ConfigError
 from irmodels.pipeline import load_wave_config, run_wave
 from irmodels.pipeline.report import fmt
 

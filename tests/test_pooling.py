@@ -1,4 +1,4 @@
-"""Tests of irmodels.pooling: Rubin's rules against a hand-computed case, Barnard-Rubin df as in
+"""Tests of irmodels.core.pooling: Rubin's rules against a hand-computed case, Barnard-Rubin df as in
 ``mice:::barnard.rubin`` (amices/mice, R/barnard.rubin.R), stacking of draws, and the
 run-over-ensemble helper on real reconstructions."""
 
@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from irmodels.errors import ConvergenceError, ConvergenceWarning, SchemaError
-from irmodels.pooling import (
+from irmodels.core.errors import ConvergenceError, ConvergenceWarning, SchemaError
+from irmodels.core.pooling import (
     barnard_rubin_df,
     pool,
     pool_draws,
@@ -18,7 +18,7 @@ from irmodels.pooling import (
     run_over_ensemble,
     summarise_draws,
 )
-from irmodels.reconstruction import reconstruct
+from irmodels.identification.reconstruction import reconstruct
 
 EXACT = 1e-12
 
@@ -279,7 +279,7 @@ def test_pool_draws_with_datatrees():
 
 def test_pool_refuses_what_an_assumption_supplies():
     """Issue 9: Rubin's rules are for quantities the data inform, never for an assumption."""
-    from irmodels.errors import IdentificationError
+    from irmodels.core.errors import IdentificationError
 
     t = hand_case().assign(identification="assumption")
     with pytest.raises(IdentificationError, match="not identified"):
@@ -289,7 +289,7 @@ def test_pool_refuses_what_an_assumption_supplies():
 
 def test_fit_all_ensemble_refuses_2017_terms_before_fitting():
     import irmodels
-    from irmodels.errors import IdentificationError
+    from irmodels.core.errors import IdentificationError
 
     ens = irmodels.reconstruct(2, seed=1)
     with pytest.raises(IdentificationError, match="beds_class"):
@@ -322,7 +322,7 @@ def test_pooled_firth_fits_carry_dfcom_n_minus_p():
     """Firth fits of five simulated 97-department waves stacked as replicates: pool() reads
     df_resid = n - p = 97 - 5 from the tidy tables and the Barnard-Rubin df stays below it."""
     from irmodels.models.fit import fit
-    from irmodels.simulate import simulate_wave
+    from irmodels.studies.simulate import simulate_wave
 
     parts = []
     for r in range(5):
@@ -346,7 +346,7 @@ def test_pooled_firth_fits_carry_dfcom_n_minus_p():
 def test_pool_prevalence_dfcom_is_n_minus_1():
     from scipy.special import logit
 
-    from irmodels.survey import pool_prevalence
+    from irmodels.nonresponse.survey import pool_prevalence
 
     t = pd.DataFrame({"replicate": [0, 1, 2], "scenario": "s", "term": "y", "group": "all",
                       "estimate": [0.60, 0.62, 0.58], "std_error": [0.05, 0.05, 0.05], "n": [97, 97, 96]})

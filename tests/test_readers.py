@@ -1,12 +1,12 @@
-"""Tests of irmodels.readers: the header layouts of LimeSurvey, Qualtrics and SurveyMonkey
+"""Tests of irmodels.data.readers: the header layouts of LimeSurvey, Qualtrics and SurveyMonkey
 exports, delimiters, decimal commas; every problem names file and row."""
 
 from __future__ import annotations
 
 import pytest
 
-from irmodels.errors import MappingError
-from irmodels.readers import PRESETS, ReaderOptions, parse_number, read_export
+from irmodels.core.errors import MappingError
+from irmodels.data.readers import PRESETS, ReaderOptions, parse_number, read_export
 
 
 @pytest.mark.parametrize("text,decimal,expected", [

@@ -1,5 +1,5 @@
-"""Tests of irmodels.reconstruction: every replicate reproduces every published 2017 count and
-constraint (compared with irmodels.waves.esr_cirse_2017.published_margins, the lead's reading
+"""Tests of irmodels.identification.reconstruction: every replicate reproduces every published 2017 count and
+constraint (compared with irmodels.data.waves.esr_cirse_2017.published_margins, the lead's reading
 of the paper, not only with the module's own target list), passes validate, is deterministic,
 and the assumption sets differ where they should."""
 
@@ -15,8 +15,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from irmodels.errors import SchemaError
-from irmodels.reconstruction import (
+from irmodels.core.errors import SchemaError
+from irmodels.identification.reconstruction import (
     CONSTRAINTS,
     check_reconstruction,
     load_assumptions,
@@ -26,7 +26,7 @@ from irmodels.reconstruction import (
     replicate_seed,
     shipped_assumption_sets,
 )
-from irmodels.schema import validate
+from irmodels.data.schema import validate
 
 # Tolerances for the association tests (difference in 24/7 coverage, >=800 beds minus the rest,
 # averaged over 400 replicates; its Monte-Carlo sd is about 0.1/sqrt(400) = 0.005).
@@ -35,7 +35,7 @@ INFORMED_MIN = 0.12
 
 
 def _published():
-    from irmodels.waves.esr_cirse_2017 import published_margins
+    from irmodels.data.waves.esr_cirse_2017 import published_margins
 
     return published_margins()
 
@@ -155,7 +155,7 @@ def test_determinism_same_bytes_and_seed_matters():
 
 
 def test_user_assumption_file(tmp_path: Path):
-    spec = yaml.safe_load((Path(__file__).parents[1] / "irmodels" / "assumptions" / "informed.yaml").read_text())
+    spec = yaml.safe_load((Path(__file__).parents[1] / "irmodels" / "identification" / "assumptions" / "informed.yaml").read_text())
     spec["name"] = "strong"
     spec["associations"] = [
         {"target": "cover_24_7", "predictor": "beds_class", "latent_coefficient": {"distribution": "normal", "mean": 3.0, "sd": 0.0},
@@ -227,7 +227,7 @@ def test_done_criterion_k1000_seed1():
 def test_targets_come_from_published_margins_single_source(monkeypatch):
     """The reconstruction types no published count: change a margin in published_margins()
     (here 24/7 cover 61/36 instead of 60/37) and targets, reconstruction and checks follow."""
-    import irmodels.reconstruction as rc
+    import irmodels.identification.reconstruction as rc
 
     pm = _published()
     mine = published_targets()

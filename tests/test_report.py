@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from irmodels.report import format_number, latex_table, macro_name, read_macros, write_macros
+from irmodels.pipeline.paper import format_number, latex_table, macro_name, read_macros, write_macros
 
 
 def test_macro_names_letters_only():

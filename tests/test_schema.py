@@ -1,18 +1,12 @@
-"""Tests of irmodels.schema.validate: types from the codebook, all problems at once, cross-field rules."""
+"""Tests of irmodels.data.schema.validate: types from the codebook, all problems at once, cross-field rules."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from irmodels.errors import SchemaError
-from irmodels.schema import (
-    ISO_3166_ALPHA2,
-    REQUIRED_COLUMNS,
-    column_dtypes,
-    share_class,
-    validate,
-)
+from irmodels.core.errors import SchemaError
+from irmodels.data.schema import ISO_3166_ALPHA2, REQUIRED_COLUMNS, column_dtypes, share_class, validate
 
 
 def base_row(**kw):

@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 SLOW_OPEN = textwrap.dedent("""
     import builtins, sys, time
-    import irmodels.io
+    import irmodels.core.io
 
     _open = builtins.open
 
@@ -49,7 +49,7 @@ SLOW_OPEN = textwrap.dedent("""
         fh = _open(file, mode, *a, **k)
         return _Slow(fh, file) if "w" in mode else fh
 
-    irmodels.io.open = slow_open  # the name write_text_atomic looks up
+    irmodels.core.io.open = slow_open  # the name write_text_atomic looks up
 """)
 
 CLI_CHILD = SLOW_OPEN + textwrap.dedent("""
@@ -140,8 +140,8 @@ def test_sigterm_during_an_overwrite_keeps_the_previous_file(tmp_path):
 def test_control_without_a_signal_writes_the_complete_file(tmp_path):
     import pandas as pd
 
-    from irmodels.io import write_table_atomic
-    from irmodels.reconstruction import reconstruct
+    from irmodels.core.io import write_table_atomic
+    from irmodels.identification.reconstruction import reconstruct
 
     out = tmp_path / "ens.csv"
     proc = _start(CLI_CHILD, 0, "reconstruct", "--k", "3", "--seed", "1", "--out", str(out))

@@ -1,4 +1,4 @@
-"""Tests of irmodels.simulate (the SIMULATED demonstration wave): determinism, schema, and that
+"""Tests of irmodels.studies.simulate (the SIMULATED demonstration wave): determinism, schema, and that
 the generating parameters are what a model recovers (large n, statsmodels logit)."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-from irmodels.errors import SchemaError
-from irmodels.schema import validate
-from irmodels.simulate import DEFAULT_PARAMS, WAVE, simulate_wave, truth
+from irmodels.core.errors import SchemaError
+from irmodels.data.schema import validate
+from irmodels.studies.simulate import DEFAULT_PARAMS, WAVE, simulate_wave, truth
 
 
 def test_deterministic_and_valid():

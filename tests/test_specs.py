@@ -1,4 +1,4 @@
-"""Model specifications as data (irmodels.specs): one list, looped over, never copied."""
+"""Model specifications as data (irmodels.models.specs): one list, looped over, never copied."""
 
 from __future__ import annotations
 
@@ -8,9 +8,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from irmodels.errors import ModelSpecError
-from irmodels.specs import (CORE_PREDICTORS, OPTIONAL_PREDICTORS, SPECS, applicable, fit_all, fit_spec, get_spec,
-                            identification_labels, make_spec, with_predictors)
+from irmodels.core.errors import ModelSpecError
+from irmodels.models.specs import (
+    CORE_PREDICTORS,
+    OPTIONAL_PREDICTORS,
+    SPECS,
+    applicable,
+    fit_all,
+    fit_spec,
+    get_spec,
+    identification_labels,
+    make_spec,
+    with_predictors,
+)
 
 BEDS = ["<200", "200-399", "400-799", ">=800"]
 CHAIR = ["DR", "DR_some_IR", "DR_IR_equal", "IR_mostly"]

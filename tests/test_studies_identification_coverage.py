@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from irmodels.errors import SchemaError
+from irmodels.core.errors import SchemaError
 from irmodels.studies.identification_coverage import (
     BEDS,
     QUANTITIES,

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from irmodels.errors import IrmodelsError
+from irmodels.core.errors import IrmodelsError
 from irmodels.studies.planning import (
     PlanningError,
     deff_kish,

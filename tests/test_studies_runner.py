@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from irmodels.errors import IrmodelsError
+from irmodels.core.errors import IrmodelsError
 from irmodels.studies.runner import (
     SCHEDULER_ENV,
     StudyLockedError,

@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 from scipy.special import expit
 
-from irmodels.errors import IrmodelsError
+from irmodels.core.errors import IrmodelsError
 from irmodels.studies import coverage, sbc
 from irmodels.studies.runner import run_study
 
@@ -96,7 +96,7 @@ def test_thinned_rank():
 
 
 def test_design_has_2017_margins():
-    from irmodels.waves.esr_cirse_2017 import published_margins
+    from irmodels.data.waves.esr_cirse_2017 import published_margins
 
     d = sbc.design_2017(np.random.default_rng(1))
     m = published_margins()

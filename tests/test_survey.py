@@ -1,4 +1,4 @@
-"""Tests of irmodels.survey against R ``survey`` 4.1.1.
+"""Tests of irmodels.nonresponse.survey against R ``survey`` 4.1.1.
 
 Reference: tests/reference/survey/make_reference.R -> reference.json on R's
 ``apistrat`` data with ``svydesign(ids = ~1, weights = ~pw)``:
@@ -24,15 +24,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from irmodels.errors import (
+from irmodels.core.errors import (
     BootstrapFailureError,
     BootstrapFailureWarning,
     DataDroppedWarning,
     SeparationWarning,
     WeightingError,
 )
-from irmodels.survey import bootstrap_weights, proportion_ci, svyglm_logit, weighted_prevalence
-from irmodels.weighting import rake, weight
+from irmodels.nonresponse.survey import bootstrap_weights, proportion_ci, svyglm_logit, weighted_prevalence
+from irmodels.nonresponse.weighting import rake, weight
 
 REF_DIR = Path(__file__).parent / "reference" / "survey"
 REF = json.loads((REF_DIR / "reference.json").read_text())
@@ -62,7 +62,7 @@ def test_svymean_binary_matches_r(design):
 
 def test_svymean_continuous_via_linearized_variance_matches_r():
     """The same linearisation for a continuous mean (api00), raked design."""
-    from irmodels.survey import linearized_variance
+    from irmodels.nonresponse.survey import linearized_variance
 
     res = weight(API, "rake", margins=MARGINS, base_weight="pw")
     w = res.weights.to_numpy()
@@ -272,7 +272,7 @@ def test_pool_prevalence_rubin_on_logit_scale():
 
     t = pd.DataFrame({"replicate": [0, 1, 2, 3], "scenario": "s", "term": "y", "group": "all",
                       "estimate": [0.4, 0.5, 0.45, 0.55], "std_error": [0.05, 0.05, 0.04, 0.06], "deff_kish": [2.0, 2.2, 2.4, 2.6]})
-    from irmodels.survey import pool_prevalence
+    from irmodels.nonresponse.survey import pool_prevalence
 
     r = pool_prevalence(t).iloc[0]
     q = logit(t["estimate"])
@@ -289,11 +289,11 @@ def test_reconstruction_ensemble_end_to_end():
     (identified, no reconstruction variance); frame-weighted rows are labelled assumption
     and refused by Rubin's rules (issue 9: the spread across reconstructions is the
     assumption's, not sampling variance)."""
-    from irmodels.errors import IdentificationError
-    from irmodels.pooling import run_over_ensemble
-    from irmodels.reconstruction import reconstruct
-    from irmodels.survey import frame_weighted_prevalence, pool_prevalence
-    from irmodels.weighting import COLLAPSE_BEDS_400
+    from irmodels.core.errors import IdentificationError
+    from irmodels.core.pooling import run_over_ensemble
+    from irmodels.identification.reconstruction import reconstruct
+    from irmodels.nonresponse.survey import frame_weighted_prevalence, pool_prevalence
+    from irmodels.nonresponse.weighting import COLLAPSE_BEDS_400
 
     ens = reconstruct(4, 7, "informed")
     with warnings.catch_warnings():
@@ -351,7 +351,7 @@ def test_pool_prevalence_small_n_continuity_correction():
     from scipy import stats
     from scipy.special import expit, logit
 
-    from irmodels.survey import pool_prevalence
+    from irmodels.nonresponse.survey import pool_prevalence
 
     t = pd.DataFrame({"replicate": [0, 1, 2], "scenario": "s", "term": "y", "group": "<200",
                       "estimate": [0.0, 0.25, 0.0], "std_error": [0.0, 0.25, 0.0], "n_eff": [4.0, 3.0, 4.0]})
@@ -385,7 +385,7 @@ def test_pool_prevalence_all_zero_domain_is_not_a_point():
     from scipy import stats
     from scipy.special import expit, logit
 
-    from irmodels.survey import pool_prevalence
+    from irmodels.nonresponse.survey import pool_prevalence
 
     t = pd.DataFrame({"replicate": [0, 1], "scenario": "s", "term": "y", "group": "g", "estimate": 0.0,
                       "std_error": 0.0, "n_eff": 4.0})
@@ -398,8 +398,8 @@ def test_pool_prevalence_all_zero_domain_is_not_a_point():
 
 
 def test_reference_scenario_is_labelled_not_an_estimate():
-    from irmodels.frame import ROLE_ESTIMATE, ROLE_REFERENCE, ROLE_UNWEIGHTED
-    from irmodels.survey import frame_weighted_prevalence
+    from irmodels.nonresponse.frame import ROLE_ESTIMATE, ROLE_REFERENCE, ROLE_UNWEIGHTED
+    from irmodels.nonresponse.survey import frame_weighted_prevalence
 
     d = pd.DataFrame({"country": ["DE", "FR", "TR", "IT", "SE", "PL"] * 4,
                       "beds_class": pd.Categorical([">=800", "400-799", "200-399", "<200"] * 6),
@@ -427,7 +427,7 @@ def _wave_2025() -> pd.DataFrame:
 
 
 def _frame_file(tmp_path, text: str):
-    from irmodels.frame import load_frame
+    from irmodels.nonresponse.frame import load_frame
 
     p = tmp_path / "frame_2025.csv"
     p.write_text(text)
@@ -436,7 +436,7 @@ def _frame_file(tmp_path, text: str):
 
 def test_prevalence_on_a_user_frame_uses_its_own_total(tmp_path):
     """Post-stratified to a user frame of 1440 by country (hand: sum_c N_c p_c / N)."""
-    from irmodels.survey import frame_weighted_prevalence
+    from irmodels.nonresponse.survey import frame_weighted_prevalence
 
     fr = _frame_file(tmp_path, "country,N\nPL,600\nCZ,300\nPT,240\nDE,300\n")
     d = _wave_2025()
@@ -455,8 +455,8 @@ def test_prevalence_on_a_user_frame_uses_its_own_total(tmp_path):
 
 
 def test_prevalence_named_scenarios_need_the_waves_frame_size_and_cover_its_countries():
-    from irmodels.errors import FrameError
-    from irmodels.survey import frame_weighted_prevalence
+    from irmodels.core.errors import FrameError
+    from irmodels.nonresponse.survey import frame_weighted_prevalence
 
     d = _wave_2025()
     with pytest.raises(WeightingError, match="frame_total= is required"):
@@ -473,9 +473,9 @@ def test_prevalence_named_scenarios_need_the_waves_frame_size_and_cover_its_coun
 
 
 def test_prevalence_flags_or_refuses_a_frame_that_contradicts_the_respondents(tmp_path):
-    from irmodels.errors import FrameError
-    from irmodels.frame import FrameContradictionWarning
-    from irmodels.survey import frame_weighted_prevalence
+    from irmodels.core.errors import FrameError
+    from irmodels.nonresponse.frame import FrameContradictionWarning
+    from irmodels.nonresponse.survey import frame_weighted_prevalence
 
     fr = _frame_file(tmp_path, "country,N\nPL,5\nCZ,300\nPT,240\nDE,300\n")  # 8 PL respondents, 5 PL departments
     d = _wave_2025()

@@ -1,7 +1,7 @@
 """Loading and validating the published 2017 statements; the adopted margins.
 
 Compared with: the paper (counts quoted in the statements file) and the adopted
-resolutions in irmodels/waves/esr_cirse_2017_resolutions.yaml.
+resolutions in irmodels/data/waves/esr_cirse_2017_resolutions.yaml.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import copy
 import pandas as pd
 import pytest
 
-from irmodels.errors import SchemaError
-from irmodels.waves import esr_cirse_2017 as w
+from irmodels.core.errors import SchemaError
+from irmodels.data.waves import esr_cirse_2017 as w
 
 
 @pytest.fixture()

@@ -1,4 +1,4 @@
-"""Tests of irmodels.weighting.
+"""Tests of irmodels.nonresponse.weighting.
 
 Reference values: R ``survey`` 4.1.1 (tests/reference/survey/make_reference.R ->
 reference.json) for ``rake`` and ``calibrate`` (linear, logit with bounds 0.5-2)
@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from irmodels.errors import ConvergenceError, DataDroppedWarning, WeightingError
-from irmodels.weighting import (
+from irmodels.core.errors import ConvergenceError, DataDroppedWarning, WeightingError
+from irmodels.nonresponse.weighting import (
     METHODS,
     WeightingResult,
     effective_n,
@@ -258,7 +258,7 @@ def test_cli_weight_and_frame(tmp_path, capsys):
 
 
 def test_rake_to_frame_cells_uses_their_margins():
-    from irmodels.frame import frame_cells, frame_margins
+    from irmodels.nonresponse.frame import frame_cells, frame_margins
 
     d = pd.DataFrame({"country": ["DE", "DE", "FR", "AT"], "beds_class": [">=800", "400-799", ">=800", ">=800"]})
     cells = frame_cells("user", frame=pd.DataFrame({"country": ["DE", "DE", "FR", "AT"], "beds_class": [">=800", "400-799", "400-799", ">=800"], "N": [10.0, 20, 5, 5]}), total=None)
@@ -304,8 +304,8 @@ def test_diagnostics_figure_states_source_threshold_and_small_ticks():
 def test_propensity_above_one_is_a_named_warning():
     """A frame cell with fewer units than respondents (5 respondents, N = 2) gives
     propensity 2.5 > 1: a PropensityAboveOneWarning naming the cell, not only info."""
-    from irmodels.errors import IrmodelsWarning
-    from irmodels.weighting import PropensityAboveOneWarning
+    from irmodels.core.errors import IrmodelsWarning
+    from irmodels.nonresponse.weighting import PropensityAboveOneWarning
 
     d = pd.DataFrame({"beds_class": ["a"] * 5 + ["b"] * 5})
     frame = pd.DataFrame({"beds_class": ["a", "b"], "N": [2.0, 100.0]})
@@ -319,7 +319,7 @@ def test_propensity_above_one_is_a_named_warning():
 def test_warning_log_counts_distinct_messages():
     import warnings
 
-    from irmodels.weighting import WarningLog
+    from irmodels.nonresponse.weighting import WarningLog
 
     with WarningLog() as log:
         for _ in range(3):
@@ -338,7 +338,7 @@ def test_rake_to_a_user_frame_of_1440_keeps_its_total(tmp_path):
     """Issue 11: a user frame whose counts sum to 1440 gives weights summing to 1440 (not
     rescaled to 2017's 1180); each country's weights sum to its frame count (raking to the
     country margin: w = N_c / n_c, by hand)."""
-    from irmodels.frame import frame_margins, load_frame
+    from irmodels.nonresponse.frame import frame_margins, load_frame
 
     p = tmp_path / "frame.csv"
     p.write_text("country,N\nPL,700\nCZ,440\nPT,300\n")

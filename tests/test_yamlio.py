@@ -1,9 +1,9 @@
-"""irmodels.yamlio: YAML 1.2 core scalars, and files that could be misread are errors with lines."""
+"""irmodels.core.yamlio: YAML 1.2 core scalars, and files that could be misread are errors with lines."""
 
 import pytest
 
-from irmodels.errors import ConfigError
-from irmodels.yamlio import MAX_DEPTH, key_lines, load_yaml, load_yaml_text
+from irmodels.core.errors import ConfigError
+from irmodels.core.yamlio import MAX_DEPTH, key_lines, load_yaml, load_yaml_text
 
 
 def test_yaml11_booleans_stay_strings():

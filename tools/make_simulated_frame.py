@@ -20,8 +20,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from irmodels.codebook import categories
-from irmodels.io import import_wave, write_table_atomic
+from irmodels.data.codebook import categories
+from irmodels.data.importing import import_wave
+from irmodels.core.io import write_table_atomic
 
 HERE = Path(__file__).resolve().parents[1]
 WAVE = HERE / "data" / "raw" / "simulated_demo"

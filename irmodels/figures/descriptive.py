@@ -1,6 +1,6 @@
 """Figures of the published 2017 descriptives: Fig. 1, Fig. 2, respondents by country.
 
-Inputs are tidy margin tables (:func:`irmodels.waves.esr_cirse_2017.published_margins`);
+Inputs are tidy margin tables (:func:`irmodels.data.waves.esr_cirse_2017.published_margins`);
 nothing is typed in by hand.
 """
 
@@ -12,7 +12,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from matplotlib.patches import Patch
 
-from irmodels.codebook import COUNTRY_NAMES, load_codebook
+from irmodels.data.codebook import COUNTRY_NAMES, load_codebook
 from irmodels.figures.style import OKABE_ITO, SINGLE_COLUMN_MM, journal_style, new_figure
 
 __all__ = ["plot_female_radiologists", "plot_female_ir", "plot_respondents_by_country"]

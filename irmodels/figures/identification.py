@@ -30,7 +30,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FixedLocator, NullFormatter
 from scipy import stats
 
-from irmodels.errors import Problem, SchemaError
+from irmodels.core.errors import Problem, SchemaError
 from irmodels.figures.style import DOUBLE_COLUMN_MM, OKABE_ITO, journal_style, new_figure
 from irmodels.figures.weighting import SCENARIO_LABELS
 

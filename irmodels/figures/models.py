@@ -19,7 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from irmodels.errors import ModelSpecError
+from irmodels.core.errors import ModelSpecError
 from irmodels.figures.style import DOUBLE_COLUMN_MM, MAX_HEIGHT_MM, OKABE_ITO, SINGLE_COLUMN_MM, journal_style, new_figure
 
 __all__ = ["forest_plot", "caterpillar_plot", "mrp_plot", "ppc_plot", "pretty_term"]
@@ -115,7 +115,7 @@ def forest_plot(tidy: pd.DataFrame, *, series: str = "engine", panel: str = "spe
 def caterpillar_plot(effects: pd.DataFrame, *, title: str | None = None) -> Figure:
     """Country intercepts (log-odds) sorted, with intervals; label shows respondents.
 
-    ``effects``: output of :func:`irmodels.models.bayes.group_effects`
+    ``effects``: output of :func:`irmodels.models.posterior.group_effects`
     (``group, estimate, lower, upper, n``).
     """
     _require(effects, ["group", "estimate", "lower", "upper", "n"], "caterpillar_plot")
@@ -138,7 +138,7 @@ def mrp_plot(mrp: pd.DataFrame, weighting: pd.DataFrame | None = None, *, title:
 
     ``mrp``: output of :func:`irmodels.models.mrp.poststratify`. ``weighting``:
     rows with ``domain`` (``"Europe"`` or a country), ``estimate``, ``lower``,
-    ``upper`` (e.g. :func:`irmodels.survey.weighted_prevalence`, renamed).
+    ``upper`` (e.g. :func:`irmodels.nonresponse.survey.weighted_prevalence`, renamed).
     Countries without respondents (``n_respondents == 0``) are not drawn: their
     estimate is the model's prediction for a new country, not data; their number is
     stated under the axis. The title is wrapped to the figure width and the legend sits
@@ -190,7 +190,7 @@ def mrp_plot(mrp: pd.DataFrame, weighting: pd.DataFrame | None = None, *, title:
 def ppc_plot(ppc: pd.DataFrame, *, title: str | None = None) -> Figure:
     """Observed proportions (dots) against posterior predictive intervals (bars).
 
-    ``ppc``: output of :func:`irmodels.models.bayes.ppc_table`, optionally with
+    ``ppc``: output of :func:`irmodels.models.posterior.ppc_table`, optionally with
     a ``spec_id`` column for several panels.
     """
     _require(ppc, ["level", "category", "observed", "rep_lower", "rep_upper", "rep_mean"], "ppc_plot")

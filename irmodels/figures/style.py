@@ -19,7 +19,7 @@ matplotlib.use("Agg")  # no screen on CI machines; set before pyplot is imported
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from irmodels.io import atomic_path  # noqa: E402
+from irmodels.core.io import atomic_path# noqa: E402
 
 __all__ = [
     "MM",

@@ -1,7 +1,7 @@
 """Figures of the non-response analysis: weight diagnostics and the tipping point.
 
-Inputs are results of :func:`irmodels.weighting.weight` and
-:func:`irmodels.sensitivity.tipping_point`; nothing is typed in by hand.
+Inputs are results of :func:`irmodels.nonresponse.weighting.weight` and
+:func:`irmodels.nonresponse.sensitivity.tipping_point`; nothing is typed in by hand.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from irmodels.figures.style import DOUBLE_COLUMN_MM, OKABE_ITO, SINGLE_COLUMN_MM
 
 __all__ = ["plot_weight_diagnostics", "plot_tipping_point", "SCENARIO_LABELS"]
 
-#: Display names of the frame scenarios (irmodels.frame.SCENARIOS).
+#: Display names of the frame scenarios (irmodels.nonresponse.frame.SCENARIOS).
 SCENARIO_LABELS: dict[str, str] = {
     "radiologists": "∝ radiologists",
     "hospitals_200plus": "∝ hospitals ≥200 beds",
@@ -80,7 +80,7 @@ def plot_weight_diagnostics(
     Parameters
     ----------
     results : dict
-        Scenario name -> :class:`~irmodels.weighting.WeightingResult` (with margin
+        Scenario name -> :class:`~irmodels.nonresponse.weighting.WeightingResult` (with margin
         diagnostics, i.e. weighted with ``margins=`` or ``frame=``).
     title : str, optional
     source : str, optional
@@ -185,7 +185,7 @@ def plot_tipping_point(
     Parameters
     ----------
     curves : dict
-        Scenario name -> :class:`~irmodels.sensitivity.TippingPoint`, or a DataFrame
+        Scenario name -> :class:`~irmodels.nonresponse.sensitivity.TippingPoint`, or a DataFrame
         with ``odds_ratio, estimate, lower, upper`` (e.g. pooled over replicates) whose
         ``attrs`` may hold ``odds_ratio_star`` and ``threshold``.
     manski : (lower, upper), optional

@@ -9,8 +9,8 @@ This layer owns
 * :mod:`~irmodels.identification.curves`: the expected 2017 table at fixed assumption
   parameters (odds ratios a reader can judge) and the sensitivity curves computed from it.
 
-It imports from the data layer (:mod:`irmodels.waves`, :mod:`irmodels.schema`) and from
-:mod:`irmodels.reconstruction`; nothing here imports a model or a figure.
+It imports from the data layer (:mod:`irmodels.data.waves`, :mod:`irmodels.data.schema`) and from
+:mod:`irmodels.identification.reconstruction`; nothing here imports a model or a figure.
 """
 
 from irmodels.identification.table import (  # noqa: F401  (re-exported public API)

@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, sparse
 
-from irmodels.errors import Problem, SchemaError
+from irmodels.core.errors import Problem, SchemaError
 
 __all__ = ["bounds", "GROUPS", "JOINT_TABLES", "SUPPORTED_WAVES", "pair_table_feasible"]
 
@@ -82,7 +82,7 @@ class Group:
 def _groups() -> tuple[Group, ...]:
     """The special groups of 2017 respondents the paper describes; every number read from the
     adopted margins or statements.csv (never typed here)."""
-    from irmodels.reconstruction import _margin, _stated
+    from irmodels.identification.reconstruction import _margin, _stated
 
     n_no_ir = _margin("ir_share_class", "0")
     n_vol0 = _margin("procedure_volume_class", "0")
@@ -117,7 +117,7 @@ def _groups() -> tuple[Group, ...]:
 
 
 def _joint_tables() -> dict[tuple[str, str], dict[tuple[str, str], int]]:
-    from irmodels.reconstruction import _margin
+    from irmodels.identification.reconstruction import _margin
 
     mc = {c: _margin("member_esr_cirse", c) for c in ("both", "esr_only", "cirse_only", "neither")}
     return {("member_esr", "member_cirse"): {
@@ -133,8 +133,8 @@ JOINT_TABLES = _joint_tables
 @functools.cache
 def _margins() -> dict[str, dict[str, int]]:
     """variable -> {level: count} over all 98 respondents, missing answers under :data:`NA`."""
-    from irmodels.reconstruction import N_RESPONDENTS
-    from irmodels.waves.esr_cirse_2017 import published_margins
+    from irmodels.identification.reconstruction import N_RESPONDENTS
+    from irmodels.data.waves.esr_cirse_2017 import published_margins
 
     m = published_margins()
     out: dict[str, dict[str, int]] = {}
@@ -366,7 +366,7 @@ def _bounds_cached(predictor: str, outcome: str, facts: str, event: str | None) 
 
 def _level_order(var: str, levels: list[str]) -> list[str]:
     """Published levels in codebook order (the first is the reference of a regression)."""
-    from irmodels.schema import column_dtypes
+    from irmodels.data.schema import column_dtypes
 
     dt = column_dtypes().get(var)
     if isinstance(dt, pd.CategoricalDtype):

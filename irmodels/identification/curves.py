@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from irmodels.errors import Problem, SchemaError
+from irmodels.core.errors import Problem, SchemaError
 from irmodels.identification.bounds import NA, _margins, bounds
 
 __all__ = [
@@ -65,7 +65,7 @@ SCORES: dict[str, dict[str, float]] = {
     "chair_profile": {"DR": 0.0, "DR_some_IR": 1.0, "DR_IR_equal": 2.0, "IR_mostly": 3.0},
     "cover_24_7": {"false": 0.0, "true": 1.0},
 }
-#: The predictors of the paper's models (irmodels.specs.SPECS), in formula order.
+#: The predictors of the paper's models (irmodels.models.specs.SPECS), in formula order.
 MODEL_PREDICTORS: tuple[str, ...] = ("beds_class", "teaching", "chair_profile")
 #: Binary events of the outcomes analysed for 2017: outcome -> (event levels, label).
 OUTCOME_EVENTS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -101,7 +101,7 @@ def load_odds_ratios(assumptions: str | os.PathLike = "informed") -> pd.DataFram
         Listing every problem (unknown variables, non-positive odds ratios, a value outside
         its own range, unknown fields).
     """
-    from irmodels.reconstruction import shipped_assumption_sets
+    from irmodels.identification.reconstruction import shipped_assumption_sets
 
     if isinstance(assumptions, str) and assumptions in shipped_assumption_sets():
         return _shipped_odds_ratios(assumptions).copy()
@@ -115,11 +115,11 @@ def _shipped_odds_ratios(name: str) -> pd.DataFrame:
 
 
 def _parse_odds_ratios(assumptions: str | os.PathLike) -> pd.DataFrame:
-    from irmodels.reconstruction import shipped_assumption_sets
+    from irmodels.identification.reconstruction import shipped_assumption_sets
 
     if isinstance(assumptions, str) and assumptions in shipped_assumption_sets():
         where = f"assumption set {assumptions!r}"
-        text = resources.files("irmodels").joinpath("assumptions", f"{assumptions}.yaml").read_text(encoding="utf-8")
+        text = resources.files("irmodels.identification").joinpath("assumptions", f"{assumptions}.yaml").read_text(encoding="utf-8")
     else:
         path = Path(assumptions)
         where = str(path)
@@ -127,7 +127,7 @@ def _parse_odds_ratios(assumptions: str | os.PathLike) -> pd.DataFrame:
             raise SchemaError([Problem(f"not a shipped assumption set ({shipped_assumption_sets()}) nor an existing file",
                                        value=str(assumptions))], what="assumptions")
         text = path.read_text(encoding="utf-8")
-    from irmodels.yamlio import load_yaml_text
+    from irmodels.core.yamlio import load_yaml_text
 
     spec = load_yaml_text(text, where)  # YAML 1.2 scalars; duplicate keys, aliases, tags refused with lines
     if not isinstance(spec, dict):
@@ -214,7 +214,7 @@ def _no_ir_cells(outcome: str, predictors: Sequence[str]) -> tuple[pd.DataFrame,
     and the reconstruction's plausibility constraint that the chair of a department without
     IR works as a diagnostic radiologist.
     """
-    from irmodels.reconstruction import _margin, _stated
+    from irmodels.identification.reconstruction import _margin, _stated
 
     m = _margins()
     n_no_ir = _margin("ir_share_class", "0")
@@ -583,13 +583,13 @@ def coverage_curve(frame_shares: Mapping[str, float], frame_size: float, grid: S
     :math:`n^{IR}_b`, :math:`p^{IR}_b` over departments with IR). A class-by-class
     post-stratification variance :math:`\sum_b W_b^2 p_b q_b / n_b` ignores that the classes
     share :math:`\alpha`; it was twice too wide in the 2017-shaped simulation study
-    (irmodels.studies.identification_coverage). Tipping point by :func:`irmodels.sensitivity.delta_adjusted` (as
-    :func:`irmodels.sensitivity.tipping_point` without a model): non-respondents' MAR prevalence :math:`\mu_0 = (N\hat\theta - y)/(N-n)` shifted by
+    (irmodels.studies.identification_coverage). Tipping point by :func:`irmodels.nonresponse.sensitivity.delta_adjusted` (as
+    :func:`irmodels.nonresponse.sensitivity.tipping_point` without a model): non-respondents' MAR prevalence :math:`\mu_0 = (N\hat\theta - y)/(N-n)` shifted by
     :math:`\delta` on the logit scale reaches ``threshold`` at
     :math:`\delta^* = \mathrm{logit}((tN - y)/(N-n)) - \mathrm{logit}\,\mu_0`; reported as
     :math:`e^{\delta^*}`.
     """
-    from irmodels.sensitivity import delta_adjusted
+    from irmodels.nonresponse.sensitivity import delta_adjusted
 
     ors = load_odds_ratios(assumptions)
     name = str(ors["assumptions"].iloc[0]) if len(ors) else str(assumptions)

@@ -14,7 +14,7 @@ Every estimand irmodels reports about the 2017 respondents gets one of three lab
 ``assumption``
     The published data do not restrict it in a useful way (the bounds are the whole
     parameter space, e.g. an odds ratio whose bounds are 0 and infinity); its value comes
-    from the assumption set of the reconstruction (:mod:`irmodels.reconstruction`).
+    from the assumption set of the reconstruction (:mod:`irmodels.identification.reconstruction`).
 
 Estimand names (results downstream join on them)
 ------------------------------------------------
@@ -45,14 +45,15 @@ from typing import Iterable
 import numpy as np
 import pandas as pd
 
-from irmodels.errors import Problem, SchemaError
-from irmodels.reconstruction import N_RESPONDENTS, _margin, _stated, published_targets
+from irmodels.core.errors import Problem, SchemaError
+from irmodels.identification.reconstruction import N_RESPONDENTS, _margin, _stated, check_reconstruction, published_targets
 
 __all__ = [
     "identification_table",
     "identification_status",
     "frechet_bounds",
     "association_by_replicate",
+    "summarise_ensemble",
     "DEFAULT_PAIRS",
     "STATUSES",
 ]
@@ -97,7 +98,7 @@ def _counts() -> tuple[dict[tuple[str, str], int], dict[str, int]]:
 
 def _discrepancies_of_statements() -> dict[str, list[str]]:
     """statement_id -> the audit's discrepancy ids it is part of (``audit()['discrepancy_id']``)."""
-    from irmodels.auditing import audit
+    from irmodels.published.audit import audit
 
     a = audit()
     out: dict[str, list[str]] = {}
@@ -112,7 +113,7 @@ def _provenance(source: str, statement_id: str, disc: dict[str, list[str]]) -> s
     """Where a published count comes from, in words, for the ``note`` column.
 
     ``source`` and ``statement_id`` are the columns of
-    :func:`irmodels.waves.esr_cirse_2017.published_margins`; ``disc`` maps a statement to the
+    :func:`irmodels.data.waves.esr_cirse_2017.published_margins`; ``disc`` maps a statement to the
     audit's discrepancies (``audit()['discrepancy_id']``). Examples: ``"printed in R4-16
     (discrepancy D02)"``, ``"residual of R4-13;R4-14 (discrepancy D08)"``.
     """
@@ -177,7 +178,7 @@ def frechet_bounds(n_a: int, n_y: int, n_resp_y: int, n_miss_y: int, x_min: int 
 
 def _printed_denominator(statement_id: str) -> int:
     """The denominator a statement of the paper prints (e.g. R2-10: "7 out of 9")."""
-    from irmodels.waves.esr_cirse_2017 import load_statements
+    from irmodels.data.waves.esr_cirse_2017 import load_statements
 
     st = load_statements().set_index("statement_id")
     return int(st.loc[statement_id, "denominator"])
@@ -201,7 +202,7 @@ def _table(pairs: tuple[tuple[str, str, str, str], ...]) -> pd.DataFrame:
             note += f"; {miss} missing: bounds for all {N} put every non-respondent out / in"
         rows.append((f"prevalence:{var}={cat}", "identified", c / n, c / N, (c + miss) / N, note))
     # female IR share above 25%: only the total of the three classes is published
-    from irmodels.waves.esr_cirse_2017 import published_margins
+    from irmodels.data.waves.esr_cirse_2017 import published_margins
 
     pm = published_margins()
     up = pm.loc[(pm["variable"] == "female_ir_share_class") & (pm["category"] == ">25")].iloc[0]
@@ -329,7 +330,7 @@ def identification_status(estimand: str) -> str:
         return str(t[estimand])
     if "~" in estimand:
         y, a = (s.strip() for s in estimand.split("~", 1))
-        from irmodels.schema import canonical_columns
+        from irmodels.data.schema import canonical_columns
 
         cols = set(canonical_columns())
         bad = [v for v in (y, a) if v not in cols]
@@ -338,7 +339,7 @@ def identification_status(estimand: str) -> str:
         ors = {e.split(f"|{a}=", 1)[1]: s for e, s in t.items() if e.startswith(f"or:{y}=") and f"|{a}=" in e}
         if not ors:
             return "assumption"
-        from irmodels.schema import column_dtypes
+        from irmodels.data.schema import column_dtypes
 
         dt = column_dtypes()[a]
         n_levels = len(dt.categories) if isinstance(dt, pd.CategoricalDtype) else 2
@@ -368,7 +369,7 @@ def association_by_replicate(
     Parameters
     ----------
     ensemble : pandas.DataFrame
-        Output of :func:`irmodels.reconstruction.reconstruct`.
+        Output of :func:`irmodels.identification.reconstruction.reconstruct`.
     pairs : iterable of (outcome, outcome_level, predictor, predictor_level), optional
         Default :data:`DEFAULT_PAIRS`.
 
@@ -389,3 +390,41 @@ def association_by_replicate(
         parts.append(pd.DataFrame({"estimand": f"rd:{y}={yl}|{a}={al}", "replicate": g.index,
                                    "value": (g[True] - g[False]).to_numpy()}))
     return pd.concat(parts, ignore_index=True)
+
+
+def summarise_ensemble(ensemble: pd.DataFrame) -> pd.DataFrame:
+    """Summarise an ensemble: exactness of every check, and unpublished associations.
+
+    Parameters
+    ----------
+    ensemble : pandas.DataFrame
+        Output of :func:`irmodels.identification.reconstruction.reconstruct`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per quantity: ``quantity`` (``all_checks_exact``, ``checks_per_replicate``,
+        ``replicates``, then each ``rd:`` estimand of
+        :func:`irmodels.identification.association_by_replicate`), ``status`` (the
+        identification label), ``mean``, ``sd``, ``q025``, ``q500``, ``q975`` over replicates
+        (for the checks: ``mean`` is 1 for "yes" and 0 for "no"), ``lower_bound``,
+        ``upper_bound`` (identification bounds, where any).
+    """
+    chk = check_reconstruction(ensemble)
+    k = int(ensemble["replicate"].nunique())
+    rows = [
+        {"quantity": "all_checks_exact", "status": "identified", "mean": float(chk["ok"].all())},
+        {"quantity": "checks_per_replicate", "status": "identified", "mean": float(len(chk) / k)},
+        {"quantity": "replicates", "status": "identified", "mean": float(k)},
+    ]
+    ident = identification_table().set_index("estimand")
+    rd = association_by_replicate(ensemble)
+    for est, g in rd.groupby("estimand", sort=False):
+        v = g["value"].to_numpy()
+        rows.append({
+            "quantity": est, "status": ident.loc[est, "status"], "mean": float(v.mean()), "sd": float(v.std(ddof=1)),
+            "q025": float(np.quantile(v, 0.025)), "q500": float(np.quantile(v, 0.5)), "q975": float(np.quantile(v, 0.975)),
+            "lower_bound": float(ident.loc[est, "lower"]), "upper_bound": float(ident.loc[est, "upper"]),
+        })
+    cols = ["quantity", "status", "mean", "sd", "q025", "q500", "q975", "lower_bound", "upper_bound"]
+    return pd.DataFrame(rows).reindex(columns=cols)

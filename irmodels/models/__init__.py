@@ -1,9 +1,17 @@
 """Regression models of the survey: one entry point (:func:`irmodels.models.fit.fit`), two engines.
 
-* :mod:`irmodels.models.fit` -- ``fit()`` and the ``Fit`` object with ``.tidy()``
-* :mod:`irmodels.models.frequentist` -- statsmodels / Firth / beta-binomial / ordinal
-* :mod:`irmodels.models.bayes` -- PyMC hierarchical models, convergence gate, LOO, PPC
-* :mod:`irmodels.models.mrp` -- multilevel regression and post-stratification
+* :mod:`~irmodels.models.specs`: model specifications as data (``SPECS``), never copied per outcome;
+* :mod:`~irmodels.models.design`: the model frame every engine shares (design matrix, groups,
+  missing data, merged categories); :mod:`~irmodels.models.formula`: the formula grammar;
+* :mod:`~irmodels.models.fit`: ``fit()`` and the ``Fit`` object with one ``.tidy()`` layout;
+* :mod:`~irmodels.models.frequentist`: statsmodels, Firth with profile intervals, ordinal ML;
+* :mod:`~irmodels.models.bayes`: the PyMC models and sampling (nutpie, compiled once:
+  :mod:`~irmodels.models.nutpie_cache`); :mod:`~irmodels.models.share`: the binomial measurement
+  of share classes; :mod:`~irmodels.models.posterior`: the convergence gate, tidy rows, LOO, PPC;
+  :mod:`~irmodels.models.cache`: the posterior cache; :mod:`~irmodels.models.ensemble`: ensembles,
+  prior predictive and prior sensitivity;
+* :mod:`~irmodels.models.mrp`: multilevel regression and post-stratification.
 
-Submodules are not imported here so that importing the package stays cheap.
+Imports the layers below (core, data, nonresponse, identification). Submodules are not imported
+here so that importing the package stays cheap.
 """

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from irmodels.errors import ModelSpecError
+from irmodels.core.errors import ModelSpecError
 
 __all__ = ["check_formula", "safe_model_matrix", "ParsedFormula", "TRANSFORMS"]
 

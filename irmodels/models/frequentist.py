@@ -19,14 +19,14 @@ Estimators
 * Separation is detected for every logistic fit by the linear programme of
   Konis (2007): a nonzero direction ``d`` with ``(2y-1) x_i'd >= 0`` for all
   rows; the terms with ``d_j != 0`` are named in a
-  :class:`~irmodels.errors.SeparationWarning`.
+  :class:`~irmodels.core.errors.SeparationWarning`.
 * ``beta_binomial``: maximum likelihood, mean ``expit(x'b)``, precision ``phi``.
 * ``ordinal``: cumulative logit ``logit P(Y <= j) = theta_j - x'b``
   (``statsmodels`` ``OrderedModel``; same parameterisation as R ``ordinal::clm``).
 
 Every tidy table carries ``p_value`` and ``df_resid = n - p`` (rows used minus
 estimated parameters), the complete-data degrees of freedom that
-:func:`irmodels.pooling.pool` uses for Barnard-Rubin small-sample df.
+:func:`irmodels.core.pooling.pool` uses for Barnard-Rubin small-sample df.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
-from irmodels.errors import ConvergenceError, ConvergenceWarning, ModelSpecError, SeparationWarning
+from irmodels.core.errors import ConvergenceError, ConvergenceWarning, ModelSpecError, SeparationWarning
 
 __all__ = ["fit_statsmodels", "tidy_statsmodels", "firth_logistic", "firth_profile", "detect_separation", "OPTIONS",
            "CI_METHODS"]
@@ -236,7 +236,7 @@ def firth_profile(X: np.ndarray, k: np.ndarray, n: np.ndarray | None = None, w: 
         Absolute tolerance of the interval ends (Brent's method on the profile).
     max_width : float
         An end further than this from the estimate is reported as infinite (with a
-        :class:`~irmodels.errors.ConvergenceWarning`); the Firth profile is bounded, so
+        :class:`~irmodels.core.errors.ConvergenceWarning`); the Firth profile is bounded, so
         this only happens on a practically flat penalised likelihood.
 
     Returns

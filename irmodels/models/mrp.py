@@ -2,7 +2,7 @@
 
 :func:`poststratify` turns a hierarchical fit (engine ``pymc``, ``group``
 e.g. ``"country"``) into population estimates over frame cells
-(:func:`irmodels.frame.frame_cells`: ``country``, ``beds_class``, ``N``).
+(:func:`irmodels.nonresponse.frame.frame_cells`: ``country``, ``beds_class``, ``N``).
 
 Estimand
 --------
@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
-from irmodels.errors import ModelSpecError, Problem, SchemaError
+from irmodels.core.errors import ModelSpecError, Problem, SchemaError
 
 __all__ = ["poststratify", "poststratify_ensemble", "population_mix", "TEACHING_SHARE_RANGE"]
 
@@ -116,7 +116,7 @@ def population_mix(teaching_share: dict[str, float], chair_mix: dict[str, float]
 
 
 def _rhs_vars(f) -> list[str]:
-    from irmodels.models.fit import _outcome_of, _rhs_variables
+    from irmodels.models.design import _outcome_of, _rhs_variables
 
     return _rhs_variables(_outcome_of(f.formula)[1], f.design.data)
 
@@ -124,7 +124,7 @@ def _rhs_vars(f) -> list[str]:
 def _probabilities(f, newdata: pd.DataFrame, gidx: np.ndarray, a_new: np.ndarray | None,
                    positive: list[str] | None) -> np.ndarray:
     """Posterior draws (S, rows) of the expected outcome for new rows."""
-    from irmodels.models.bayes import posterior_draws
+    from irmodels.models.posterior import posterior_draws
 
     X = f.design.new_X(newdata).to_numpy()
     b = posterior_draws(f, "b")
@@ -227,7 +227,7 @@ def poststratify(fit, cells: pd.DataFrame, *, by: str | list[str] | None = None,
     cell_g = cells[g].astype(str).to_numpy()
     new_levels = sorted(set(cell_g) - set(levels))
     rng = np.random.default_rng(seed)
-    from irmodels.models.bayes import posterior_draws
+    from irmodels.models.posterior import posterior_draws
 
     a_new = None
     if new_levels:
@@ -388,8 +388,8 @@ def poststratify_ensemble(fits: list, cells: pd.DataFrame, **kwargs) -> pd.DataF
 
     Each replicate's fit is post-stratified (:func:`poststratify`, same
     ``kwargs``); the domain draws of all replicates are stacked with equal
-    weight (:func:`irmodels.pooling.pool_draws`) and summarised
-    (:func:`irmodels.pooling.summarise_draws`).
+    weight (:func:`irmodels.core.pooling.pool_draws`) and summarised
+    (:func:`irmodels.core.pooling.summarise_draws`).
 
     Returns
     -------
@@ -398,7 +398,7 @@ def poststratify_ensemble(fits: list, cells: pd.DataFrame, **kwargs) -> pd.DataF
         the first replicate) plus ``frac_var_reconstruction`` (share of the
         posterior variance due to the reconstruction) and ``n_replicates``.
     """
-    from irmodels.pooling import pool_draws, summarise_draws
+    from irmodels.core.pooling import pool_draws, summarise_draws
 
     if len(fits) < 2:
         raise ModelSpecError("poststratify_ensemble needs the fits of at least 2 replicates")

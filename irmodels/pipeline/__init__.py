@@ -10,7 +10,8 @@ point, model results, figures and a report in the wave's own output folder. Modu
 * :mod:`~irmodels.pipeline.run` - running steps in order, cached by content hash, failures recorded;
 * :mod:`~irmodels.pipeline.figures` - the standard figures (seaborn);
 * :mod:`~irmodels.pipeline.report` - Markdown/HTML report reading every number from the tables;
-* :mod:`~irmodels.pipeline.compare` - comparing waves.
+* :mod:`~irmodels.pipeline.compare` - comparing waves;
+* :mod:`~irmodels.pipeline.paper` - LaTeX macros and tables the paper reads (``paper/generated/``).
 """
 
 from irmodels.pipeline.config import WaveConfig, load_wave_config

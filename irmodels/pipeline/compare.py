@@ -84,7 +84,7 @@ def newcombe_difference(y1: int, n1: int, y2: int, n2: int, level: float = 0.95)
 
 
 def _read(cfg: WaveConfig, rel: str) -> pd.DataFrame:
-    from irmodels.errors import ConfigError, Problem
+    from irmodels.core.errors import ConfigError, Problem
 
     p = cfg.output / rel
     if not p.is_file():
@@ -180,7 +180,7 @@ def _wave_fit(cells: pd.DataFrame, adjusted: bool, ref_wave: str) -> pd.DataFram
     import statsmodels.api as sm
     import statsmodels.formula.api as smf
 
-    from irmodels.codebook import categories
+    from irmodels.data.codebook import categories
 
     d = cells.copy()
     d["y"] = d["event"].astype(int)
@@ -278,10 +278,10 @@ def compare_waves(configs: Sequence[str | Path | WaveConfig], output: str | Path
     dict
         ``{"change": DataFrame, "wave_term": DataFrame}`` (see the module docstring).
     """
-    from irmodels.errors import ConfigError, Problem
+    from irmodels.core.errors import ConfigError, Problem
     from irmodels.figures.style import save_figure
     from irmodels.identification.curves import assumption_grid
-    from irmodels.io import write_table_atomic, write_text_atomic
+    from irmodels.core.io import write_table_atomic, write_text_atomic
 
     cfgs = [c if isinstance(c, WaveConfig) else load_wave_config(c) for c in configs]
     if len(cfgs) < 2:

@@ -1,6 +1,6 @@
 """A survey wave as configuration: the wave config file, its schema and its checks.
 
-A wave config is one YAML file (read with :func:`irmodels.yamlio.load_yaml`, so ``NO`` and
+A wave config is one YAML file (read with :func:`irmodels.core.yamlio.load_yaml`, so ``NO`` and
 ``yes`` stay strings) that says where a wave's data are, which frame it is weighted to, which
 outcomes and model specs are run, and where the outputs go. ``irmodels run CONFIG`` runs
 the whole pipeline for it (:func:`irmodels.pipeline.run_wave`). Relative paths are resolved
@@ -16,7 +16,7 @@ Fields (``*`` = required)
     Free text for the report.
 ``data``\\*
     Either ``{export: FILE, mapping: FILE}`` (a raw survey-tool export and its import mapping,
-    :func:`irmodels.io.import_wave`), or ``{table: FILE}`` (a validated canonical table, CSV or
+    :func:`irmodels.data.importing.import_wave`), or ``{table: FILE}`` (a validated canonical table, CSV or
     Parquet), or ``{published: esr_cirse_2017}`` (a wave of which only aggregates were
     published: the pipeline then reports what those aggregates identify, see
     :mod:`irmodels.pipeline.published`).
@@ -24,7 +24,7 @@ Fields (``*`` = required)
     The population the wave is weighted to. ``file: FILE`` (a user frame: CSV with ``country``,
     ``N`` and optionally ``beds_class``, ``teaching``, ``source``; its counts are used as given,
     so its total is the population size) or ``scenario: NAME`` (a named scenario of
-    :data:`irmodels.frame.SCENARIOS`, which covers the 2017 invited countries only) with
+    :data:`irmodels.nonresponse.frame.SCENARIOS`, which covers the 2017 invited countries only) with
     ``total: N`` (required with a scenario: the number of departments invited). Also
     ``margins`` (default ``[region, beds_class]``), ``collapse_beds`` (merge ``<200`` and
     ``200-399``, reported; default false), ``pool_countries`` (pool countries with fewer
@@ -43,7 +43,7 @@ Fields (``*`` = required)
 ``by``
     Domains for the prevalence table (default ``[region, beds_class]``).
 ``models``
-    ``specs`` (``all`` or a list of ids of :data:`irmodels.specs.SPECS`; default ``all``),
+    ``specs`` (``all`` or a list of ids of :data:`irmodels.models.specs.SPECS`; default ``all``),
     ``engines`` (default ``[statsmodels, pymc]``), ``mcmc`` (``draws``, ``tune``, ``chains``,
     ``target_accept``), ``missing`` (``drop``: rows with item non-response dropped and
     counted; default), ``on_fail`` (``record``: a failing spec is recorded with its reason and
@@ -70,8 +70,8 @@ from typing import Any
 
 import jsonschema
 
-from irmodels.errors import ConfigError, Problem
-from irmodels.yamlio import key_lines, load_yaml
+from irmodels.core.errors import ConfigError, Problem
+from irmodels.core.yamlio import key_lines, load_yaml
 
 __all__ = ["WaveConfig", "load_wave_config", "CONFIG_SCHEMA", "DEFAULT_OUTCOMES"]
 
@@ -225,7 +225,7 @@ def load_wave_config(path: str | Path) -> WaveConfig:
     ------
     ConfigError
         Every problem at once, each naming the file, line and key: YAML errors (see
-        :mod:`irmodels.yamlio`), schema violations, input files that do not exist, an output
+        :mod:`irmodels.core.yamlio`), schema violations, input files that do not exist, an output
         folder that is an input or contains one, unknown model specs or frame scenarios.
     """
     p = Path(path).resolve()
@@ -258,7 +258,7 @@ def load_wave_config(path: str | Path) -> WaveConfig:
                                     row=_line(lines, ("frame",)), column="frame.total"))
         scen = ([frame["scenario"]] if "scenario" in frame else []) + list(frame.get("scenarios", []))
         if scen:
-            from irmodels.frame import SCENARIOS
+            from irmodels.nonresponse.frame import SCENARIOS
             for s in scen:
                 if s not in SCENARIOS:
                     problems.append(Problem(f"unknown frame scenario (known: {', '.join(sorted(SCENARIOS))})",
@@ -275,7 +275,7 @@ def load_wave_config(path: str | Path) -> WaveConfig:
         models = {"specs": "all", "engines": ["statsmodels", "pymc"], "mcmc": {}, "missing": "drop",
                   "on_fail": "record", **(models or {})}
         if models["specs"] != "all":
-            from irmodels.specs import SPECS
+            from irmodels.models.specs import SPECS
             known = {s.spec_id for s in SPECS}
             for s in models["specs"]:
                 if s not in known:

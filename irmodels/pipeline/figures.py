@@ -138,7 +138,7 @@ def share_strip(resp: pd.DataFrame, *, wave: str, seed: int = 0) -> Figure:
     d = resp[(pd.to_numeric(resp["n_ir"], errors="coerce") > 0) & resp["n_female_ir"].notna()].copy()
     d["share"] = pd.to_numeric(d["n_female_ir"]) / pd.to_numeric(d["n_ir"])
     d["beds_class"] = d["beds_class"].astype(str)
-    from irmodels.codebook import categories
+    from irmodels.data.codebook import categories
 
     order = [c for c in categories("beds_class") if c in set(d["beds_class"])]
     fig = Figure(figsize=(5.5, 3.2))

@@ -48,17 +48,17 @@ def _invited(cfg: WaveConfig) -> float:
         return float(cfg.invited)
     if cfg.frame and cfg.frame.get("total"):
         return float(cfg.frame["total"])
-    from irmodels.errors import ConfigError, Problem
+    from irmodels.core.errors import ConfigError, Problem
     raise ConfigError([Problem("a published wave needs invited: (or frame.total): the number of departments invited",
                                file=str(cfg.path), column="invited")])
 
 
 def _population(ctx: Context) -> dict[str, Any]:
-    from irmodels.errors import SchemaError
-    from irmodels.frame import frame_margins, scenario_role
+    from irmodels.core.errors import SchemaError
+    from irmodels.nonresponse.frame import frame_margins, scenario_role
     from irmodels.identification.bounds import NA, _margins as adopted
     from irmodels.identification.curves import OUTCOME_EVENTS, coverage_curve, load_odds_ratios
-    from irmodels.sensitivity import manski_bounds
+    from irmodels.nonresponse.sensitivity import manski_bounds
 
     cfg = ctx.cfg
     invited = _invited(cfg)

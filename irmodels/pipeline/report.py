@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from irmodels.io import write_text_atomic
+from irmodels.core.io import write_text_atomic
 from irmodels.pipeline.config import WaveConfig
 
 __all__ = ["build_report", "render_markdown", "render_html", "write_report", "fmt"]
@@ -200,7 +200,7 @@ def _figures_section(cfg: WaveConfig) -> list[Block]:
 
 
 def _provenance(cfg: WaveConfig, log: pd.DataFrame) -> list[Block]:
-    from irmodels import __version__
+    from irmodels.core.version import __version__
 
     rows = [{"item": "irmodels version", "value": __version__}, {"item": "seed", "value": str(cfg.seed)}]
     for f in cfg.input_files():
@@ -304,7 +304,7 @@ def write_report(cfg: WaveConfig, log: pd.DataFrame, body: Any = None) -> list[P
 
 
 def _manifest(cfg: WaveConfig) -> dict[str, Any]:
-    from irmodels import __version__
+    from irmodels.core.version import __version__
 
     def sha(p: Path) -> str:
         return hashlib.sha256(p.read_bytes()).hexdigest()

@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from irmodels.io import write_table_atomic, write_text_atomic
+from irmodels.core.io import write_table_atomic, write_text_atomic
 from irmodels.pipeline.config import WaveConfig, load_wave_config
 
 __all__ = ["run_wave", "RunResult", "package_source_hash"]
@@ -231,7 +231,7 @@ def run_wave(config: str | Path | WaveConfig, *, force: bool = False, steps: lis
         step_list = STEPS
     known = {s.name for s in step_list}
     if steps is not None:
-        from irmodels.errors import ConfigError, Problem
+        from irmodels.core.errors import ConfigError, Problem
         unknown = [s for s in steps if s not in known]
         if unknown:
             raise ConfigError([Problem(f"unknown step (steps: {', '.join(s.name for s in step_list)})", value=u)

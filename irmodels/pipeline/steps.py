@@ -51,7 +51,7 @@ class Context:
 
     def respondents(self) -> pd.DataFrame:
         """The validated respondent table written by the ``import`` step."""
-        from irmodels.io import read_table
+        from irmodels.data.importing import read_table
 
         return read_table(self.path("tables/respondents.csv"), extra="allow")
 
@@ -88,7 +88,7 @@ def positive_indicator(data: pd.DataFrame, outcome: str, spec: dict[str, Any]) -
     is never counted as negative). A category named in the config that the data never use is
     an error (a typo would otherwise silently give a prevalence of 0 or 1).
     """
-    from irmodels.errors import ConfigError, Problem
+    from irmodels.core.errors import ConfigError, Problem
 
     s = data[outcome]
     seen = set(s.dropna().astype(str))
@@ -113,8 +113,8 @@ def positive_indicator(data: pd.DataFrame, outcome: str, spec: dict[str, Any]) -
 # --------------------------------------------------------------------------------------------
 
 def _import(ctx: Context) -> dict[str, Any]:
-    from irmodels.io import import_wave, read_table
-    from irmodels.mapping import REPORT_COLUMNS
+    from irmodels.data.importing import import_wave, read_table
+    from irmodels.data.mapping import REPORT_COLUMNS
 
     d = ctx.cfg.data
     if "table" in d:
@@ -132,8 +132,8 @@ def _import(ctx: Context) -> dict[str, Any]:
 
 
 def _describe(ctx: Context) -> dict[str, Any]:
-    from irmodels.codebook import load_codebook
-    from irmodels.descriptives import tabulate
+    from irmodels.data.codebook import load_codebook
+    from irmodels.published.descriptives import tabulate
 
     t = ctx.respondents()
     cb = load_codebook()
@@ -179,7 +179,7 @@ def _no_frame(cfg: WaveConfig) -> str | None:
 
 def _frame_table(cfg: WaveConfig, data: pd.DataFrame) -> tuple[pd.DataFrame, str, pd.DataFrame | None]:
     """(cells, scenario name, user frame or None); cells have the frame's own total."""
-    from irmodels.frame import frame_cells, load_frame
+    from irmodels.nonresponse.frame import frame_cells, load_frame
 
     fr = cfg.frame or {}
     if fr.get("file"):
@@ -191,7 +191,7 @@ def _frame_table(cfg: WaveConfig, data: pd.DataFrame) -> tuple[pd.DataFrame, str
 
 
 def _frame(ctx: Context) -> dict[str, Any]:
-    from irmodels.frame import FrameContradictionWarning, check_frame, region_of
+    from irmodels.nonresponse.frame import FrameContradictionWarning, check_frame, region_of
 
     t = ctx.respondents()
     cells, scen, _ = _frame_table(ctx.cfg, t)
@@ -210,8 +210,8 @@ def _frame(ctx: Context) -> dict[str, Any]:
 
 
 def _weight(ctx: Context) -> dict[str, Any]:
-    from irmodels.frame import frame_margins, region_of
-    from irmodels.weighting import COLLAPSE_BEDS_400, weight
+    from irmodels.nonresponse.frame import frame_margins, region_of
+    from irmodels.nonresponse.weighting import COLLAPSE_BEDS_400, weight
 
     cfg, t = ctx.cfg, ctx.respondents()
     fr = cfg.frame or {}
@@ -242,20 +242,20 @@ def _weight(ctx: Context) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 
 def _with_weights(ctx: Context) -> tuple[pd.DataFrame, pd.Series]:
-    from irmodels.frame import region_of
+    from irmodels.nonresponse.frame import region_of
 
     t = ctx.respondents()
     t = t.assign(region=region_of(t["country"].astype("string")))
     w = ctx.table("tables/weights.csv")
     if len(w) != len(t):
-        from irmodels.errors import WeightingError
+        from irmodels.core.errors import WeightingError
         raise WeightingError(f"weights.csv has {len(w)} rows for {len(t)} respondents: rerun the weight step")
     return t, pd.Series(w["weight"].to_numpy(), index=t.index)
 
 
 def _prevalence(ctx: Context) -> dict[str, Any]:
-    from irmodels.errors import DataDroppedWarning
-    from irmodels.survey import weighted_prevalence
+    from irmodels.core.errors import DataDroppedWarning
+    from irmodels.nonresponse.survey import weighted_prevalence
 
     cfg = ctx.cfg
     t, w = _with_weights(ctx)
@@ -281,7 +281,7 @@ def _prevalence(ctx: Context) -> dict[str, Any]:
 
 
 def _bounds(ctx: Context) -> dict[str, Any]:
-    from irmodels.sensitivity import manski_bounds, tipping_point
+    from irmodels.nonresponse.sensitivity import manski_bounds, tipping_point
 
     cfg = ctx.cfg
     t, w = _with_weights(ctx)
@@ -316,15 +316,15 @@ def _no_models(cfg: WaveConfig) -> str | None:
 
 
 def _model_jobs(cfg: WaveConfig) -> list:
-    from irmodels.specs import SPECS
+    from irmodels.models.specs import SPECS
 
     want = cfg.models["specs"]
     return [s for s in SPECS if want == "all" or s.spec_id in want]
 
 
 def _models(ctx: Context) -> dict[str, Any]:
-    from irmodels.errors import DataDroppedWarning, SeparationWarning
-    from irmodels.specs import fit_all
+    from irmodels.core.errors import DataDroppedWarning, SeparationWarning
+    from irmodels.models.specs import fit_all
 
     cfg, t = ctx.cfg, ctx.respondents()
     m = cfg.models

@@ -1,6 +1,13 @@
-"""Simulation studies of the package's methods.
+"""Simulation studies of the package's methods, the one fan-out mechanism, and planning.
 
-This subpackage owns the simulation studies that validate a method end to end, from a
+* :mod:`~irmodels.studies.runner`: Dask distributed runner (LocalCluster by default, a scheduler
+  address for a cluster), child seeds per task, incremental results, resume;
+* :mod:`~irmodels.studies.sbc`, :mod:`~irmodels.studies.coverage`: simulation-based calibration of
+  every Bayesian family and frequentist coverage;
+* :mod:`~irmodels.studies.planning`: responses and invitations the next wave needs;
+* :mod:`~irmodels.studies.simulate`: simulated waves from known parameters.
+
+It also owns the simulation studies that validate a method end to end, from a
 known truth through the whole pipeline (simulate a population, publish what the paper
 published, reconstruct, estimate, check coverage), as GUIDE.md asks of every method:
 
@@ -11,7 +18,7 @@ published, reconstruct, estimate, check coverage), as GUIDE.md asks of every met
   parameter (issue 9).
 
 Studies import from the analysis layers (:mod:`irmodels.identification`,
-:mod:`irmodels.sensitivity`, :mod:`irmodels.frame`); nothing in the library imports a study.
+:mod:`irmodels.nonresponse.sensitivity`, :mod:`irmodels.nonresponse.frame`); nothing in the library imports a study.
 Every study draws its randomness from a :class:`numpy.random.Generator` seeded from its own
 child seed (:class:`numpy.random.SeedSequence`), never from global random state.
 """

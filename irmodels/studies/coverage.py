@@ -17,18 +17,18 @@ Methods (``method`` of :func:`coverage_task`)
     same predictors; quantities: every coefficient and both thresholds.
 ``survey``
     Respondents weighted by raking to the frame's bed-class totals
-    (:func:`irmodels.weighting.weight` ``"rake"``; ``"radiologists"`` frame scenario of
-    :func:`irmodels.frame.frame_margins`): the weighted logistic regression with design SEs
-    (:func:`irmodels.survey.svyglm_logit`, sandwich with the calibration-aware linearisation)
+    (:func:`irmodels.nonresponse.weighting.weight` ``"rake"``; ``"radiologists"`` frame scenario of
+    :func:`irmodels.nonresponse.frame.frame_margins`): the weighted logistic regression with design SEs
+    (:func:`irmodels.nonresponse.survey.svyglm_logit`, sandwich with the calibration-aware linearisation)
     of every coefficient, and the raked prevalence of 24/7 cover
-    (:func:`irmodels.survey.weighted_prevalence`, logit interval) with the linearisation
+    (:func:`irmodels.nonresponse.survey.weighted_prevalence`, logit interval) with the linearisation
     variance and with the rescaled-bootstrap variance that re-rakes every replicate
-    (:func:`irmodels.survey.bootstrap_weights`, resampling within bed classes).
+    (:func:`irmodels.nonresponse.survey.bootstrap_weights`, resampling within bed classes).
 
 Design
 ------
 * **Truth** of the outcome models: the generating values of the package's simulated wave
-  (:data:`irmodels.simulate.DEFAULT_PARAMS`): the ``cover_24_7`` block (intercept and
+  (:data:`irmodels.studies.simulate.DEFAULT_PARAMS`): the ``cover_24_7`` block (intercept and
   coefficients) for ``firth`` and ``survey``; the ``female_ir`` coefficients for ``ordinal``,
   whose thresholds are set so that the classes have the 2017 published shares (25 / 47 / 18
   of 90) at the mean linear predictor. They are read by :func:`default_settings` and passed
@@ -62,7 +62,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from irmodels.errors import IrmodelsError
+from irmodels.core.errors import IrmodelsError
 
 __all__ = ["METHODS", "default_settings", "allocate", "population_prevalence", "coverage_task", "summarise_coverage"]
 
@@ -93,8 +93,8 @@ def _shares_2017() -> dict[str, dict[str, float]]:
 
 
 def _coef_truth(block: Mapping[str, Any], intercept: bool) -> dict[str, float]:
-    """Truth in irmodels' term names from a :data:`irmodels.simulate.DEFAULT_PARAMS` block."""
-    from irmodels.codebook import categories
+    """Truth in irmodels' term names from a :data:`irmodels.studies.simulate.DEFAULT_PARAMS` block."""
+    from irmodels.data.codebook import categories
 
     coef = block["coef"]
     out: dict[str, float] = {"Intercept": float(block["intercept"])} if intercept else {}
@@ -110,11 +110,11 @@ def _coef_truth(block: Mapping[str, Any], intercept: bool) -> dict[str, float]:
 def default_settings() -> dict[str, dict[str, Any]]:
     """The study settings: ``{name: params of coverage_task}`` (method x n = 98, 500).
 
-    Truths and shares are read from the package (:data:`irmodels.simulate.DEFAULT_PARAMS`, the
+    Truths and shares are read from the package (:data:`irmodels.studies.simulate.DEFAULT_PARAMS`, the
     2017 published margins, the frame's bed-class totals), never typed here.
     """
-    from irmodels.frame import frame_margins
-    from irmodels.simulate import DEFAULT_PARAMS
+    from irmodels.nonresponse.frame import frame_margins
+    from irmodels.studies.simulate import DEFAULT_PARAMS
     from irmodels.studies.sbc import _margins_2017, _share_levels
 
     shares = _shares_2017()
@@ -122,7 +122,7 @@ def default_settings() -> dict[str, dict[str, Any]]:
     ordinal = _coef_truth(DEFAULT_PARAMS["female_ir"], intercept=False)
     # thresholds: the 2017 published class shares at the mean linear predictor of the 2017 design
     levels, merge = _share_levels()
-    from irmodels.waves.esr_cirse_2017 import published_margins
+    from irmodels.data.waves.esr_cirse_2017 import published_margins
 
     m = published_margins()
     fi = m[m["variable"] == "female_ir_share_class"]
@@ -259,7 +259,7 @@ def coverage_task(task_id: int, rng: np.random.Generator, *, method: str, n: int
         ``quantity``, ``truth``, ``estimate``, ``lower``, ``upper``, ``ok`` (interval
         computed), ``covers``, ``error`` (why not ok, else empty).
     """
-    import irmodels
+    from irmodels.models.fit import fit
 
     if method == "firth":
         d = _predictors(rng, n, shares, fixed=True)
@@ -267,10 +267,10 @@ def coverage_task(task_id: int, rng: np.random.Generator, *, method: str, n: int
         try:
             with warnings.catch_warnings():
                 # separation is what Firth is for: its warning is expected here, the interval is the result
-                from irmodels.errors import SeparationWarning
+                from irmodels.core.errors import SeparationWarning
 
                 warnings.simplefilter("ignore", SeparationWarning)
-                tid = irmodels.fit(_FORMULA, d, family="bernoulli", engine="statsmodels", firth=True).tidy(LEVEL)
+                tid = fit(_FORMULA, d, family="bernoulli", engine="statsmodels", firth=True).tidy(LEVEL)
         except Exception as exc:  # noqa: BLE001 - recorded per quantity, counted as failed
             return _failed("firth", n, truth, truth, exc)
         t = tid.set_index("term")
@@ -287,7 +287,7 @@ def coverage_task(task_id: int, rng: np.random.Generator, *, method: str, n: int
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # overflow in exp for separated cells
-                tid = irmodels.fit("female_ir_share_class ~ beds_class + teaching + chair_profile", d,
+                tid = fit("female_ir_share_class ~ beds_class + teaching + chair_profile", d,
                                    family="ordinal", engine="statsmodels").tidy(LEVEL)
         except Exception as exc:  # noqa: BLE001
             return _failed("ordinal", n, truth, truth, exc)
@@ -303,9 +303,9 @@ def coverage_task(task_id: int, rng: np.random.Generator, *, method: str, n: int
 
 
 def _survey_rows(rng, n, truth, shares, frame_totals, prev, n_boot) -> list[dict[str, Any]]:
-    from irmodels.errors import SeparationWarning
-    from irmodels.survey import bootstrap_weights, svyglm_logit, weighted_prevalence
-    from irmodels.weighting import rake, weight
+    from irmodels.core.errors import SeparationWarning
+    from irmodels.nonresponse.survey import bootstrap_weights, svyglm_logit, weighted_prevalence
+    from irmodels.nonresponse.weighting import rake, weight
 
     d = _predictors(rng, n, shares, fixed=False)
     d["cover_24_7"] = rng.random(n) < special.expit(_eta(d, truth))
@@ -334,7 +334,7 @@ def _survey_rows(rng, n, truth, shares, frame_totals, prev, n_boot) -> list[dict
         rows += _failed("prevalence_linearization", n, ["prevalence"], {"prevalence": prev}, exc)
     try:
         with warnings.catch_warnings():
-            from irmodels.errors import BootstrapFailureWarning
+            from irmodels.core.errors import BootstrapFailureWarning
 
             warnings.simplefilter("ignore", BootstrapFailureWarning)  # counted in the replicate weights' attrs
             # replicates re-rake with the same raking (rake(): weight(..., "rake") without its diagnostics)

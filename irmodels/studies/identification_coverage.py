@@ -12,7 +12,7 @@ known truth -> publish one-way margins like the paper -> reconstruct -> estimate
 Design (2017-like; every default read from the package's data, never typed here)
 -------------------------------------------------------------------------------
 * **Frame**: ``n_frame`` = 1180 departments in the four bed classes, in the shares of the
-  ``"radiologists"`` frame scenario (:func:`irmodels.frame.frame_margins`), rounded to
+  ``"radiologists"`` frame scenario (:func:`irmodels.nonresponse.frame.frame_margins`), rounded to
   whole departments by largest remainders (the same frame in every simulation).
 * **Teaching status and 24/7 cover**: within bed class :math:`b` (score
   :math:`s_b` = 0, 1, 2, 3 as in :data:`irmodels.identification.curves.SCORES`) the pair
@@ -48,7 +48,7 @@ Per simulation (one row of :func:`coverage_study`)
    The truth must lie inside in every simulation.
 2. *Identified quantity* (``share_*``, ``manski_*``): the respondents' share with cover,
    read from the margins, equals the truth among respondents; the Manski bound
-   (:func:`irmodels.sensitivity.manski_bounds`) contains the frame-wide prevalence.
+   (:func:`irmodels.nonresponse.sensitivity.manski_bounds`) contains the frame-wide prevalence.
    Both must hold in every simulation.
 3. *Assumption-conditional estimates at the true parameter* (``poststrat_*``,
    ``regression_*``):
@@ -92,7 +92,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from irmodels.errors import Problem, SchemaError
+from irmodels.core.errors import Problem, SchemaError
 
 __all__ = [
     "BEDS",
@@ -200,7 +200,7 @@ def _largest_remainder(shares: Mapping[str, float], total: int) -> dict[str, int
 
 
 def _default_frame_shares(n_frame: int) -> dict[str, float]:
-    from irmodels.frame import frame_margins
+    from irmodels.nonresponse.frame import frame_margins
 
     return dict(frame_margins(_FRAME_SCENARIO, variables=("beds_class",), total=n_frame)["beds_class"])
 
@@ -359,7 +359,7 @@ def simulate_published_survey(rng: np.random.Generator, *, n_frame: int = 1180, 
         respondents (2017: 93/98 and 60/97).
     frame_shares : mapping, optional
         Share of the frame in each bed class (default: the ``"radiologists"`` frame
-        scenario, :func:`irmodels.frame.frame_margins`); rounded to whole departments.
+        scenario, :func:`irmodels.nonresponse.frame.frame_margins`); rounded to whole departments.
     response_rates : mapping, optional
         Response probability of each bed class (default: the 2017 respondents of the class
         over the frame's departments in it; 98 respondents expected).
@@ -444,7 +444,7 @@ def _region_checks(s: PublishedSurvey) -> dict[str, float]:
 
 
 def _identified_checks(s: PublishedSurvey) -> dict[str, float]:
-    from irmodels.sensitivity import manski_bounds
+    from irmodels.nonresponse.sensitivity import manski_bounds
 
     m = s.margins["cover_24_7"]
     y, n = m["true"], m["true"] + m["false"]

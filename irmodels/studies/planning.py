@@ -60,7 +60,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from irmodels.errors import IrmodelsError, Problem
+from irmodels.core.errors import IrmodelsError, Problem
 
 __all__ = [
     "PlanningError",
@@ -209,7 +209,7 @@ def deff_kish(weights: Sequence[float] | np.ndarray | pd.Series) -> float:
     bad = w[~np.isfinite(w.to_numpy(dtype=float)) | (w.to_numpy(dtype=float) <= 0)]
     if len(bad):
         raise PlanningError([Problem(rule="a weight must be finite and > 0", row=i, column="weights", value=v) for i, v in bad.items()])
-    from irmodels.weighting import kish_deff
+    from irmodels.nonresponse.weighting import kish_deff
 
     return kish_deff(w.to_numpy(dtype=float))
 
@@ -1042,7 +1042,7 @@ def plan_precision(cells: pd.DataFrame | None = None, *, half_width: float, p: f
     ----------
     cells : DataFrame, optional
         Frame cells with ``N`` (units) and the ``by`` columns, e.g.
-        :func:`irmodels.frame.frame_cells` of a user frame (``region`` is derived from the
+        :func:`irmodels.nonresponse.frame.frame_cells` of a user frame (``region`` is derived from the
         country there) or of a named scenario with the wave's own ``total``. Without cells
         there is no frame: one Europe-wide row, no finite population correction unless
         ``population`` is given, and nothing to cap (``reachable`` is None).

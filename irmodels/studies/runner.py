@@ -55,7 +55,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from irmodels.errors import IrmodelsError, IrmodelsWarning
+from irmodels.core.errors import IrmodelsError, IrmodelsWarning
 
 __all__ = [
     "run_study",
@@ -305,7 +305,7 @@ def _write_parquet_atomic(df: pd.DataFrame, path: Path, metadata: Mapping[bytes,
     os.close(fd)
     try:
         pq.write_table(table, tmp)
-        from irmodels.io import publish_permissions
+        from irmodels.core.io import publish_permissions
 
         publish_permissions(tmp)
         os.replace(tmp, path)
@@ -419,7 +419,7 @@ def _manifest(task: Callable[..., Any], n_tasks: int, seed: int, params: Mapping
               setup: Callable[[], Any] | None) -> dict[str, Any]:
     import dask
 
-    import irmodels
+    from irmodels.core.version import __version__
 
     return {
         "format": MANIFEST_FORMAT,
@@ -428,7 +428,7 @@ def _manifest(task: Callable[..., Any], n_tasks: int, seed: int, params: Mapping
         "task": _describe_callable(task),
         "setup": None if setup is None else _describe_callable(setup),
         "params_hash": _hash_value(dict(params)),
-        "irmodels_version": irmodels.__version__,
+        "irmodels_version": __version__,
         # information only (not compared on resume)
         "params": _params_repr(params),
         "seeding": "numpy.random.default_rng(numpy.random.SeedSequence(seed, spawn_key=(task_id,)))",
@@ -439,7 +439,7 @@ def _manifest(task: Callable[..., Any], n_tasks: int, seed: int, params: Mapping
 
 
 def _check_or_write_manifest(out_dir: Path, manifest: dict[str, Any]) -> None:
-    from irmodels.io import write_text_atomic
+    from irmodels.core.io import write_text_atomic
 
     path = out_dir / "manifest.json"
     if not path.exists():

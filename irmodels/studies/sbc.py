@@ -6,7 +6,7 @@ model code, the priors used to simulate and the sampler are right, every rank is
 :math:`0..L`. Uniformity is tested with the simultaneous 95% band for the ECDF of the ranks of
 Säilynoja, Bürkner & Vehtari (2022) (:func:`ecdf_band`, :func:`ecdf_test`).
 
-Design (2017-like; every margin read from :func:`irmodels.waves.esr_cirse_2017.published_margins`)
+Design (2017-like; every margin read from :func:`irmodels.data.waves.esr_cirse_2017.published_margins`)
 ---------------------------------------------------------------------------------------------------
 * **Countries**: the 24 countries of 2017 with their published numbers of respondents (1 to 15,
   98 in all): the same group sizes in every simulation.
@@ -23,7 +23,7 @@ Design (2017-like; every margin read from :func:`irmodels.waves.esr_cirse_2017.p
   ``phi ~ Gamma(2, rate 0.1)``; ``sd_department ~ HalfNormal(1)``.
 
 Families (:data:`FAMILIES`), each with the predictors ``beds_class + teaching + chair_profile``
-and country intercepts, the model of :data:`irmodels.specs.SPECS`:
+and country intercepts, the model of :data:`irmodels.models.specs.SPECS`:
 
 ================  ==============================================================================
 ``logit``         ``cover_24_7 ~ Bernoulli(expit(X b + a[country]))``
@@ -43,14 +43,14 @@ and country intercepts, the model of :data:`irmodels.specs.SPECS`:
 
 ``n_ir`` (IRs per department, beta-binomial and share families) is uniform on ``1..n_ir_max``
 (default 10): 2017 did not publish team sizes, and this is the simulated waves' range
-(:func:`irmodels.simulate.simulate_share_departments`).
+(:func:`irmodels.studies.simulate.simulate_share_departments`).
 
 Per task (:func:`sbc_task`): simulate, fit with nutpie through the package's own model code
 (:func:`irmodels.fit` with ``engine="pymc"`` builds the model; the compiled model is cached per
-worker process and the new data swapped in, as :func:`irmodels.models.bayes.fit_ensemble`
+worker process and the new data swapped in, as :func:`irmodels.models.ensemble.fit_ensemble`
 does), thin the posterior to ``L`` draws, and return one row per parameter: the true value, its
 rank among the ``L`` draws (``0..L``), and the fit's convergence diagnostics (the gate of
-:data:`irmodels.models.bayes.GATE`). Non-converged fits are kept in the task's rows
+:data:`irmodels.models.posterior.GATE`). Non-converged fits are kept in the task's rows
 (``converged`` False), excluded from the ECDF test and counted by :func:`summarise_sbc` as
 failed, never pooled; a task that raises (e.g. an ordinal data set with a single observed
 class) is recorded by the runner as a failure and counted too.
@@ -83,7 +83,7 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from irmodels.errors import ConvergenceWarning, DataDroppedWarning, IrmodelsError
+from irmodels.core.errors import ConvergenceWarning, DataDroppedWarning, IrmodelsError
 
 __all__ = [
     "FAMILIES",
@@ -117,7 +117,7 @@ DEFAULT_DESIGN: dict[str, Any] = {
 
 #: MCMC settings of the full-scale study: the package's defaults (4 chains x 1000 draws after
 #: 1000 tuning steps), one core per fit (the workers run fits in parallel), ``L = 99``; a fit
-#: counts as converged when it passes the package's gate (:data:`irmodels.models.bayes.GATE`:
+#: counts as converged when it passes the package's gate (:data:`irmodels.models.posterior.GATE`:
 #: R-hat <= 1.01, bulk and tail ESS >= 400, no divergent transitions).
 FIT_SETTINGS: dict[str, Any] = {"draws": 1000, "tune": 1000, "chains": 4, "cores": 1, "L": 99,
                                 "r_hat_max": None, "ess_min": None}
@@ -137,8 +137,8 @@ _OUTCOME = {"logit": "cover_24_7", "ordinal": "female_ir_share_class", "beta_bin
 @functools.cache
 def _margins_2017() -> dict[str, tuple[tuple[str, ...], tuple[int, ...]]]:
     """2017 published counts of country and the predictors: ``{variable: (levels, counts)}``."""
-    from irmodels.codebook import categories
-    from irmodels.waves.esr_cirse_2017 import published_margins
+    from irmodels.data.codebook import categories
+    from irmodels.data.waves.esr_cirse_2017 import published_margins
 
     m = published_margins()
     out: dict[str, tuple[tuple[str, ...], tuple[int, ...]]] = {}
@@ -162,8 +162,8 @@ def _margins_2017() -> dict[str, tuple[tuple[str, ...], tuple[int, ...]]]:
 
 def _share_levels() -> tuple[list[str], dict[str, list[str]]]:
     """Ordinal / share class levels after the specs' merge (``0``, ``1-25``, ``>25``) and the merge."""
-    from irmodels.codebook import categories
-    from irmodels.specs import MERGE_25
+    from irmodels.data.codebook import categories
+    from irmodels.models.specs import MERGE_25
 
     merge = {k: list(v) for k, v in MERGE_25["female_ir_share_class"].items()}
     merged = {o for olds in merge.values() for o in olds}
@@ -306,8 +306,8 @@ def simulate_family(family: str, rng: np.random.Generator, *, design: Mapping[st
         args["family"] = "beta_binomial"
         args["options"] = {"trials": "n_ir"}
     else:  # share
-        from irmodels.codebook import categories
-        from irmodels.schema import share_class
+        from irmodels.data.codebook import categories
+        from irmodels.data.schema import share_class
 
         sd_dep = abs(rng.normal(0.0, pri["sd_department"]))
         nmax = int(des["n_ir_max"])
@@ -422,7 +422,7 @@ def sbc_task(task_id: int, rng: np.random.Generator, *, family: str, design: Map
     settings : dict, optional
         ``draws``, ``tune``, ``chains``, ``cores`` (MCMC), ``L`` (thinned draws), and the
         convergence gate's ``r_hat_max`` and ``ess_min`` (bulk and tail; None: the package's
-        :data:`irmodels.models.bayes.GATE`; divergent transitions always fail the gate); default
+        :data:`irmodels.models.posterior.GATE`; divergent transitions always fail the gate); default
         :data:`FIT_SETTINGS`.
     priors : dict, optional
         Prior scales, for the simulation and the fit alike.
@@ -434,7 +434,7 @@ def sbc_task(task_id: int, rng: np.random.Generator, *, family: str, design: Map
     -------
     list of dict
         One row per parameter: ``family``, ``parameter``, ``true``, ``rank`` (0..L), ``L``,
-        ``post_mean``, ``post_sd``, ``converged`` (the gate: :data:`irmodels.models.bayes.GATE`
+        ``post_mean``, ``post_sd``, ``converged`` (the gate: :data:`irmodels.models.posterior.GATE`
         unless ``settings`` say otherwise), ``r_hat_max``, ``ess_bulk_min``, ``ess_tail_min``,
         ``n_divergent`` (over all free parameters of the fit), ``mcmc_seed``, ``fit_seconds``.
 
@@ -443,7 +443,7 @@ def sbc_task(task_id: int, rng: np.random.Generator, *, family: str, design: Map
     IrmodelsError
         Unknown family or settings; the model's design matrix differs from the simulated one.
     """
-    from irmodels.models import bayes
+    from irmodels.models import posterior
 
     st = {**FIT_SETTINGS, **dict(settings or {})}
     unknown = sorted(set(st) - set(FIT_SETTINGS))
@@ -464,14 +464,14 @@ def sbc_task(task_id: int, rng: np.random.Generator, *, family: str, design: Map
     if list(f.design.X.columns) != terms or not np.array_equal(f.design.X.to_numpy(), X_sim):
         raise IrmodelsError(f"the model's design matrix (terms {list(f.design.X.columns)}) differs from the simulated "
                             f"one (terms {terms})")
-    diag = bayes.check_convergence(idata)
-    r_max = bayes.GATE["r_hat_max"] if st["r_hat_max"] is None else float(st["r_hat_max"])
-    e_min = min(bayes.GATE["ess_bulk_min"], bayes.GATE["ess_tail_min"]) if st["ess_min"] is None else float(st["ess_min"])
+    diag = posterior.check_convergence(idata)
+    r_max = posterior.GATE["r_hat_max"] if st["r_hat_max"] is None else float(st["r_hat_max"])
+    e_min = min(posterior.GATE["ess_bulk_min"], posterior.GATE["ess_tail_min"]) if st["ess_min"] is None else float(st["ess_min"])
     if st["r_hat_max"] is None and st["ess_min"] is None:
         converged = bool(diag["converged"])
     else:
         converged = bool(diag["r_hat_max"] <= r_max and diag["ess_bulk_min"] >= e_min and diag["ess_tail_min"] >= e_min
-                         and diag["n_divergent"] <= bayes.GATE["n_divergent_max"])
+                         and diag["n_divergent"] <= posterior.GATE["n_divergent_max"])
     post = _posterior_of(f, idata, truth)
     L = int(st["L"])
     rows = []

@@ -1,6 +1,6 @@
 """Write three raw exports of ONE SIMULATED 2025 wave, their mappings, and a user frame.
 
-Everything is SIMULATED by :func:`irmodels.simulate.simulate_wave` (n = 230, seed fixed, own
+Everything is SIMULATED by :func:`irmodels.studies.simulate.simulate_wave` (n = 230, seed fixed, own
 country weights: 20 countries, among them PL, CZ, PT, NO and BE which are not among 2017's 24):
 no real department is described. Produces, under ``data/raw/examples/`` (or ``--out DIR``):
 
@@ -38,8 +38,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from irmodels.io import write_table_atomic, write_text_atomic
-from irmodels.simulate import simulate_wave
+from irmodels.core.io import write_table_atomic, write_text_atomic
+from irmodels.studies.simulate import simulate_wave
 
 N = 230
 SEED = 20250601
@@ -91,7 +91,7 @@ def simulate() -> tuple[pd.DataFrame, pd.DataFrame]:
         ``submitted`` (a Timestamp), ``kind`` (``ok``, ``dup_changed``, ``dup_incomplete``,
         ``incomplete_early``) and ``blank`` (columns left empty in that submission).
     """
-    from irmodels.schema import validate
+    from irmodels.data.schema import validate
 
     t = simulate_wave(N, SEED, params={"country_weights": COUNTRY_WEIGHTS}).reset_index(drop=True)
     assert set(t["country"]) == set(COUNTRY_WEIGHTS), "every country of the wave has respondents"
@@ -566,7 +566,7 @@ def readme(source: str, what: str, n_rows: str, notes: str) -> str:
 # SIMULATED {source} export of the 2025 example wave - NOT REAL DATA
 
 **Every value in this folder is SIMULATED.** No real hospital or department is described.
-Written by `data/raw/examples/make_examples.py` (`irmodels.simulate.simulate_wave(n={N}, seed={SEED})`
+Written by `data/raw/examples/make_examples.py` (`irmodels.studies.simulate.simulate_wave(n={N}, seed={SEED})`
 with its own country weights: 20 countries incl. PL, CZ, PT, NO, BE). The three folders
 `limesurvey/`, `qualtrics/` and `surveymonkey/` are three exports of the SAME wave; each imports
 to `../truth.csv` exactly.
@@ -593,7 +593,7 @@ TOP_README = f"""\
 # SIMULATED example wave 2025: three survey-tool exports of one wave - NOT REAL DATA
 
 **Every value in this folder is SIMULATED** by `make_examples.py` (this folder) with
-`irmodels.simulate.simulate_wave(n={N}, seed={SEED})` and its own country weights
+`irmodels.studies.simulate.simulate_wave(n={N}, seed={SEED})` and its own country weights
 (`COUNTRY_WEIGHTS` in the script: 20 countries, PL, CZ, PT, NO and BE among them, which are not
 among the 24 countries of 2017). No real hospital or department is described.
 Regenerate (byte-identical): `.venv/bin/python data/raw/examples/make_examples.py`.
@@ -604,7 +604,7 @@ Regenerate (byte-identical): `.venv/bin/python data/raw/examples/make_examples.p
 | `qualtrics/` | Qualtrics CSV with its three header rows + mapping |
 | `surveymonkey/` | SurveyMonkey XLSX with two header rows (merged question cells, sub-answers) + mapping |
 | `truth.csv` | the simulated table (wave `{WAVE}`); each export imports to exactly this table |
-| `frame_2025.csv` | a user frame (`irmodels.frame.load_frame`): departments by country x beds class, total {FRAME_TOTAL}; expected counts {FRAME_TOTAL} x country weight x beds share ({', '.join(f'{k} {v:.0%}' for k, v in FRAME_BEDS.items())}), rounded by largest remainder, never fewer than the cell's respondents + 1 |
+| `frame_2025.csv` | a user frame (`irmodels.nonresponse.frame.load_frame`): departments by country x beds class, total {FRAME_TOTAL}; expected counts {FRAME_TOTAL} x country weight x beds share ({', '.join(f'{k} {v:.0%}' for k, v in FRAME_BEDS.items())}), rounded by largest remainder, never fewer than the cell's respondents + 1 |
 
 The mapping fields are documented in `docs/mapping.md`; `tests/test_mapping.py` checks that the
 three exports give the same validated table.

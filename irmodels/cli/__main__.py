@@ -1,0 +1,7 @@
+"""``python -m irmodels.cli``: the ``irmodels`` command."""
+
+import sys
+
+from irmodels.cli import main
+
+sys.exit(main())

@@ -1,0 +1,13 @@
+"""The base layer: what every other layer may use and which uses nothing of irmodels.
+
+* :mod:`~irmodels.core.errors`: the error and warning classes (``IrmodelsError`` family,
+  ``Problem`` naming file, row, column, value and rule);
+* :mod:`~irmodels.core.yamlio`: every user YAML file is read here (YAML 1.2 scalars,
+  duplicate keys, aliases, tags, size and depth refused with line numbers);
+* :mod:`~irmodels.core.io`: atomic writers, output-path checks, spreadsheet-formula
+  neutralising;
+* :mod:`~irmodels.core.pooling`: Rubin's rules across replicates and stacking of draws
+  (refusing unidentified quantities).
+
+Imports nothing from another irmodels layer (checked by ``tests/test_layering.py``).
+"""
