@@ -4,8 +4,8 @@ audit_discrepancies.csv, audit_identities.csv and the paper's audit macros."""
 from paths import DERIVED, ROOT
 
 import irmodels
-from irmodels.auditing import identity_checks
-from irmodels.io import write_table_atomic
+from irmodels.published.audit import identity_checks
+from irmodels.core.io import write_table_atomic
 
 if __name__ == "__main__":
     a = irmodels.audit(wave="esr_cirse_2017")

@@ -9,7 +9,7 @@ and rounding.
 from paths import DERIVED, ROOT
 
 import irmodels
-from irmodels.io import write_table_atomic
+from irmodels.core.io import write_table_atomic
 
 if __name__ == "__main__":
     # every replicate reproduces every published margin, so one replicate suffices

@@ -6,7 +6,7 @@ from paths import FIGURES, ROOT
 
 from irmodels.figures.descriptive import plot_female_ir, plot_female_radiologists, plot_respondents_by_country
 from irmodels.figures.style import save_figure
-from irmodels.waves.esr_cirse_2017 import published_margins
+from irmodels.data.waves.esr_cirse_2017 import published_margins
 
 if __name__ == "__main__":
     m = published_margins()

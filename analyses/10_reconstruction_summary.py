@@ -9,8 +9,9 @@ identification bounds. Supports the Methods/Supplement text on the reconstructio
 import pandas as pd
 from paths import DERIVED, ROOT
 
-from irmodels.io import write_table_atomic
-from irmodels.reconstruction import reconstruct, shipped_assumption_sets, summarise_ensemble
+from irmodels.core.io import write_table_atomic
+from irmodels.identification.reconstruction import reconstruct, shipped_assumption_sets
+from irmodels.identification.table import summarise_ensemble
 
 K, SEED = 1000, 2017
 

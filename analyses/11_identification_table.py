@@ -7,7 +7,7 @@ import math
 from paths import DERIVED, PAPER_GENERATED, ROOT
 
 from irmodels.identification import identification_table
-from irmodels.io import write_table_atomic, write_text_atomic
+from irmodels.core.io import write_table_atomic, write_text_atomic
 
 # Shown in the paper: every association and joint fact, plus the headline prevalences.
 HEADLINE = ("prevalence:cover_24_7=true", "prevalence:female_ir_share_class=0", "prevalence:chair_ir_involved=true")

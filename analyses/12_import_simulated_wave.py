@@ -3,7 +3,7 @@
 
 from paths import DERIVED, ROOT, SIMULATED_WAVE
 
-from irmodels.io import import_wave
+from irmodels.data.importing import import_wave
 
 if __name__ == "__main__":
     out = DERIVED / "simulated_demo" / "table.csv"

@@ -14,7 +14,7 @@ from paths import DERIVED, ROOT
 
 from irmodels.identification.bounds import bounds
 from irmodels.identification.curves import MODEL_PREDICTORS, OUTCOME_EVENTS
-from irmodels.io import write_table_atomic
+from irmodels.core.io import write_table_atomic
 
 if __name__ == "__main__":
     parts = []

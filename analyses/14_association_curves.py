@@ -22,8 +22,8 @@ from irmodels.identification.curves import (
     assumption_grid,
     load_odds_ratios,
 )
-from irmodels.io import write_table_atomic
-from irmodels.reconstruction import shipped_assumption_sets
+from irmodels.core.io import write_table_atomic
+from irmodels.identification.reconstruction import shipped_assumption_sets
 
 if __name__ == "__main__":
     parts = []

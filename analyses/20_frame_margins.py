@@ -10,7 +10,7 @@ margin. Columns: ``countries`` (invited / answering), ``n_respondents_2017`` (Ta
 respondents in the country or region; empty for beds classes), ``N_without_respondents``
 (the part of N in countries without respondents; region rows) and, for country rows, the
 ``rule`` that produced N (including every rule used for a missing statistic). Built from
-data/raw/frame/country_statistics.csv and invited_countries.csv by irmodels.frame.
+data/raw/frame/country_statistics.csv and invited_countries.csv by irmodels.nonresponse.frame.
 """
 
 from paths import DERIVED, FRAME_RAW, ROOT
@@ -18,8 +18,8 @@ from paths import DERIVED, FRAME_RAW, ROOT
 import numpy as np
 import pandas as pd
 
-from irmodels.frame import SCENARIOS, frame_cells, load_invited_countries, load_statistics, region_coverage
-from irmodels.io import write_table_atomic
+from irmodels.nonresponse.frame import SCENARIOS, frame_cells, load_invited_countries, load_statistics, region_coverage
+from irmodels.core.io import write_table_atomic
 
 if __name__ == "__main__":
     stats = load_statistics(FRAME_RAW / "country_statistics.csv")

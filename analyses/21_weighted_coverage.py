@@ -13,7 +13,7 @@ data/derived/weighted_coverage.csv and paper/generated/weighted_coverage.tex.
   region are not in the 2017 joint table, and a bed-class row is the assumption itself.
 
 The SIMULATED demonstration wave (respondent-level data) is raked to region x bed-class
-margins (<200 and 200-399 merged: irmodels.weighting.COLLAPSE_BEDS_400), linearisation
+margins (<200 and 200-399 merged: irmodels.nonresponse.weighting.COLLAPSE_BEDS_400), linearisation
 variance, logit intervals; every warning raised is written to the column ``notes``.
 """
 
@@ -21,15 +21,16 @@ from paths import DERIVED, PAPER_GENERATED, ROOT, SIMULATED_WAVE
 
 import pandas as pd
 
-from irmodels.frame import frame_margins, scenario_role
+from irmodels.nonresponse.frame import frame_margins, scenario_role
 from irmodels.identification.curves import OUTCOME_EVENTS, coverage_curve, load_odds_ratios
 from irmodels.identification.bounds import NA, _margins
-from irmodels.io import import_wave, write_table_atomic
-from irmodels.reconstruction import shipped_assumption_sets
-from irmodels.report import latex_table
-from irmodels.sensitivity import manski_bounds
-from irmodels.survey import frame_weighted_prevalence
-from irmodels.weighting import COLLAPSE_BEDS_400, WarningLog
+from irmodels.data.importing import import_wave
+from irmodels.core.io import write_table_atomic
+from irmodels.identification.reconstruction import shipped_assumption_sets
+from irmodels.pipeline.paper import latex_table
+from irmodels.nonresponse.sensitivity import manski_bounds
+from irmodels.nonresponse.survey import frame_weighted_prevalence
+from irmodels.nonresponse.weighting import COLLAPSE_BEDS_400, WarningLog
 
 FRAME_SIZE = 1180  # invited department heads (paper, Methods)
 SCENARIOS = ("radiologists", "hospitals_200plus", "radiologists_answering_only", "respondents_table1")

@@ -15,9 +15,9 @@ from paths import FIGURES, ROOT
 
 from irmodels.figures.style import save_figure
 from irmodels.figures.weighting import plot_weight_diagnostics
-from irmodels.frame import frame_margins, region_of
-from irmodels.reconstruction import reconstruct
-from irmodels.weighting import COLLAPSE_BEDS_400, WarningLog, weight
+from irmodels.nonresponse.frame import frame_margins, region_of
+from irmodels.identification.reconstruction import reconstruct
+from irmodels.nonresponse.weighting import COLLAPSE_BEDS_400, WarningLog, weight
 
 K, SEED, ASSUMPTIONS, REPLICATE = 100, 20170401, "informed", 0
 FRAME_SIZE = 1180  # invited department heads (paper, Methods)

@@ -6,11 +6,11 @@ Non-respondents' log-odds of 24/7 coverage are shifted by delta relative to the 
 prediction; the curve gives coverage among all 1180 invited departments for delta on a 0.05
 grid in [-4, 4]. 2017: one curve per frame scenario x shipped assumption set, from the MAR
 estimate post-stratified to the scenario's bed classes at the set's size odds ratio
-(irmodels.identification.curves.coverage_curve; irmodels.sensitivity.delta_adjusted): no
+(irmodels.identification.curves.coverage_curve; irmodels.nonresponse.sensitivity.delta_adjusted): no
 reconstruction noise, sampling intervals only. The whole surface over the size odds ratio x
 delta is data/derived/coverage_curve_2017.csv (tipping_or per value). The SIMULATED wave is
 raked to region x bed-class margins (<200 and 200-399 merged) and analysed with
-irmodels.sensitivity.tipping_point. Scenario "respondents_table1" is a reference
+irmodels.nonresponse.sensitivity.tipping_point. Scenario "respondents_table1" is a reference
 (scenario_role), not an estimate. Read by analyses/25 and 26.
 """
 
@@ -19,12 +19,13 @@ from paths import DERIVED, ROOT, SIMULATED_WAVE
 import numpy as np
 import pandas as pd
 
-from irmodels.frame import frame_margins, region_of, scenario_role
+from irmodels.nonresponse.frame import frame_margins, region_of, scenario_role
 from irmodels.identification.curves import coverage_curve, load_odds_ratios
-from irmodels.io import import_wave, write_table_atomic
-from irmodels.reconstruction import shipped_assumption_sets
-from irmodels.sensitivity import delta_adjusted, tipping_point
-from irmodels.weighting import COLLAPSE_BEDS_400, WarningLog, weight
+from irmodels.data.importing import import_wave
+from irmodels.core.io import write_table_atomic
+from irmodels.identification.reconstruction import shipped_assumption_sets
+from irmodels.nonresponse.sensitivity import delta_adjusted, tipping_point
+from irmodels.nonresponse.weighting import COLLAPSE_BEDS_400, WarningLog, weight
 
 SCENARIOS = ("radiologists", "hospitals_200plus", "radiologists_answering_only", "respondents_table1")
 THRESHOLD, FRAME = 0.5, 1180

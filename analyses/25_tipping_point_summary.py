@@ -14,8 +14,8 @@ from paths import DERIVED, ROOT
 
 import pandas as pd
 
-from irmodels.io import write_table_atomic
-from irmodels.sensitivity import manski_bounds, tipping_from_curve
+from irmodels.core.io import write_table_atomic
+from irmodels.nonresponse.sensitivity import manski_bounds, tipping_from_curve
 
 THRESHOLD, FRAME = 0.5, 1180
 N_POSITIVE, N_ANSWERED = 60, 97  # published: 60 of 97 answering departments cover 24/7

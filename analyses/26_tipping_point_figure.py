@@ -7,7 +7,7 @@ each at the set's own odds ratio of 24/7 cover per bed class (read from the tabl
 ``assumption_value``). The set PRIMARY is drawn solid with its sampling bands, the other
 sets dashed without bands (same colour per scenario), with the tipping points
 (data/derived/tipping_point_summary.csv, analyses/25_tipping_point_summary.py), the
-respondents' share (published margins of irmodels.waves.esr_cirse_2017) and the worst-case
+respondents' share (published margins of irmodels.data.waves.esr_cirse_2017) and the worst-case
 (Manski) bounds (grey band). The subtitle states the data source, each set's value and that
 the frame scenario and the curves are assumptions.
 """
@@ -18,7 +18,7 @@ import pandas as pd
 
 from irmodels.figures.style import save_figure
 from irmodels.figures.weighting import SCENARIO_LABELS, plot_tipping_point
-from irmodels.waves.esr_cirse_2017 import published_margins
+from irmodels.data.waves.esr_cirse_2017 import published_margins
 
 WAVE = "esr_cirse_2017"
 PRIMARY = "informed"  # the assumption set drawn with bands; the others are its alternatives

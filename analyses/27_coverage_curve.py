@@ -18,12 +18,12 @@ import numpy as np
 import pandas as pd
 from paths import DERIVED, ROOT
 
-from irmodels.errors import SchemaError
-from irmodels.frame import SCENARIOS, frame_margins, scenario_role
+from irmodels.core.errors import SchemaError
+from irmodels.nonresponse.frame import SCENARIOS, frame_margins, scenario_role
 from irmodels.identification.curves import assumption_grid, coverage_curve, load_odds_ratios
-from irmodels.io import write_table_atomic
-from irmodels.reconstruction import shipped_assumption_sets
-from irmodels.sensitivity import manski_bounds
+from irmodels.core.io import write_table_atomic
+from irmodels.identification.reconstruction import shipped_assumption_sets
+from irmodels.nonresponse.sensitivity import manski_bounds
 
 PAR = "cover_24_7~beds_class"
 FRAME_SIZE = 1180  # invited department heads (paper, Methods)

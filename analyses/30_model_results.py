@@ -1,6 +1,6 @@
 """Model results table (issue 5; Results, Table of associations): data/derived/model_results.csv.
 
-Every spec of irmodels.specs.SPECS x engine (statsmodels: Firth / ordinal ML / beta-binomial,
+Every spec of irmodels.models.specs.SPECS x engine (statsmodels: Firth / ordinal ML / beta-binomial,
 pooled over countries; pymc: hierarchical with country intercepts), on the SIMULATED
 demonstration wave (data/raw/simulated_demo, imported with its mapping): respondent-level
 data, so every term is identified.
@@ -19,9 +19,10 @@ from paths import CACHE, DERIVED, ROOT, SIMULATED_WAVE
 
 import pandas as pd
 
-from irmodels.errors import DataDroppedWarning, SeparationWarning
-from irmodels.io import import_wave, write_table_atomic
-from irmodels.specs import ANALYSIS, fit_all
+from irmodels.core.errors import DataDroppedWarning, SeparationWarning
+from irmodels.data.importing import import_wave
+from irmodels.core.io import write_table_atomic
+from irmodels.models.specs import ANALYSIS, fit_all
 
 if __name__ == "__main__":
     opts = dict(missing=ANALYSIS["missing"], cache_dir=CACHE / "models", **ANALYSIS["mcmc"])

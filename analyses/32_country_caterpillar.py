@@ -10,12 +10,12 @@ import warnings
 
 from paths import CACHE, FIGURES, ROOT, SIMULATED_WAVE
 
-from irmodels.errors import DataDroppedWarning
+from irmodels.core.errors import DataDroppedWarning
 from irmodels.figures.models import caterpillar_plot
 from irmodels.figures.style import save_figure
-from irmodels.io import import_wave
-from irmodels.models.bayes import group_effects
-from irmodels.specs import ANALYSIS, fit_spec, get_spec
+from irmodels.data.importing import import_wave
+from irmodels.models.posterior import group_effects
+from irmodels.models.specs import ANALYSIS, fit_spec, get_spec
 
 if __name__ == "__main__":
     sim = import_wave(SIMULATED_WAVE / "export.csv", SIMULATED_WAVE / "mapping.yaml").table

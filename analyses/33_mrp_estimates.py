@@ -3,7 +3,7 @@ data/derived/mrp_estimates.csv and figures/mrp_by_country.pdf/.png.
 
 Bayesian hierarchical models (specs "cover_24_7" and "female_ir_share_class": probability of
 at least one female IR) post-stratified to the frame cells (country x beds class;
-irmodels.frame.frame_cells) of each frame scenario. Cells carry no teaching status or chair
+irmodels.nonresponse.frame.frame_cells) of each frame scenario. Cells carry no teaching status or chair
 profile: predictions are averaged over (column ``mix``) the respondents' mix within country x
 beds class, or over population shares of teaching hospitals per bed class at the low end, the
 middle and the high end of the stated range irmodels.models.mrp.TEACHING_SHARE_RANGE (chair
@@ -22,13 +22,14 @@ from paths import CACHE, DERIVED, FIGURES, ROOT, SIMULATED_WAVE
 
 import pandas as pd
 
-from irmodels.errors import DataDroppedWarning
+from irmodels.core.errors import DataDroppedWarning
 from irmodels.figures.models import mrp_plot
 from irmodels.figures.style import save_figure
-from irmodels.frame import frame_cells
-from irmodels.io import import_wave, write_table_atomic
+from irmodels.nonresponse.frame import frame_cells
+from irmodels.data.importing import import_wave
+from irmodels.core.io import write_table_atomic
 from irmodels.models.mrp import TEACHING_SHARE_RANGE, population_mix, poststratify
-from irmodels.specs import ANALYSIS, fit_spec, get_spec
+from irmodels.models.specs import ANALYSIS, fit_spec, get_spec
 
 SCENARIOS = ("radiologists", "hospitals_200plus")
 # positive=None: every category above the first ("0"), i.e. at least one female IR

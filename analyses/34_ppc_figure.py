@@ -12,12 +12,12 @@ from paths import CACHE, FIGURES, ROOT, SIMULATED_WAVE
 
 import pandas as pd
 
-from irmodels.errors import DataDroppedWarning
+from irmodels.core.errors import DataDroppedWarning
 from irmodels.figures.models import ppc_plot
 from irmodels.figures.style import save_figure
-from irmodels.io import import_wave
-from irmodels.models.bayes import ppc_table
-from irmodels.specs import ANALYSIS, fit_spec, get_spec
+from irmodels.data.importing import import_wave
+from irmodels.models.posterior import ppc_table
+from irmodels.models.specs import ANALYSIS, fit_spec, get_spec
 
 if __name__ == "__main__":
     sim = import_wave(SIMULATED_WAVE / "export.csv", SIMULATED_WAVE / "mapping.yaml").table

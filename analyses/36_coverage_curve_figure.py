@@ -8,7 +8,7 @@ respondents' exact share, the worst-case (Manski) bounds and the 50% threshold; 
 the shipped assumption sets' values. (b) The tipping odds ratio of the non-respondents at
 which the estimate reaches 50%. Reads data/derived/coverage_curve_2017.csv
 (analyses/27_coverage_curve.py); the numbers of countries in each frame are counted from
-irmodels.frame.frame_cells.
+irmodels.nonresponse.frame.frame_cells.
 """
 
 from paths import DERIVED, FIGURES, ROOT
@@ -17,7 +17,7 @@ import pandas as pd
 
 from irmodels.figures.identification import plot_coverage_curve
 from irmodels.figures.style import save_figure
-from irmodels.frame import SCENARIOS, frame_cells
+from irmodels.nonresponse.frame import SCENARIOS, frame_cells
 
 if __name__ == "__main__":
     path = DERIVED / "coverage_curve_2017.csv"

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 from paths import DERIVED, PAPER_GENERATED, ROOT
 
-from irmodels.frame import load_invited_countries
-from irmodels.report import macro_key, write_macros
-from irmodels.waves.esr_cirse_2017 import N_INVITED, N_RESPONDENTS, published_margins
+from irmodels.nonresponse.frame import load_invited_countries
+from irmodels.pipeline.paper import macro_key, write_macros
+from irmodels.data.waves.esr_cirse_2017 import N_INVITED, N_RESPONDENTS, published_margins
 
 
 def _read(name: str, made_by: str) -> pd.DataFrame:
@@ -193,7 +193,7 @@ def association_numbers() -> dict:
 
 
 def model_numbers() -> dict:
-    from irmodels.simulate import truth
+    from irmodels.studies.simulate import truth
 
     d = _read("model_results.csv", "30_model_results.py")
     out = {}
@@ -208,7 +208,7 @@ def model_numbers() -> dict:
         out[k] = f"{est:.2f}"
         out[k + "Lo"] = f"{lo:.2f}"
         out[k + "Hi"] = f"{hi:.2f}"
-    from irmodels.pooling import GATE
+    from irmodels.core.pooling import GATE
 
     out["GateRhat"] = f"{GATE['r_hat_max']:.2f}"
     out["GateEss"] = int(GATE["ess_bulk_min"])

@@ -4,7 +4,7 @@
 import pandas as pd
 from paths import DERIVED, PAPER_GENERATED, ROOT
 
-from irmodels.report import latex_table
+from irmodels.pipeline.paper import latex_table
 
 if __name__ == "__main__":
     a = pd.read_csv(DERIVED / "audit_statements.csv", dtype=str, keep_default_na=False)

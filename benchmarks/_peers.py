@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from irmodels.io import write_table_atomic
+from irmodels.core.io import write_table_atomic
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"

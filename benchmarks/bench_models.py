@@ -57,10 +57,10 @@ def _worker(job: dict) -> dict:
     import nutpie  # noqa: F401
     import pymc  # noqa: F401
 
-    from irmodels.errors import DataDroppedWarning
+    from irmodels.core.errors import DataDroppedWarning
     from irmodels.models.fit import fit
-    from irmodels.reconstruction import reconstruct
-    from irmodels.simulate import simulate_wave
+    from irmodels.identification.reconstruction import reconstruct
+    from irmodels.studies.simulate import simulate_wave
 
     out: dict = {"imports_s": time.perf_counter() - t}
     warnings.simplefilter("ignore", DataDroppedWarning)

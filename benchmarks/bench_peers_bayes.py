@@ -59,11 +59,11 @@ def _data(which: str):
     import pandas as pd
 
     if which == "d98":
-        from irmodels.reconstruction import reconstruct
+        from irmodels.identification.reconstruction import reconstruct
 
         d = reconstruct(2, 20170517).query("replicate == 0").drop(columns="replicate").reset_index(drop=True)
     else:
-        from irmodels.simulate import simulate_wave
+        from irmodels.studies.simulate import simulate_wave
 
         d = simulate_wave(int(which), 7)
     d = d[["cover_24_7", "beds_class", "teaching", "chair_profile", "country"]]
@@ -119,7 +119,7 @@ def _fit(tool: str, which: str, seed: int) -> dict:
     if tool == "irmodels":
         import warnings
 
-        from irmodels.errors import DataDroppedWarning
+        from irmodels.core.errors import DataDroppedWarning
         from irmodels.models.fit import fit
 
         warnings.simplefilter("ignore", DataDroppedWarning)

@@ -43,7 +43,7 @@ TOL_AGREE = 1e-10
 
 def pandas_mrp(fit, cells: pd.DataFrame, mix: pd.DataFrame | None, ci_prob: float = 0.95, seed: int = 0) -> pd.DataFrame:
     """Plain pandas post-stratification: merge, predict, groupby, summarise."""
-    from irmodels.models.bayes import posterior_draws
+    from irmodels.models.posterior import posterior_draws
 
     resp = fit.design.data
     g = "country"
@@ -92,11 +92,11 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--n", type=int, default=2000)
     args = ap.parse_args()
-    from irmodels.errors import DataDroppedWarning
-    from irmodels.frame import frame_cells
+    from irmodels.core.errors import DataDroppedWarning
+    from irmodels.nonresponse.frame import frame_cells
     from irmodels.models.fit import fit
     from irmodels.models.mrp import population_mix, poststratify
-    from irmodels.simulate import simulate_wave
+    from irmodels.studies.simulate import simulate_wave
 
     header = machine(("irmodels", "pandas", "numpy", "pymc", "nutpie"))
     print(f"# {header}")

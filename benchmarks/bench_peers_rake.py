@@ -6,7 +6,7 @@ before any timing, every tool's weights are checked to equal irmodels' to a rela
 
 Tools (each from the data frame of respondents to one weight per respondent):
 
-* ``irmodels``: :func:`irmodels.weighting.rake` (tol 1e-10).
+* ``irmodels``: :func:`irmodels.nonresponse.weighting.rake` (tol 1e-10).
 * ``ipfn numpy, cell table``: the "aggregate to the cell table, run ipfn's numpy mode, map
   back" approach (ten lines, below): factorise each margin column, ``np.bincount`` the base
   weights into the full cross table, ``ipfn.ipfn(table, ...)``, weight = base x fitted/initial
@@ -41,7 +41,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _peers import interleaved, machine, print_table, rows_from_times, write_results  # noqa: E402
 
-from irmodels.weighting import rake  # noqa: E402
+from irmodels.nonresponse.weighting import rake# noqa: E402
 
 COUNTRIES = [f"C{i:02d}" for i in range(24)]
 BEDS = ["<200", "200-399", "400-799", ">=800"]

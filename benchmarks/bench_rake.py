@@ -16,7 +16,7 @@ import time
 import numpy as np
 import pandas as pd
 
-from irmodels.weighting import rake
+from irmodels.nonresponse.weighting import rake
 
 COUNTRIES = ["DE", "TR", "AT", "HR", "FR", "ES", "IE", "IT", "GB", "BG", "CH", "RO",
              "IL", "KZ", "NL", "SE", "SI", "DK", "EE", "FI", "SK", "BY", "LT", "RU"]

@@ -28,9 +28,9 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _peers import RESULTS, machine  # noqa: E402
 
-from irmodels.io import write_table_atomic  # noqa: E402
-from irmodels.reconstruction import check_reconstruction, reconstruct  # noqa: E402
-from irmodels.schema import validate  # noqa: E402
+from irmodels.core.io import write_table_atomic# noqa: E402
+from irmodels.identification.reconstruction import check_reconstruction, reconstruct# noqa: E402
+from irmodels.data.schema import validate# noqa: E402
 
 
 def timed(fn, repeat: int) -> tuple[list[float], object]:

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from irmodels.io import write_table_atomic
+from irmodels.core.io import write_table_atomic
 from irmodels.studies.identification_coverage import coverage_study, summarise_coverage
 
 HERE = Path(__file__).resolve().parent

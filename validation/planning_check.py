@@ -50,7 +50,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from irmodels.io import write_table_atomic  # noqa: E402
+from irmodels.core.io import write_table_atomic# noqa: E402
 from irmodels.studies.planning import (  # noqa: E402
     exact_power_two_proportions,
     n_logistic_binary,

@@ -9,7 +9,7 @@ What
   covariate counts), parameters drawn from the model's priors, fitted with nutpie at the
   package's MCMC defaults (4 chains x 1000 draws, 1000 tuning steps), ranks among L = 99
   thinned draws, tested with the simultaneous 95% ECDF band of Säilynoja et al. (2022).
-  Non-converged fits (the gate of ``irmodels.models.bayes.GATE``) and tasks that raised are
+  Non-converged fits (the gate of ``irmodels.models.posterior.GATE``) and tasks that raised are
   counted as failed and excluded from the test.
 * **Coverage** (:mod:`irmodels.studies.coverage`): 95% intervals of Firth logistic regression
   (profile penalised likelihood), ordinal ML (Wald), weighted logistic regression with design
@@ -66,7 +66,7 @@ call (``validation/studies/timings.csv``):
 * SBC ``logit`` 1000 simulations: 1378 s; ``ordinal`` 1000: 1948 s; ``beta_binomial`` 1000:
   1462 s; ``share`` at the package's defaults: about 160 s per fit on an idle core with the
   pair-sum likelihood (1.7 ms per gradient; 0.5 ms since the class probability is evaluated in
-  the Bernstein basis, ``irmodels.models.bayes._class_pairs``), hours per hundred fits;
+  the Bernstein basis, ``irmodels.models.share._class_pairs``), hours per hundred fits;
   ``share_reduced``: 35 s per fit at load 5, 110-130 s at load 15; see ``timings.csv``, the
   counts in ``sbc_failure_rate.csv`` and docs/studies.md for how many were run;
 * coverage, 1000 simulations per setting: Firth 67 s (n = 98) and 108 s (n = 500); ordinal 212 s
@@ -167,7 +167,7 @@ def _family_results(fam: str, replicate: int = 0):
 
 def write_sbc_summary(families, replicate: int = 0) -> pd.DataFrame | None:
     """Tables and figures of the SBC studies; ``replicate > 0``: ``validation/sbc_replicate<K>_*``."""
-    from irmodels.io import write_table_atomic
+    from irmodels.core.io import write_table_atomic
     from irmodels.studies.sbc import ecdf_band, failure_rates, summarise_sbc
 
     res, fails = [], []
@@ -233,7 +233,7 @@ def _ecdf_figure(fam: str, g: pd.DataFrame, summ: pd.DataFrame, ecdf_band, stem:
 
 
 def write_coverage_summary() -> pd.DataFrame | None:
-    from irmodels.io import write_table_atomic
+    from irmodels.core.io import write_table_atomic
     from irmodels.studies.coverage import default_settings, summarise_coverage
     from irmodels.studies.runner import load_study
 

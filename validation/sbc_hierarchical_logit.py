@@ -7,7 +7,7 @@ the sampler and model code are correct, ranks are uniform on 0..L.
 Model: ``cover_24_7 ~ beds_class + teaching`` with non-centred country
 intercepts (6 countries), priors of :data:`irmodels.models.bayes.DEFAULT_PRIORS`,
 80 respondents per simulated data set; fitted through
-:func:`irmodels.models.bayes.fit_ensemble` (compiled once, nutpie, 4 chains x
+:func:`irmodels.models.ensemble.fit_ensemble` (compiled once, nutpie, 4 chains x
 500 draws, thinned to L = 99 draws).
 
 Outputs (kept in the repository, not part of the default test run):
@@ -33,10 +33,12 @@ import pandas as pd
 from scipy import stats
 from scipy.special import expit
 
-from irmodels.errors import ConvergenceWarning
+from irmodels.core.errors import ConvergenceWarning
 from irmodels.figures.style import DOUBLE_COLUMN_MM, journal_style, new_figure, save_figure
-from irmodels.io import write_table_atomic
-from irmodels.models.bayes import DEFAULT_PRIORS, fit_ensemble, posterior_draws
+from irmodels.core.io import write_table_atomic
+from irmodels.models.bayes import DEFAULT_PRIORS
+from irmodels.models.ensemble import fit_ensemble
+from irmodels.models.posterior import posterior_draws
 
 HERE = Path(__file__).resolve().parent
 BEDS = ["<200", "200-399", "400-799", ">=800"]

@@ -8,9 +8,9 @@ most all-male teams are all-male by chance. The model (``irmodels.models.bayes``
 departments from that model and fits it back:
 
 * 300 departments, ``n_IR ~ U{1..10}``, bed class (4 classes, the 2017-like mix of
-  ``irmodels.simulate.DEFAULT_PARAMS``, entered as a step 0..3) and teaching (Bernoulli(0.6)),
+  ``irmodels.studies.simulate.DEFAULT_PARAMS``, entered as a step 0..3) and teaching (Bernoulli(0.6)),
   ``logit p_i = -2.0 + 0.2 beds_step + 0.4 teaching + sd * u_i`` (female share 0.12 to 0.27,
-  the range of the review's check); :func:`irmodels.simulate.simulate_share_departments`;
+  the range of the review's check); :func:`irmodels.studies.simulate.simulate_share_departments`;
 * true ``sd_department`` = 0 (no between-department heterogeneity) and = 1;
 * 30% of the departments report their counts (k of n); the others only their share class, with
   n unreported and marginalised over the empirical n of the count rows (the model's default);
@@ -42,11 +42,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from irmodels.errors import ConvergenceWarning
-from irmodels.io import write_table_atomic
-from irmodels.models import bayes
+from irmodels.core.errors import ConvergenceWarning
+from irmodels.core.io import write_table_atomic
+from irmodels.models import bayes, posterior
 from irmodels.models.fit import fit
-from irmodels.simulate import simulate_share_departments
+from irmodels.studies.simulate import simulate_share_departments
 
 HERE = Path(__file__).resolve().parent
 SEED = 20171010
@@ -70,7 +70,7 @@ def run_scenario(name: str, true_sd: float, seed: np.random.SeedSequence) -> pd.
         f = fit(FORMULA, df, family="binomial", engine="pymc", trials="n_ir", share_class="female_ir_share_class",
                 seed=fit_seed, on_fail="warn", **MCMC)
     wall = time.perf_counter() - t0
-    sd = bayes.posterior_draws(f, "sd_department")
+    sd = posterior.posterior_draws(f, "sd_department")
     diag = f.extra["convergence"]
     tidy = f.tidy().set_index("term")
     rows = []
