@@ -17,7 +17,7 @@ import pandas as pd
 from paths import DERIVED, PAPER_GENERATED, ROOT
 
 from irmodels.nonresponse.frame import load_invited_countries
-from irmodels.pipeline.paper import macro_key, write_macros
+from irmodels.pipeline.paper import macro_key, round_to_mcse, write_macros
 from irmodels.data.waves.esr_cirse_2017 import N_INVITED, N_RESPONDENTS, published_margins
 
 
@@ -205,9 +205,18 @@ def model_numbers() -> dict:
             sys.exit(f"90_paper_numbers: expected one {engine} row for {term} in the simulated wave, found {len(sel)}")
         est, lo, hi = _or(sel.iloc[0])
         k = macro_key("or", "beds", "large", "sim", engine)
-        out[k] = f"{est:.2f}"
-        out[k + "Lo"] = f"{lo:.2f}"
-        out[k + "Hi"] = f"{hi:.2f}"
+        if engine == "pymc":
+            # a Monte Carlo estimate carries only the digits its MCSE supports; the MCSE (odds-ratio
+            # scale, delta method: exp(x) * MCSE(x)) is written beside each number
+            row = sel.iloc[0]
+            for suffix, value, col in (("", est, "mcse_estimate"), ("Lo", lo, "mcse_lower"), ("Hi", hi, "mcse_upper")):
+                mcse = value * float(row[col])
+                out[k + suffix] = round_to_mcse(value, mcse, max_decimals=2)
+                out[k + suffix + "Mcse"] = f"{mcse:.2g}"
+        else:
+            out[k] = f"{est:.2f}"
+            out[k + "Lo"] = f"{lo:.2f}"
+            out[k + "Hi"] = f"{hi:.2f}"
     from irmodels.core.pooling import GATE
 
     out["GateRhat"] = f"{GATE['r_hat_max']:.2f}"

@@ -42,6 +42,18 @@ def test_bayesian_quantile_tolerance_is_wider_than_the_mean():
     assert len(check._mcse_ok(t, _table())) == 1
 
 
+def test_stored_mcse_is_the_tolerance():
+    old = _table()
+    old["mcse_estimate"], old["mcse_lower"], old["mcse_upper"] = [0.002, None], [0.01, None], [0.02, None]
+    new = old.copy()
+    new.loc[0, "estimate"] += 2.9 * 0.002
+    new.loc[0, "upper"] += 2.9 * 0.02
+    assert check._mcse_ok(new, old) == []
+    new.loc[0, "lower"] += 3.1 * 0.01
+    bad = check._mcse_ok(new, old)
+    assert len(bad) == 1 and "lower" in bad[0] and "3 MCSE = 0.03" in bad[0]
+
+
 def test_frequentist_rows_must_match_and_rows_must_not_vanish():
     t = _table()
     t.loc[1, "estimate"] = 0.41

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from irmodels.pipeline.paper import format_number, latex_table, macro_name, read_macros, write_macros
+from irmodels.pipeline.paper import (
+    format_number,
+    latex_table,
+    macro_name,
+    mcse_decimals,
+    read_macros,
+    round_to_mcse,
+    write_macros,
+)
 
 
 def test_macro_names_letters_only():
@@ -20,6 +28,21 @@ def test_format_number():
     assert format_number(-0.25, 2) == "$-$0.25"
     with pytest.raises(ValueError):
         format_number(float("nan"))
+
+
+def test_digits_follow_the_monte_carlo_error():
+    # Vehtari (2022), "How many iterations to run and how many digits to report": the last digit
+    # printed is one whose unit exceeds twice the MCSE (mean 3.47 with MCSE 0.03 -> "3.5")
+    assert round_to_mcse(3.4712, 0.03) == "3.5"
+    assert round_to_mcse(3.4712, 0.004) == "3.47"
+    assert round_to_mcse(3.4712, 0.004, max_decimals=1) == "3.5"
+    assert round_to_mcse(22.45, 0.6) == "20"  # 2 MCSE = 1.2 > 1: tens
+    assert round_to_mcse(0.61, 0.0) == "0.61"
+    assert [mcse_decimals(m) for m in (0.049, 0.051, 0.0049, 0.0051, 0.51)] == [1, 0, 2, 1, -1]
+    with pytest.raises(ValueError, match="MCSE"):
+        mcse_decimals(float("nan"))
+    with pytest.raises(ValueError, match="MCSE"):
+        mcse_decimals(-0.1)
 
 
 def test_macros_roundtrip(tmp_path):

@@ -7,11 +7,12 @@ committed version (``git show HEAD:<path>``):
 
 * **deterministic outputs** must be byte-identical;
 * **MCMC summaries** (tables with ``r_hat``/``ess_bulk`` columns: ``model_results.csv`` and the
-  wave model tables) are compared row by row on the Bayesian rows: the posterior mean within
-  3 Monte Carlo standard errors (MCSE = posterior sd / sqrt(bulk ESS)), the 2.5% and 97.5%
-  quantiles within 3 MCSE of a quantile (sd * sqrt(q(1-q)) / (phi(z_q) sqrt(tail ESS)), the
-  normal-posterior approximation); frequentist rows of the same tables must be identical to
-  6 significant digits;
+  wave model tables) are compared row by row on the Bayesian rows: the posterior mean and the
+  2.5% and 97.5% quantiles each within 3 of the Monte Carlo standard errors stored with the
+  committed row (``mcse_estimate``, ``mcse_lower``, ``mcse_upper``: ArviZ's mean and quantile
+  MCSE; for tables without them, sd / sqrt(bulk ESS) and the normal-posterior quantile MCSE
+  sd * sqrt(q(1-q)) / (phi(z_q) sqrt(tail ESS))); frequentist rows of the same tables must be
+  identical to 6 significant digits;
 * outputs drawn from MCMC draws (the MRP table, the caterpillar, PPC and forest figures, the
   wave figures and reports that show model results) are listed as "MCMC-derived" when they
   differ, not failed: their numbers are checked through the tables above;
@@ -55,8 +56,12 @@ def _mcse_ok(new: pd.DataFrame, old: pd.DataFrame) -> list[str]:
     z = stats.norm.ppf(0.975)
     qf = np.sqrt(0.025 * 0.975) / stats.norm.pdf(z)
     for _, r in m[bayes].iterrows():
-        sd, eb, et = float(r["std_error"]), float(r["ess_bulk"]), float(r["ess_tail"])
-        tol = {"estimate": 3 * sd / np.sqrt(eb), "lower": 3 * qf * sd / np.sqrt(et), "upper": 3 * qf * sd / np.sqrt(et)}
+        if all(f"mcse_{c}_old" in r for c in ("estimate", "lower", "upper")):  # MCSEs stored with the summary
+            tol = {c: 3 * float(r[f"mcse_{c}_old"]) for c in ("estimate", "lower", "upper")}
+        else:  # tables written before MCSEs were stored: the normal-posterior approximation
+            sd, eb, et = float(r["std_error"]), float(r["ess_bulk"]), float(r["ess_tail"])
+            tol = {"estimate": 3 * sd / np.sqrt(eb), "lower": 3 * qf * sd / np.sqrt(et),
+                   "upper": 3 * qf * sd / np.sqrt(et)}
         for c, t in tol.items():
             if abs(float(r[c]) - float(r[f"{c}_old"])) > t:
                 bad.append(f"{dict((k, r[k]) for k in keys)} {c}: {r[c]:.6g} vs {r[f'{c}_old']:.6g} (3 MCSE = {t:.3g})")

@@ -48,7 +48,10 @@ __all__ = ["fit", "Fit", "merge_categories", "FAMILIES", "ENGINES", "TIDY_COLUMN
            "FREQUENTIST_COLUMNS", "data_hash", "Design"]
 
 TIDY_COLUMNS = ["term", "estimate", "std_error", "lower", "upper", "method", "spec_id"]
-MCMC_COLUMNS = ["r_hat", "ess_bulk", "ess_tail", "n_divergent", "converged"]
+#: Columns of engine ``pymc`` after :data:`TIDY_COLUMNS`: convergence diagnostics, then the Monte
+#: Carlo standard error of ``estimate``, ``lower`` and ``upper`` (on the reported scale).
+MCMC_COLUMNS = ["r_hat", "ess_bulk", "ess_tail", "n_divergent", "converged", "mcse_estimate", "mcse_lower",
+                "mcse_upper"]
 #: Columns of engine ``statsmodels`` after :data:`TIDY_COLUMNS`: the p-value and the
 #: complete-data degrees of freedom ``n - p`` (used by :func:`irmodels.core.pooling.pool`).
 FREQUENTIST_COLUMNS = ["p_value", "df_resid"]
@@ -151,7 +154,11 @@ class Fit:
         if exponentiate:
             is_coef = ~out["term"].str.startswith(COEF_PREFIXES_NOT)
             for col in ("estimate", "lower", "upper"):
-                out.loc[is_coef, col] = np.exp(out.loc[is_coef, col].to_numpy(dtype=float))
+                value = np.exp(out.loc[is_coef, col].to_numpy(dtype=float))
+                mcse = f"mcse_{col}"
+                if mcse in out.columns:  # delta method: d exp(x) = exp(x) dx (exact scaling for quantiles)
+                    out.loc[is_coef, mcse] = value * out.loc[is_coef, mcse].to_numpy(dtype=float)
+                out.loc[is_coef, col] = value
         cols = TIDY_COLUMNS + [c for c in MCMC_COLUMNS + FREQUENTIST_COLUMNS if c in out.columns]
         return out[cols].reset_index(drop=True)
 

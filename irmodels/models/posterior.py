@@ -88,11 +88,17 @@ def _summ(draws: np.ndarray, ci_prob: float) -> dict:
         "r_hat": float(az.rhat(ds)["x"]),
         "ess_bulk": float(az.ess(ds, method="bulk")["x"]),
         "ess_tail": float(az.ess(ds, method="tail")["x"]),
+        # Monte Carlo standard errors of the three reported numbers (ArviZ: mean, and the
+        # quantile MCSE of the interval ends), stored beside them so that a printed number
+        # carries only the digits its MCSE supports (irmodels.pipeline.paper.round_to_mcse)
+        "mcse_estimate": float(az.mcse(ds, method="mean")["x"]),
+        "mcse_lower": float(az.mcse(ds, method="quantile", prob=q)["x"]),
+        "mcse_upper": float(az.mcse(ds, method="quantile", prob=1 - q)["x"]),
     }
 
 
 def tidy_pymc(f, ci_prob: float) -> pd.DataFrame:
-    """Tidy rows of a PyMC fit: posterior mean, sd, equal-tailed interval, diagnostics."""
+    """Tidy rows of a PyMC fit: posterior mean, sd, equal-tailed interval, diagnostics, MCSEs."""
     rows = []
     diag = f.extra["convergence"]
     for term, draws in _reported(f):

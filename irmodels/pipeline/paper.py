@@ -7,6 +7,8 @@ number is a macro defined in ``paper/generated/numbers.tex`` or a table
 
 from __future__ import annotations
 
+import math
+
 import os
 import re
 from pathlib import Path
@@ -17,7 +19,7 @@ import pandas as pd
 
 from irmodels.core.io import write_text_atomic
 
-__all__ = ["macro_key", "macro_name", "format_number", "write_macros", "latex_table", "read_macros"]
+__all__ = ["mcse_decimals", "round_to_mcse", "macro_key", "macro_name", "format_number", "write_macros", "latex_table", "read_macros"]
 
 _KEY_RE = re.compile(r"^[A-Za-z]+$")
 _LATEX_SPECIAL = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{", "}": r"\}",
@@ -66,6 +68,53 @@ def format_number(x: float | int, decimals: int = 1) -> str:
         raise ValueError(f"cannot format non-finite number {x!r} for the paper")
     s = f"{x:.{decimals}f}"
     return s.replace("-", "$-$") if s.startswith("-") else s
+
+
+def mcse_decimals(mcse: float, max_decimals: int = 2) -> int:
+    """How many decimals a Monte Carlo estimate supports: the last printed digit is one whose unit exceeds 2 MCSE.
+
+    The rule of Vehtari (2022, "How many iterations to run and how many digits to report",
+    https://users.aalto.fi/~ave/casestudies/Digits/digits.html): report digits down to the place
+    where twice the Monte Carlo standard error is smaller than one unit of that place, so that a
+    rerun with another seed is not expected to change the printed value by more than one unit in
+    the last digit. ``d = floor(-log10(2 mcse))``, capped at ``max_decimals``; it can be negative
+    (round to tens when 2 MCSE exceeds 1) and is ``max_decimals`` when the MCSE is 0.
+
+    Parameters
+    ----------
+    mcse : float
+        Monte Carlo standard error of the number, on the printed scale (non-negative, finite).
+    max_decimals : int
+        The most decimals the paper prints for this kind of number.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> mcse_decimals(0.03), mcse_decimals(0.004), mcse_decimals(0.0004), mcse_decimals(0.6)
+    (1, 2, 2, -1)
+    """
+    if not np.isfinite(mcse) or mcse < 0:
+        raise ValueError(f"MCSE must be finite and non-negative, got {mcse!r}")
+    if mcse == 0:
+        return max_decimals
+    return int(min(max_decimals, math.floor(-math.log10(2 * mcse))))
+
+
+def round_to_mcse(x: float, mcse: float, max_decimals: int = 2) -> str:
+    """Format a Monte Carlo estimate with only the digits its MCSE supports (:func:`mcse_decimals`).
+
+    Examples
+    --------
+    >>> round_to_mcse(3.4712, 0.03), round_to_mcse(3.4712, 0.004), round_to_mcse(22.45, 0.6)
+    ('3.5', '3.47', '20')
+    """
+    d = mcse_decimals(mcse, max_decimals)
+    if d >= 0:
+        return format_number(float(x), d)
+    return format_number(int(round(float(x), d)))
 
 
 def escape_latex(text: str) -> str:
