@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: reproduce test venv clean-outputs benchmark validate docs check
+.PHONY: reproduce test venv clean-outputs benchmark validate docs check release
 
 venv: $(STAMP)
 
@@ -37,3 +37,8 @@ docs: $(STAMP)
 check: $(STAMP)
 	$(PY) analyses/run_all.py $(if $(FORCE),--force,)
 	$(PY) tools/check_outputs.py
+
+# tag a release v<version> (tools/release.py): only when pyproject, CITATION.cff, .zenodo.json,
+# CHANGELOG.md and the committed output manifest agree; pushing the tag is left to the maintainer
+release: $(STAMP)
+	$(PY) tools/release.py
