@@ -10,7 +10,8 @@ import pandas as pd
 from paths import DERIVED, ROOT
 
 from irmodels.core.io import write_table_atomic
-from irmodels.identification.reconstruction import reconstruct, shipped_assumption_sets
+from irmodels.identification.reconstruction import reconstruct
+from irmodels.identification.assumption_sets import shipped_assumption_sets
 from irmodels.identification.table import summarise_ensemble
 
 K, SEED = 1000, 2017

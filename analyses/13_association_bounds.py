@@ -13,7 +13,7 @@ import pandas as pd
 from paths import DERIVED, ROOT
 
 from irmodels.identification.bounds import bounds
-from irmodels.identification.curves import MODEL_PREDICTORS, OUTCOME_EVENTS
+from irmodels.identification.expected import MODEL_PREDICTORS, OUTCOME_EVENTS
 from irmodels.core.io import write_table_atomic
 
 if __name__ == "__main__":

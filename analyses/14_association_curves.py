@@ -15,15 +15,11 @@ import numpy as np
 import pandas as pd
 from paths import DERIVED, ROOT
 
-from irmodels.identification.curves import (
-    MODEL_PREDICTORS,
-    OUTCOME_EVENTS,
-    association_curve,
-    assumption_grid,
-    load_odds_ratios,
-)
+from irmodels.identification.expected import MODEL_PREDICTORS, OUTCOME_EVENTS
+from irmodels.identification.curves import association_curve
+from irmodels.identification.odds_ratios import assumption_grid, load_odds_ratios
 from irmodels.core.io import write_table_atomic
-from irmodels.identification.reconstruction import shipped_assumption_sets
+from irmodels.identification.assumption_sets import shipped_assumption_sets
 
 if __name__ == "__main__":
     parts = []

@@ -18,7 +18,10 @@ from paths import DERIVED, FRAME_RAW, ROOT
 import numpy as np
 import pandas as pd
 
-from irmodels.nonresponse.frame import SCENARIOS, frame_cells, load_invited_countries, load_statistics, region_coverage
+from irmodels.nonresponse.scenarios import SCENARIOS
+from irmodels.nonresponse.frame import frame_cells
+from irmodels.nonresponse.frame_sources import load_invited_countries, load_statistics
+from irmodels.nonresponse.frame_check import region_coverage
 from irmodels.core.io import write_table_atomic
 
 if __name__ == "__main__":

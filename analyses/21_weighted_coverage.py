@@ -21,15 +21,18 @@ from paths import DERIVED, PAPER_GENERATED, ROOT, SIMULATED_WAVE
 
 import pandas as pd
 
-from irmodels.nonresponse.frame import frame_margins, scenario_role
-from irmodels.identification.curves import OUTCOME_EVENTS, coverage_curve, load_odds_ratios
+from irmodels.nonresponse.frame import frame_margins
+from irmodels.nonresponse.scenarios import scenario_role
+from irmodels.identification.expected import OUTCOME_EVENTS
+from irmodels.identification.curves import coverage_curve
+from irmodels.identification.odds_ratios import load_odds_ratios
 from irmodels.identification.bounds import NA, _margins
 from irmodels.data.importing import import_wave
 from irmodels.core.io import write_table_atomic
-from irmodels.identification.reconstruction import shipped_assumption_sets
+from irmodels.identification.assumption_sets import shipped_assumption_sets
 from irmodels.pipeline.paper import latex_table
-from irmodels.nonresponse.sensitivity import manski_bounds
-from irmodels.nonresponse.survey import frame_weighted_prevalence
+from irmodels.nonresponse.frame_prevalence import frame_weighted_prevalence
+from irmodels.nonresponse.manski import manski_bounds
 from irmodels.nonresponse.weighting import COLLAPSE_BEDS_400, WarningLog
 
 FRAME_SIZE = 1180  # invited department heads (paper, Methods)

@@ -15,7 +15,8 @@ from paths import FIGURES, ROOT
 
 from irmodels.figures.style import save_figure
 from irmodels.figures.weighting import plot_weight_diagnostics
-from irmodels.nonresponse.frame import frame_margins, region_of
+from irmodels.nonresponse.frame import frame_margins
+from irmodels.nonresponse.frame_keys import region_of
 from irmodels.identification.reconstruction import reconstruct
 from irmodels.nonresponse.weighting import COLLAPSE_BEDS_400, WarningLog, weight
 

@@ -19,11 +19,14 @@ from paths import DERIVED, ROOT, SIMULATED_WAVE
 import numpy as np
 import pandas as pd
 
-from irmodels.nonresponse.frame import frame_margins, region_of, scenario_role
-from irmodels.identification.curves import coverage_curve, load_odds_ratios
+from irmodels.nonresponse.frame import frame_margins
+from irmodels.nonresponse.frame_keys import region_of
+from irmodels.nonresponse.scenarios import scenario_role
+from irmodels.identification.curves import coverage_curve
+from irmodels.identification.odds_ratios import load_odds_ratios
 from irmodels.data.importing import import_wave
 from irmodels.core.io import write_table_atomic
-from irmodels.identification.reconstruction import shipped_assumption_sets
+from irmodels.identification.assumption_sets import shipped_assumption_sets
 from irmodels.nonresponse.sensitivity import delta_adjusted, tipping_point
 from irmodels.nonresponse.weighting import COLLAPSE_BEDS_400, WarningLog, weight
 

@@ -4,7 +4,7 @@
 Response propensities come from irmodels.nonresponse.weighting's "propensity" method: respondents
 stacked with the scenario's frame population (1180 invited departments by country x beds
 class), logistic model with main effects of region and beds class. For each scenario
-irmodels.nonresponse.sensitivity.representativeness gives, each with a standard error and interval:
+irmodels.nonresponse.representativeness.representativeness gives, each with a standard error and interval:
 
 * ``R_indicator``: R = 1 - 2 S(rho) (Schouten, Cobben & Bethlehem 2009);
 * ``R_indicator_bias_corrected``: R with S^2 corrected for the estimation of the
@@ -34,7 +34,7 @@ R is not defined when a frame cell has an estimated propensity > 1 (the scenario
 fewer departments there than respondents): R, CV and the maximal bias are then NaN, never a
 bare number, with the reason in ``notes`` (a PropensityAboveOneWarning, counted); the
 response rate and the mechanical bound are still given (without SE). Intervals are normal
-and clipped to each indicator's range (irmodels.nonresponse.sensitivity.r_indicator_ci;
+and clipped to each indicator's range (irmodels.nonresponse.representativeness.r_indicator_ci;
 ``interval_clipped`` says where the clip was active). Scenario "respondents_table1" is a
 reference (the frame is the respondents' own distribution: R = 1 by construction), not an
 estimate (``scenario_role``).
@@ -47,12 +47,14 @@ from paths import DERIVED, ROOT, SIMULATED_WAVE
 
 import pandas as pd
 
-from irmodels.nonresponse.frame import frame_cells, region_of, scenario_role
+from irmodels.nonresponse.frame import frame_cells
+from irmodels.nonresponse.frame_keys import region_of
+from irmodels.nonresponse.scenarios import scenario_role
 from irmodels.data.importing import import_wave
 from irmodels.core.io import write_table_atomic
 from irmodels.core.pooling import run_over_ensemble
 from irmodels.identification.reconstruction import reconstruct
-from irmodels.nonresponse.sensitivity import REPRESENTATIVENESS_TERMS, r_indicator_ci, representativeness
+from irmodels.nonresponse.representativeness import REPRESENTATIVENESS_TERMS, r_indicator_ci, representativeness
 from irmodels.nonresponse.weighting import WarningLog, weight
 
 K, SEED, ASSUMPTIONS = 20, 20170401, "informed"

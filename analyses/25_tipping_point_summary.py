@@ -15,7 +15,8 @@ from paths import DERIVED, ROOT
 import pandas as pd
 
 from irmodels.core.io import write_table_atomic
-from irmodels.nonresponse.sensitivity import manski_bounds, tipping_from_curve
+from irmodels.nonresponse.manski import manski_bounds
+from irmodels.nonresponse.sensitivity import tipping_from_curve
 
 THRESHOLD, FRAME = 0.5, 1180
 N_POSITIVE, N_ANSWERED = 60, 97  # published: 60 of 97 answering departments cover 24/7

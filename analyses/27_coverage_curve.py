@@ -19,11 +19,13 @@ import pandas as pd
 from paths import DERIVED, ROOT
 
 from irmodels.core.errors import SchemaError
-from irmodels.nonresponse.frame import SCENARIOS, frame_margins, scenario_role
-from irmodels.identification.curves import assumption_grid, coverage_curve, load_odds_ratios
+from irmodels.nonresponse.scenarios import SCENARIOS, scenario_role
+from irmodels.nonresponse.frame import frame_margins
+from irmodels.identification.odds_ratios import assumption_grid, load_odds_ratios
+from irmodels.identification.curves import coverage_curve
 from irmodels.core.io import write_table_atomic
-from irmodels.identification.reconstruction import shipped_assumption_sets
-from irmodels.nonresponse.sensitivity import manski_bounds
+from irmodels.identification.assumption_sets import shipped_assumption_sets
+from irmodels.nonresponse.manski import manski_bounds
 
 PAR = "cover_24_7~beds_class"
 FRAME_SIZE = 1180  # invited department heads (paper, Methods)

@@ -17,7 +17,8 @@ import pandas as pd
 
 from irmodels.figures.identification import plot_coverage_curve
 from irmodels.figures.style import save_figure
-from irmodels.nonresponse.frame import SCENARIOS, frame_cells
+from irmodels.nonresponse.scenarios import SCENARIOS
+from irmodels.nonresponse.frame import frame_cells
 
 if __name__ == "__main__":
     path = DERIVED / "coverage_curve_2017.csv"

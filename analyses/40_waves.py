@@ -1,6 +1,6 @@
 """Run the shipped wave configs (issue 11): results/waves/<wave>/ for every waves/*.yaml.
 
-Each wave config is run with :func:`irmodels.pipeline.run_wave` (``irmodels run``): tables,
+Each wave config is run with :func:`irmodels.pipeline.run.run_wave` (``irmodels run``): tables,
 figures, report.md/.html and manifest.json in the wave's output folder. Steps whose inputs did
 not change are taken from the wave's step cache; Bayesian fits from the shared model cache
 (``cache:`` in the config). A failed step is recorded in the wave's run_log.csv and report, and

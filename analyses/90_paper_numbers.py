@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from paths import DERIVED, PAPER_GENERATED, ROOT
 
-from irmodels.nonresponse.frame import load_invited_countries
+from irmodels.nonresponse.frame_sources import load_invited_countries
 from irmodels.pipeline.paper import macro_key, round_to_mcse, write_macros
 from irmodels.data.waves.esr_cirse_2017 import N_INVITED, N_RESPONDENTS, published_margins
 
@@ -217,20 +217,26 @@ def model_numbers() -> dict:
             out[k] = f"{est:.2f}"
             out[k + "Lo"] = f"{lo:.2f}"
             out[k + "Hi"] = f"{hi:.2f}"
-    from irmodels.core.pooling import GATE
+    from irmodels.core.convergence import GATE
 
     out["GateRhat"] = f"{GATE['r_hat_max']:.2f}"
     out["GateEss"] = int(GATE["ess_bulk_min"])
     out["OrBedsLargeSimTruth"] = f"{np.exp(truth()['cover_24_7']['coef']['beds_class[>=800]']):.2f}"
     m = _read("mrp_estimates.csv", "33_mrp_estimates.py")
     m = m[(m["level"] == "Europe") & (m["data"] == "simulated_demo") & (m["scenario"] == "radiologists")]
+    def pct(row, col: str, mcse_col: str) -> str:
+        # an MRP number is a Monte Carlo estimate: the digits its MCSE supports (percent, at most 1 decimal)
+        return round_to_mcse(100 * row[col], 100 * row[mcse_col], max_decimals=1)
+
     for outcome, key in (("cover_24_7", "Cover"), ("female_ir_share_class", "FemaleIR")):
         for mix, mkey in (("teaching_low", "TeachLow"), ("teaching_high", "TeachHigh")):
-            out[f"MrpSim{key}{mkey}Pct"] = 100 * m[(m["outcome"] == outcome) & (m["mix"] == mix)]["estimate"].iloc[0]
+            r = m[(m["outcome"] == outcome) & (m["mix"] == mix)].iloc[0]
+            out[f"MrpSim{key}{mkey}Pct"] = pct(r, "estimate", "mcse_estimate")
         r = m[(m["outcome"] == outcome) & (m["mix"] == "respondents")].iloc[0]
-        out[f"MrpSim{key}Pct"] = 100 * r["estimate"]
-        out[f"MrpSim{key}Lo"] = 100 * r["lower"]
-        out[f"MrpSim{key}Hi"] = 100 * r["upper"]
+        out[f"MrpSim{key}Pct"] = pct(r, "estimate", "mcse_estimate")
+        out[f"MrpSim{key}Lo"] = pct(r, "lower", "mcse_lower")
+        out[f"MrpSim{key}Hi"] = pct(r, "upper", "mcse_upper")
+        out[f"MrpSim{key}McsePct"] = f"{100 * r['mcse_estimate']:.2g}"
         out[f"MrpSim{key}WtPct"] = 100 * r["weighting_estimate"]
     cov = pd.read_csv(ROOT / "validation" / "identification_coverage_summary.csv").set_index("quantity")
     out["IdCovSims"] = int(cov.loc["manski_contains_frame_prevalence", "n_sims"])

@@ -6,7 +6,7 @@ before any timing, every tool's weights are checked to equal irmodels' to a rela
 
 Tools (each from the data frame of respondents to one weight per respondent):
 
-* ``irmodels``: :func:`irmodels.nonresponse.weighting.rake` (tol 1e-10).
+* ``irmodels``: :func:`irmodels.nonresponse.raking.rake` (tol 1e-10).
 * ``ipfn numpy, cell table``: the "aggregate to the cell table, run ipfn's numpy mode, map
   back" approach (ten lines, below): factorise each margin column, ``np.bincount`` the base
   weights into the full cross table, ``ipfn.ipfn(table, ...)``, weight = base x fitted/initial
@@ -19,19 +19,28 @@ Tools (each from the data frame of respondents to one weight per respondent):
   convergence 1e-12.
 
 Cases: 10^4, 10^5, 10^6 rows x 3 margins (country 24, beds class 4, teaching 2); 10^6 rows x 5
-margins (+ ownership 3, region 4); a hard case at 10^6 rows (strongly associated margins and
-targets far from the sample: many sweeps). ``--rows-max`` limits the sizes, ``--big`` adds 10^7.
+margins (+ ownership 3, region 4); two cases at 10^6 rows with teaching and beds class strongly
+associated in the sample: "hard" (the truth reweights them jointly, an interaction raking cannot
+represent: ~18 sweeps) and "slow" (the truth reweights the beds classes only, x8 to x0.25: ~65 ipfn
+sweeps). ``--rows-max`` limits the sizes, ``--big`` adds 10^7 rows x 3 and x 5 margins and the
+slow case at 10^7; ``--balance-max`` leaves balance out above that many rows.
 
-Run: ``.venv/bin/python benchmarks/bench_peers_rake.py [--repeats 5]``
+Peak memory (``note`` column): the largest amount of memory a tool holds at once during one
+untimed run (``tracemalloc``: numpy and Python allocations, the result included), beside the
+input (the data frame, ``memory_usage(deep=True)``, plus the base weights).
+
+Run: ``.venv/bin/python benchmarks/bench_peers_rake.py [--repeats 5] [--big]``
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import io
 import logging
 import sys
+import tracemalloc
 import warnings
 from pathlib import Path
 
@@ -41,20 +50,23 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _peers import interleaved, machine, print_table, rows_from_times, write_results  # noqa: E402
 
-from irmodels.nonresponse.weighting import rake# noqa: E402
+from irmodels.nonresponse.raking import cell_table, rake  # noqa: E402
 
 COUNTRIES = [f"C{i:02d}" for i in range(24)]
 BEDS = ["<200", "200-399", "400-799", ">=800"]
 TOL_AGREE = 1e-8
 
 
-def make_data(n: int, n_margins: int = 3, hard: bool = False, seed: int = 1) -> tuple[pd.DataFrame, dict, np.ndarray]:
-    """Respondents, margins (totals of a known positive reweighting ``truth``) and base weights."""
+def make_data(n: int, n_margins: int = 3, kind: str = "easy", seed: int = 1) -> tuple[pd.DataFrame, dict, np.ndarray]:
+    """Respondents, margins (totals of a known positive reweighting ``truth``) and base weights.
+
+    ``kind``: ``"easy"`` (independent margins), ``"hard"`` or ``"slow"`` (teaching and beds
+    class strongly associated in the sample, so raking needs many sweeps; see the module
+    docstring).
+    """
     rng = np.random.default_rng(seed)
     beds = rng.integers(0, 4, n)
-    if hard:
-        # teaching and beds strongly associated in the sample; the truth reweights them
-        # jointly (an interaction raking cannot represent), so raking needs many sweeps
+    if kind in ("hard", "slow"):
         teach = rng.random(n) < np.array([0.01, 0.1, 0.9, 0.995])[beds]
     else:
         teach = rng.random(n) < 0.7
@@ -67,8 +79,10 @@ def make_data(n: int, n_margins: int = 3, hard: bool = False, seed: int = 1) -> 
     data = pd.DataFrame(cols)
     base = rng.lognormal(0, 0.3, n)
     truth = base * rng.lognormal(0, 0.5, n)
-    if hard:
+    if kind == "hard":  # teaching and beds reweighted jointly
         truth = truth * np.where(teach, 0.1, 10.0) * np.array([8.0, 2.0, 1.0, 0.25])[beds]
+    elif kind == "slow":  # beds classes reweighted; their association with teaching slows the sweeps
+        truth = truth * np.array([8.0, 2.0, 1.0, 0.25])[beds]
     margins = {c: {str(k): float(v) for k, v in pd.Series(truth).groupby(data[c].astype(str).to_numpy()).sum().items()}
                for c in data.columns}
     return data, margins, base
@@ -136,13 +150,65 @@ def balance_rake(data: pd.DataFrame, margins: dict, base: np.ndarray) -> np.ndar
 # ------------------------------------------------------------------ main
 
 
+def peak_memory(fn) -> int:
+    """Bytes held at most at once during ``fn()`` (tracemalloc: numpy and Python allocations)."""
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def run_case(n: int, k: int, kind: str, repeats: int, with_balance: bool) -> list[dict]:
+    """Check agreement, time the tools interleaved, measure peak memory; the table rows of one case."""
+    data, margins, base = make_data(n, k, kind)
+    case = f"{n:.0e} rows x {k} margins" + (f" ({kind})" if kind != "easy" else "")
+    tools = {
+        "irmodels": lambda: rake(data, margins, base, tol=1e-10).to_numpy(),
+        "ipfn numpy, cell table": lambda: ipfn_cells(data, margins, base)[0],
+    }
+    if with_balance:
+        tools["balance"] = lambda: balance_rake(data, margins, base)
+    if n <= 100_000:
+        tools["ipfn DataFrame, rows"] = lambda: ipfn_rows(data, margins, base)
+    ref = tools["irmodels"]()
+    agreement = {}
+    for name, fn in tools.items():
+        if name == "irmodels":
+            continue
+        w = np.asarray(fn(), dtype=float)
+        err = float(np.max(np.abs(w / ref - 1)))
+        if not err <= TOL_AGREE:
+            raise SystemExit(f"{case}: {name} weights differ from irmodels' by {err:.2e} (> {TOL_AGREE:g})")
+        agreement[name] = f"max rel diff {err:.1e}"
+    sweeps = ipfn_cells(data, margins, base)[1]
+    own_sweeps = cell_table(data, margins, base).rake(base, 1000, 1e-10)[1]
+    frame_bytes = int(data.memory_usage(index=True, deep=True).sum())
+    inputs = frame_bytes + base.nbytes
+    notes = {}
+    for name, fn in tools.items():
+        peak = peak_memory(fn)
+        notes[name] = (f"peak memory {peak / 2**20:.1f} MiB = {peak / inputs:.2f}x the input "
+                       f"(data frame {frame_bytes / 2**20:.1f} MiB + base weights {base.nbytes / 2**20:.1f} MiB)")
+    times = interleaved(tools, repeats)
+    tasks = {t: f"rake {n} rows, {k} margins, {sweeps} sweeps" for t in tools}
+    part = rows_from_times("rake", case, times, tasks, agreement, notes=notes)
+    print(f"\n{case} ({sweeps} ipfn sweeps to 1e-12; irmodels {own_sweeps} sweeps to 1e-10)")
+    print_table(part)
+    for r in part:
+        print(f"    {r['tool']}: {r['note']}")
+    return part
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--rows-max", type=int, default=1_000_000)
-    ap.add_argument("--big", action="store_true", help="add 10^7 rows x 3 margins")
+    ap.add_argument("--big", action="store_true", help="add 10^7 rows x 3 and x 5 margins and the slow case at 10^7")
+    ap.add_argument("--balance-max", type=int, default=10_000_000, help="leave balance out above this many rows")
     args = ap.parse_args()
-    import balance  # noqa: F401  (its import sets up its logger; quieten it after)
+    importlib.import_module("balance")  # its import sets up its logger; quieten it after
 
     logging.getLogger("balance").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module="balance")
@@ -150,39 +216,14 @@ def main() -> None:
     print(f"# {header}")
     print(f"raking: time from the respondent data frame to one weight per row; {args.repeats} interleaved repeats; "
           f"ratio = tool / irmodels (median; range over repeats); weights checked equal to irmodels' to {TOL_AGREE:g}")
-    cases = [(n, 3, False) for n in (10_000, 100_000, 1_000_000) if n <= args.rows_max]
+    cases = [(n, 3, "easy") for n in (10_000, 100_000, 1_000_000) if n <= args.rows_max]
     if args.rows_max >= 1_000_000:
-        cases += [(1_000_000, 5, False), (1_000_000, 3, True)]
+        cases += [(1_000_000, 5, "easy"), (1_000_000, 3, "hard"), (1_000_000, 3, "slow")]
     if args.big:
-        cases.append((10_000_000, 3, False))
+        cases += [(10_000_000, 3, "easy"), (10_000_000, 5, "easy"), (10_000_000, 3, "slow")]
     rows = []
-    for n, k, hard in cases:
-        data, margins, base = make_data(n, k, hard)
-        case = f"{n:.0e} rows x {k} margins" + (" (hard)" if hard else "")
-        tools = {
-            "irmodels": lambda: rake(data, margins, base, tol=1e-10).to_numpy(),
-            "ipfn numpy, cell table": lambda: ipfn_cells(data, margins, base)[0],
-            "balance": lambda: balance_rake(data, margins, base),
-        }
-        if n <= 100_000:
-            tools["ipfn DataFrame, rows"] = lambda: ipfn_rows(data, margins, base)
-        ref = tools["irmodels"]()
-        agreement = {}
-        for name, fn in tools.items():
-            if name == "irmodels":
-                continue
-            w = np.asarray(fn(), dtype=float)
-            err = float(np.max(np.abs(w / ref - 1)))
-            if not err <= TOL_AGREE:
-                raise SystemExit(f"{case}: {name} weights differ from irmodels' by {err:.2e} (> {TOL_AGREE:g})")
-            agreement[name] = f"max rel diff {err:.1e}"
-        sweeps = ipfn_cells(data, margins, base)[1]
-        times = interleaved(tools, args.repeats)
-        tasks = {t: f"rake {n} rows, {k} margins, {sweeps} sweeps" for t in tools}
-        part = rows_from_times("rake", case, times, tasks, agreement)
-        print(f"\n{case} ({sweeps} ipfn sweeps to 1e-12)")
-        print_table(part)
-        rows += part
+    for n, k, kind in cases:
+        rows += run_case(n, k, kind, args.repeats, n <= args.balance_max)
     write_results("bench_peers_rake", rows, header)
 
 

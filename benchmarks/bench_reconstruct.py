@@ -29,7 +29,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _peers import RESULTS, machine  # noqa: E402
 
 from irmodels.core.io import write_table_atomic# noqa: E402
-from irmodels.identification.reconstruction import check_reconstruction, reconstruct# noqa: E402
+from irmodels.identification.checks import check_reconstruction
+from irmodels.identification.reconstruction import reconstruct# noqa: E402
 from irmodels.data.schema import validate# noqa: E402
 
 

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_version_is_the_package_metadata_and_agrees_everywhere(capsys):
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     v = re.search(r'^version = "([^"]+)"', pyproject, re.M).group(1)
-    assert irmodels.__version__ == v
+    assert irmodels.core.version.__version__ == v
     cff = (ROOT / "CITATION.cff").read_text(encoding="utf-8")
     assert re.search(r"^version: (\S+)", cff, re.M).group(1) == v
     assert re.search(r'^date-released: "\d{4}-\d{2}-\d{2}"', cff, re.M)
@@ -31,7 +31,7 @@ def test_version_is_the_package_metadata_and_agrees_everywhere(capsys):
 def test_cite_prints_the_package_and_the_survey(capsys):
     assert main(["cite"]) == 0
     out = capsys.readouterr().out
-    assert "@software{irmodels" in out and f"version = {{{irmodels.__version__}}}" in out
+    assert "@software{irmodels" in out and f"version = {{{irmodels.core.version.__version__}}}" in out
     assert "doi = {10.1186/s13244-019-0698-6}" in out
     assert main(["cite", "--format", "ris"]) == 0
     ris = capsys.readouterr().out
@@ -45,7 +45,7 @@ def test_paper_and_manifest_agree_on_version_and_commit():
     man = json.loads((ROOT / "data/derived/manifest.json").read_text(encoding="utf-8"))
     v = re.search(r"\\newcommand\{\\irmodelsVersion\}\{([^}]*)\}", tex).group(1)
     c = re.search(r"\\newcommand\{\\irmodelsCommit\}\{([^}]*)\}", tex).group(1)
-    assert v == man["irmodels_version"] == irmodels.__version__
+    assert v == man["irmodels_version"] == irmodels.core.version.__version__
     assert c == man["commit"] + ("+dirty" if man["dirty"] else "")
     assert re.fullmatch(r"[0-9a-f]{12}(\+dirty)?|unknown", c)
     paper = (ROOT / "paper/irmodels_2017.tex").read_text(encoding="utf-8")

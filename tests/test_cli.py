@@ -91,7 +91,8 @@ def wave(tmp_path_factory):
 
 
 def test_weight_into_round_trip_into_fit(wave, capsys):
-    from irmodels.nonresponse.frame import frame_margins, load_frame
+    from irmodels.nonresponse.frame import frame_margins
+    from irmodels.nonresponse.frame_file import load_frame
     from irmodels.models.fit import fit
     from irmodels.nonresponse.weighting import weight
 

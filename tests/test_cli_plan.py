@@ -10,7 +10,9 @@ import pandas as pd
 import pytest
 
 from irmodels.cli import main
-from irmodels.studies.planning import deff_kish, n_logistic_binary, n_prop_moe
+from irmodels.studies.planning_frame import deff_kish
+from irmodels.studies.planning_logistic import n_logistic_binary
+from irmodels.studies.planning_proportions import n_prop_moe
 
 
 def _run(argv, capsys) -> tuple[int, str, str]:

@@ -151,7 +151,7 @@ def test_coverage_curve_what_was_drawn(cover):
 def test_coverage_curve_from_library_on_short_grid():
     from irmodels.nonresponse.frame import frame_margins
     from irmodels.identification.curves import coverage_curve
-    from irmodels.nonresponse.sensitivity import manski_bounds
+    from irmodels.nonresponse.manski import manski_bounds
 
     shares = frame_margins("hospitals_200plus", variables=("beds_class",), total=1180)["beds_class"]
     c = coverage_curve(shares, 1180, grid=[0.5, 1.0, 1.5, 3.0], assumptions="informed")

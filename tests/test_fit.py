@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from irmodels.core.errors import DataDroppedWarning, ModelSpecError, SchemaError
-from irmodels.models.fit import FREQUENTIST_COLUMNS, MCMC_COLUMNS, TIDY_COLUMNS, build_design, data_hash, fit
+from irmodels.models.fit import FREQUENTIST_COLUMNS, MCMC_COLUMNS, TIDY_COLUMNS, fit
+from irmodels.models.design import build_design, data_hash
 
 SHARE = ["0", "1-25", "26-50", "51-75", ">75"]
 

@@ -1,6 +1,6 @@
 """Tests of irmodels.nonresponse.frame: the list of invited countries, scenario frames built from the
 transcribed country statistics (data/raw/frame/, external-evidence.md section 3 and the
-sources in data/raw/frame/sources.csv) and the validation of user frame files.
+sources in data/raw/frame/sources.csv) and the validation of user frame files (a JSON Schema per row, size limits).
 
 References: the transcribed numbers themselves (hand-computed shares and imputations
 below), Table 1 of the 2017 paper (24 countries, 98 respondents) and the 47 member states
@@ -14,21 +14,17 @@ import pandas as pd
 import pytest
 
 from irmodels.core.errors import DataDroppedWarning, FrameError, WeightingError
-from irmodels.nonresponse.frame import (
-    BEDS_CLASSES,
+from irmodels.nonresponse.frame_keys import BEDS_CLASSES, REGIONS, region_of
+from irmodels.nonresponse.frame_sources import (
     DEFAULT_INVITED,
     DEFAULT_STATISTICS,
-    MIN_DONORS,
-    REGIONS,
-    SCENARIOS,
-    frame_cells,
-    frame_margins,
-    load_frame,
     load_invited_countries,
     load_statistics,
-    region_coverage,
-    region_of,
 )
+from irmodels.nonresponse.scenarios import MIN_DONORS, SCENARIOS
+from irmodels.nonresponse.frame import frame_cells, frame_margins
+from irmodels.nonresponse.frame_file import load_frame
+from irmodels.nonresponse.frame_check import region_coverage
 
 TABLE1 = {
     "DE": 15, "TR": 9, "AT": 8, "HR": 8, "FR": 8, "ES": 7, "IE": 5, "IT": 5, "GB": 4, "BG": 4, "CH": 3, "RO": 3,
@@ -434,6 +430,101 @@ def test_missing_required_country_and_empty_file(tmp_path):
         load_frame(tmp_path / "nope.csv")
 
 
+# ---------------------------------------------------------------------------
+# frame files against their JSON Schema (issue 12): file, line, column, value and rule in each message
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        # the type of each column
+        ("country,N\nDE,10\nFR,ten\n", "file frame.csv, row 3, column 'N': value 'ten': count N is not a number"),
+        ("country,N\nDE,10\n42,5\n", "file frame.csv, row 3, column 'country': value '42': unknown country code; valid codes: ['AD'"),
+        ("country,beds_class,N\nDE,big,5\n",
+         "file frame.csv, row 2, column 'beds_class': value 'big': unknown beds class; valid: ['<200', '200-399', '400-799', '>=800']"),
+        ("country,teaching,N\nDE,true,5\nFR,2,5\n", "file frame.csv, row 3, column 'teaching': value '2': teaching must be true or false"),
+        # a negative count, and an empty required cell
+        ("country,N\nDE,10\nFR,-2.5\n", "file frame.csv, row 3, column 'N': value '-2.5': count N must be > 0 (drop empty cells from the file)"),
+        ("country,N\nDE,10\n,4\n", "file frame.csv, row 3, column 'country': value '': country is missing; every frame row needs an ISO 3166-1"),
+        # a duplicated cell: the later line is named, with the cell as written
+        ("country,beds_class,N\nDE,<200,5\nFR,<200,1\nDE,<200,6\n",
+         "file frame.csv, row 4, column 'country': value \"('DE', '<200')\": duplicate frame cell (country, beds_class); each cell appears once"),
+        # the same cell written differently is still the same cell (before the schema, both rows were kept)
+        ("country,teaching,N\nDE,true,5\n DE ,YES,6\n",
+         "file frame.csv, row 3, column 'country': value \"(' DE ', 'YES')\": duplicate frame cell (country, teaching)"),
+        # a missing required column and an unknown one are named on the header line
+        ("country,beds_class\nDE,<200\n", "file frame.csv, row 1, column 'N': required column missing; a frame file has columns"),
+        ("country,N,size\nDE,4,big\n", "file frame.csv, row 1, column 'size': unknown column; allowed: ['country', 'N', 'beds_class', 'teaching', 'source']"),
+    ],
+)
+def test_frame_file_schema_errors_name_file_line_column_value(tmp_path, text, message):
+    with pytest.raises(FrameError) as ei:
+        load_frame(_write(tmp_path, text))
+    assert len(ei.value.problems) == 1, str(ei.value)
+    assert str(ei.value.problems[0]).startswith(message), str(ei.value.problems[0])
+    assert message in str(ei.value)
+
+
+def test_frame_file_schema_reports_every_row_at_once_column_by_column(tmp_path):
+    text = "country,beds_class,teaching,N\nDE,<200,true,5\nUK,<200,true,0\nFR,huge,maybe,x\nFR,>=800,no,\n"
+    with pytest.raises(FrameError) as ei:
+        load_frame(_write(tmp_path, text))
+    got = [(p.row, p.column, p.value) for p in ei.value.problems]
+    assert got == [(3, "country", "UK"), (3, "N", "0"), (4, "N", "x"), (5, "N", ""), (4, "beds_class", "huge"),
+                   (4, "teaching", "maybe")]
+    assert "(the United Kingdom is 'GB' in ISO 3166-1)" in ei.value.problems[0].rule
+
+
+def test_frame_row_schema_is_a_valid_json_schema_and_states_the_columns():
+    import jsonschema
+
+    from irmodels.nonresponse.frame_file import FRAME_ROW_SCHEMA
+
+    jsonschema.Draft202012Validator.check_schema(FRAME_ROW_SCHEMA)
+    assert FRAME_ROW_SCHEMA["required"] == ["country", "N"]
+    assert list(FRAME_ROW_SCHEMA["properties"]) == ["country", "N", "beds_class", "teaching", "source"]
+    assert FRAME_ROW_SCHEMA["properties"]["beds_class"]["enum"] == list(BEDS_CLASSES)
+    assert set(FRAME_ROW_SCHEMA["properties"]["country"]["enum"]) == {c for cs in REGIONS.values() for c in cs}
+    v = jsonschema.Draft202012Validator(FRAME_ROW_SCHEMA)
+    assert v.is_valid({"country": "DE", "N": 3.0, "beds_class": "<200", "teaching": "yes", "source": "x"})
+    assert [e.validator for e in v.iter_errors({"country": "DE", "N": -1.0})] == ["exclusiveMinimum"]
+    assert [e.validator for e in v.iter_errors({"country": "DE", "N": "3"})] == ["type"]
+
+
+def test_frame_file_size_limits(tmp_path, monkeypatch):
+    import irmodels.nonresponse.frame_file as ff
+
+    # the largest valid frame (every country x beds class x teaching status) is well inside both limits
+    rows = [f"{c},{b},{t},1" for cs in REGIONS.values() for c in cs for b in BEDS_CLASSES for t in ("true", "false")]
+    assert len(rows) == 424 < ff.MAX_FRAME_ROWS
+    p = _write(tmp_path, "country,beds_class,teaching,N\n" + "\n".join(rows) + "\n")
+    assert p.stat().st_size < ff.MAX_FRAME_BYTES
+    assert load_frame(p)["N"].sum() == 424.0
+    # over a limit: refused before the rows are checked, with the limit and the file's size
+    monkeypatch.setattr(ff, "MAX_FRAME_ROWS", 100)
+    with pytest.raises(FrameError) as ei:
+        load_frame(p)
+    assert str(ei.value.problems[0]) == ("file frame.csv: value 424: frame file has more than 100 rows "
+                                        "(irmodels.nonresponse.frame_file.MAX_FRAME_ROWS): a frame has one row per cell")
+    monkeypatch.setattr(ff, "MAX_FRAME_BYTES", 1000)
+    with pytest.raises(FrameError) as ei:
+        load_frame(p)
+    assert str(ei.value.problems[0]) == (f"file frame.csv: value {p.stat().st_size}: frame file larger than 1000 bytes "
+                                        "(irmodels.nonresponse.frame_file.MAX_FRAME_BYTES): a frame has one row per cell")
+
+
+def test_frame_file_with_a_field_too_many_or_a_column_twice_is_an_error_not_a_crash(tmp_path):
+    # every record one field longer than the header: pandas would take the first column as the index
+    with pytest.raises(FrameError) as ei:
+        load_frame(_write(tmp_path, "country,N\nDE,4,5\nFR,3,1\n"))
+    assert [(p.row, p.rule) for p in ei.value.problems] == [
+        (2, "3 fields where the header has 2 (a stray delimiter or quote, or a missing value?)"),
+        (3, "3 fields where the header has 2 (a stray delimiter or quote, or a missing value?)")]
+    with pytest.raises(FrameError) as ei:
+        load_frame(_write(tmp_path, "country,N, N\nDE,4,5\n"))
+    assert str(ei.value.problems[0]) == "file frame.csv, row 1, column 'N': duplicate column name in the header; each column appears once"
+
+
 def test_all_hospitals_scenario_contradicts_the_respondents():
     """docs/weighting.md: under 'hospitals' the frame has fewer >=800-bed departments than
     the 51 respondents from such hospitals (paper, Results), so the analyses leave it out."""
@@ -504,7 +595,7 @@ def test_user_frame_counts_are_used_as_given(tmp_path, recwarn):
 
 
 def test_named_scenarios_take_the_frame_size_of_their_wave_and_say_so():
-    from irmodels.nonresponse.frame import scenario_total
+    from irmodels.nonresponse.scenarios import scenario_total
     from irmodels.data.waves.esr_cirse_2017 import N_INVITED
 
     assert scenario_total("radiologists") == float(N_INVITED) == 1180.0
@@ -551,7 +642,7 @@ def test_answering_only_scenarios_refuse_countries_outside_2017s_24():
 
 
 def test_cells_with_fewer_frame_units_than_respondents_are_flagged_or_refused(tmp_path):
-    from irmodels.nonresponse.frame import FrameContradictionWarning, check_frame
+    from irmodels.nonresponse.frame_check import FrameContradictionWarning, check_frame
 
     fr = _frame_1440(tmp_path)
     # 3 respondents in a PT cell of 260 is fine; a 2-unit cell with 3 respondents is not

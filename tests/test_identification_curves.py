@@ -18,14 +18,9 @@ import pytest
 import irmodels
 from irmodels.core.errors import SchemaError
 from irmodels.identification.bounds import NA, _margins
-from irmodels.identification.curves import (
-    association_curve,
-    assumption_grid,
-    coverage_curve,
-    expected_table,
-    fit_expected,
-    load_odds_ratios,
-)
+from irmodels.identification.curves import association_curve, coverage_curve, fit_expected
+from irmodels.identification.odds_ratios import assumption_grid, load_odds_ratios
+from irmodels.identification.expected import expected_table
 
 FRAME = {"<200": 0.36, "200-399": 0.24, "400-799": 0.21, ">=800": 0.19}
 
@@ -139,7 +134,7 @@ def test_bad_assumption_files_list_every_problem(tmp_path):
 
 
 def test_controlled_rounding_keeps_every_margin_and_each_cell_within_one():
-    from irmodels.identification.curves import expected_respondents, round_table
+    from irmodels.identification.expected import expected_respondents, round_table
 
     ors = {"cover_24_7~beds_class": 2.0, "teaching~beds_class": 2.0, "cover_24_7~chair_profile": 0.8}
     tab = expected_table("cover_24_7", odds_ratios=ors)

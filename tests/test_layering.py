@@ -30,45 +30,7 @@ MAX_FUNCTION_LINES = 80
 
 #: ``"module path"`` or ``"module path::function"`` -> current size; each is named and justified
 #: in ARCHITECTURE.md. The test fails when an entry is no longer over its limit (remove it then).
-SIZE_EXCEPTIONS: dict[str, int] = {
-    "irmodels/core/pooling.py": 586,
-    "irmodels/core/pooling.py::pool": 108,
-    "irmodels/data/mapping.py::_convert": 100,
-    "irmodels/data/mapping.py::apply_mapping": 88,
-    "irmodels/data/mapping_check.py::_semantic_problems": 149,
-    "irmodels/data/schema.py": 577,
-    "irmodels/data/schema.py::_coerce": 88,
-    "irmodels/data/schema.py::_cross_field": 95,
-    "irmodels/data/waves/esr_cirse_2017.py": 539,
-    "irmodels/figures/identification.py::plot_association_curves": 104,
-    "irmodels/figures/identification.py::plot_coverage_curve": 93,
-    "irmodels/identification/curves.py": 757,
-    "irmodels/identification/curves.py::expected_table": 81,
-    "irmodels/identification/reconstruction.py": 941,
-    "irmodels/identification/reconstruction.py::load_assumptions": 106,
-    "irmodels/identification/reconstruction.py::check_reconstruction": 105,
-    "irmodels/identification/reconstruction.py::run": 134,
-    "irmodels/identification/table.py::_table": 86,
-    "irmodels/models/bayes.py::build_model": 89,
-    "irmodels/models/design.py::build_design": 115,
-    "irmodels/models/formula.py::check_formula": 87,
-    "irmodels/models/frequentist.py": 590,
-    "irmodels/models/mrp.py::poststratify": 88,
-    "irmodels/nonresponse/frame.py": 1246,
-    "irmodels/nonresponse/sensitivity.py": 819,
-    "irmodels/nonresponse/survey.py": 782,
-    "irmodels/nonresponse/survey.py::weighted_prevalence": 82,
-    "irmodels/nonresponse/weighting.py": 935,
-    "irmodels/published/audit.py::audit": 163,
-    "irmodels/published/descriptives.py::descriptive_results": 158,
-    "irmodels/studies/identification_coverage.py": 780,
-    "irmodels/studies/planning.py": 1457,
-    "irmodels/studies/planning.py::plan_precision": 82,
-    "irmodels/studies/planning.py::plan_odds_ratio": 94,
-    "irmodels/studies/runner.py": 921,
-    "irmodels/studies/runner.py::run_study": 85,
-    "irmodels/studies/sbc.py": 726,
-}
+SIZE_EXCEPTIONS: dict[str, int] = {}
 
 
 def _lint(cwd: Path, env_path: Path | None = None) -> subprocess.CompletedProcess:

@@ -10,7 +10,7 @@ import pytest
 
 from irmodels.core.errors import MappingError, SchemaError
 from irmodels.data.importing import import_wave, read_table
-from irmodels.identification.reconstruction import load_assumptions
+from irmodels.identification.assumption_sets import load_assumptions
 from irmodels.data.schema import validate
 from problems import one
 

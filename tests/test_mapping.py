@@ -380,7 +380,7 @@ def test_committed_examples_are_reproducible(tmp_path):
 
 
 def test_example_frame_is_a_user_frame_of_the_wave(imported):
-    from irmodels.nonresponse.frame import load_frame
+    from irmodels.nonresponse.frame_file import load_frame
 
     t = imported["qualtrics"].table
     f = load_frame(EX / "frame_2025.csv", required_countries=set(t["country"]))

@@ -34,7 +34,8 @@ from scipy.special import expit
 
 from irmodels.core.errors import ConvergenceError, ConvergenceWarning, ModelSpecError
 from irmodels.models import bayes, cache, ensemble, posterior, share
-from irmodels.models.fit import Fit, build_design, fit
+from irmodels.models.fit import Fit, fit
+from irmodels.models.design import build_design
 from irmodels.data.schema import share_class
 from irmodels.studies.simulate import simulate_share_departments
 from model_reference import BEDS, CHAIR, REF_DIR, SHARE, load_ref  # noqa: F401
@@ -277,11 +278,19 @@ def test_hierarchical_logistic_agrees_with_glmer(glmer_fit):
 def test_tidy_columns_and_odds_ratios(glmer_fit):
     a = glmer_fit.tidy()
     assert list(a.columns) == ["term", "estimate", "std_error", "lower", "upper", "method", "spec_id", "r_hat",
-                               "ess_bulk", "ess_tail", "n_divergent", "converged"]
+                               "ess_bulk", "ess_tail", "n_divergent", "converged", "mcse_estimate", "mcse_lower",
+                               "mcse_upper"]
     b = glmer_fit.tidy(exponentiate=True)
     coef = a["term"] != "sd(country)"
     np.testing.assert_allclose(b.loc[coef, "lower"], np.exp(a.loc[coef, "lower"]))
     np.testing.assert_allclose(b.loc[~coef, "estimate"], a.loc[~coef, "estimate"])
+    # MCSEs: the mean's is close to sd / sqrt(bulk ESS); odds ratios carry exp(x) * MCSE(x); others unchanged
+    np.testing.assert_allclose(a["mcse_estimate"], a["std_error"] / np.sqrt(a["ess_bulk"]), rtol=0.2)
+    # for the near-normal coefficients, a 2.5% quantile is estimated less precisely than the mean
+    assert (a.loc[coef, "mcse_lower"] > a.loc[coef, "mcse_estimate"]).all()
+    assert (a.loc[coef, "mcse_upper"] > a.loc[coef, "mcse_estimate"]).all()
+    np.testing.assert_allclose(b.loc[coef, "mcse_upper"], np.exp(a.loc[coef, "upper"]) * a.loc[coef, "mcse_upper"])
+    np.testing.assert_allclose(b.loc[~coef, "mcse_estimate"], a.loc[~coef, "mcse_estimate"])
     # 95% equal-tailed interval from the draws, not ArviZ's 89% default
     draws = posterior.posterior_draws(glmer_fit, "b")[:, 1]
     assert a.loc[1, "lower"] == pytest.approx(np.quantile(draws, 0.025))

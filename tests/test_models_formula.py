@@ -68,6 +68,9 @@ def test_the_message_names_the_offending_token():
         check_formula("y ~ __builtins__", ["y", "__builtins__"])
     with pytest.raises(ModelSpecError, match="a term is missing"):
         check_formula("y ~ a +", ["y", "a"])
+    for cut in ("y ~ C(", "y ~ log(", "y ~ a + C("):  # a call cut off at the end (was an IndexError)
+        with pytest.raises(ModelSpecError, match=r"ends after '(C|log)\('"):
+            check_formula(cut, ["y", "a"])
     with pytest.raises(ModelSpecError, match=r"token '\| b'"):
         check_formula("y ~ a | b", ["y", "a", "b"])
 

@@ -31,7 +31,8 @@ from scipy import stats
 
 from irmodels.core.errors import ConvergenceWarning, DataDroppedWarning, ModelSpecError, SchemaError, SeparationWarning
 from irmodels.models.fit import fit
-from irmodels.models.frequentist import detect_separation, firth_logistic, firth_profile
+from irmodels.models.firth import firth_logistic, firth_profile
+from irmodels.models.frequentist import detect_separation
 from model_reference import BEDS, CHAIR, REF_DIR, SHARE, load_ref  # noqa: F401
 
 REF = json.loads((REF_DIR / "reference.json").read_text())
@@ -278,7 +279,7 @@ def test_firth_profile_ci_matches_logistf_sex2_90_with_tests():
     prof = firth_profile(f.design.X.to_numpy(), f.design.y, level=0.9, names=list(f.design.X.columns))
     np.testing.assert_allclose(prof["chisq"], ref["chisq"], rtol=0, atol=TOL_FIRTH_CHISQ)
     # the model LR test: logistf's null model holds every slope at 0 in the full model's penalty
-    from irmodels.models.frequentist import _firth_inputs, _firth_newton
+    from irmodels.models.firth import _firth_inputs, _firth_newton
 
     X, k, n, w = _firth_inputs(f.design.X.to_numpy(), f.design.y, None, None)
     full = _firth_newton(X, k, n, w, np.zeros(7), np.arange(7))[3]

@@ -17,7 +17,8 @@ import xarray as xr
 from scipy.special import expit
 
 from irmodels.core.errors import ModelSpecError, SchemaError
-from irmodels.models.fit import Fit, build_design
+from irmodels.models.fit import Fit
+from irmodels.models.design import build_design
 from irmodels.models.mrp import poststratify
 
 BEDS = ["<200", "200-399", "400-799", ">=800"]
@@ -79,6 +80,16 @@ def test_poststratification_weights_and_predictor_mix():
     assert res.loc["AT", "n_respondents"] == 3 and res.loc["DE", "N"] == 60.0
     assert list(res.attrs["draws"].columns) == ["Europe:Europe", "country:AT", "country:DE"]
     assert res.attrs["fallback"] == 0
+    # Monte Carlo standard errors from the draws in chain order (ArviZ's mean and quantile MCSE)
+    import arviz as az
+    import xarray as xr
+
+    n_chain = int(f.result["posterior"].sizes["chain"])
+    ds = xr.Dataset({"x": (("chain", "draw"), europe.reshape(n_chain, -1))})
+    assert res.loc["Europe", "mcse_estimate"] == pytest.approx(float(az.mcse(ds)["x"]), rel=1e-12)
+    assert res.loc["Europe", "mcse_upper"] == pytest.approx(float(az.mcse(ds, method="quantile", prob=0.975)["x"]),
+                                                            rel=1e-12)
+    assert 0 < res.loc["Europe", "mcse_estimate"] < res.loc["Europe", "std_error"]
 
 
 def test_fallback_to_beds_stratum_and_new_country():

@@ -1,4 +1,4 @@
-"""Tests of irmodels.core.pooling: Rubin's rules against a hand-computed case, Barnard-Rubin df as in
+"""Tests of irmodels.core.pooling, .stacking and .convergence: Rubin's rules against a hand-computed case, Barnard-Rubin df as in
 ``mice:::barnard.rubin`` (amices/mice, R/barnard.rubin.R), stacking of draws, and the
 run-over-ensemble helper on real reconstructions."""
 
@@ -10,14 +10,9 @@ import pytest
 from scipy import stats
 
 from irmodels.core.errors import ConvergenceError, ConvergenceWarning, SchemaError
-from irmodels.core.pooling import (
-    barnard_rubin_df,
-    pool,
-    pool_draws,
-    replicate_diagnostics,
-    run_over_ensemble,
-    summarise_draws,
-)
+from irmodels.core.convergence import replicate_diagnostics
+from irmodels.core.pooling import barnard_rubin_df, pool, run_over_ensemble
+from irmodels.core.stacking import pool_draws, summarise_draws
 from irmodels.identification.reconstruction import reconstruct
 
 EXACT = 1e-12
@@ -346,7 +341,7 @@ def test_pooled_firth_fits_carry_dfcom_n_minus_p():
 def test_pool_prevalence_dfcom_is_n_minus_1():
     from scipy.special import logit
 
-    from irmodels.nonresponse.survey import pool_prevalence
+    from irmodels.nonresponse.frame_prevalence import pool_prevalence
 
     t = pd.DataFrame({"replicate": [0, 1, 2], "scenario": "s", "term": "y", "group": "all",
                       "estimate": [0.60, 0.62, 0.58], "std_error": [0.05, 0.05, 0.05], "n": [97, 97, 96]})

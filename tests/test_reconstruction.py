@@ -16,16 +16,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from irmodels.core.errors import SchemaError
-from irmodels.identification.reconstruction import (
-    CONSTRAINTS,
-    check_reconstruction,
-    load_assumptions,
-    published_targets,
-    _Streams,
-    reconstruct,
-    replicate_seed,
-    shipped_assumption_sets,
-)
+from irmodels.identification.targets import CONSTRAINTS, published_targets
+from irmodels.identification.checks import check_reconstruction
+from irmodels.identification.assumption_sets import load_assumptions, shipped_assumption_sets
+from irmodels.identification.engine import _Streams, replicate_seed
+from irmodels.identification.reconstruction import reconstruct
 from irmodels.data.schema import validate
 
 # Tolerances for the association tests (difference in 24/7 coverage, >=800 beds minus the rest,
@@ -227,7 +222,7 @@ def test_done_criterion_k1000_seed1():
 def test_targets_come_from_published_margins_single_source(monkeypatch):
     """The reconstruction types no published count: change a margin in published_margins()
     (here 24/7 cover 61/36 instead of 60/37) and targets, reconstruction and checks follow."""
-    import irmodels.identification.reconstruction as rc
+    import irmodels.identification.targets as rc
 
     pm = _published()
     mine = published_targets()

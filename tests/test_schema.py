@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from irmodels.core.errors import SchemaError
-from irmodels.data.schema import ISO_3166_ALPHA2, REQUIRED_COLUMNS, column_dtypes, share_class, validate
+from irmodels.data.coercion import ISO_3166_ALPHA2
+from irmodels.data.schema import REQUIRED_COLUMNS, column_dtypes, share_class, validate
 
 
 def base_row(**kw):

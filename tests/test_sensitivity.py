@@ -1,4 +1,4 @@
-"""Tests of irmodels.nonresponse.sensitivity.
+"""Tests of irmodels.nonresponse.sensitivity, .manski and .representativeness.
 
 References: closed forms (Manski bounds with the 2017 counts 60/97 and frame size
 1180; the delta-adjusted estimate with a constant model and equal weights has an
@@ -14,7 +14,9 @@ import pytest
 from scipy.special import expit, logit
 
 from irmodels.core.errors import WeightingError
-from irmodels.nonresponse.sensitivity import manski_bounds, r_indicator, tipping_point
+from irmodels.nonresponse.manski import manski_bounds
+from irmodels.nonresponse.representativeness import r_indicator
+from irmodels.nonresponse.sensitivity import tipping_point
 from irmodels.nonresponse.weighting import weight
 
 N_FRAME, N_RESP = 1180, 98  # paper: 1180 invitations, 98 respondents
@@ -141,7 +143,7 @@ def test_tipping_point_at_zero_is_the_weighted_estimate():
 def test_r_indicator_refuses_propensity_above_one():
     """rho > 1 (frame cell with fewer units than respondents): R is not defined. Default
     raises; on_invalid='nan' returns NaN with a PropensityAboveOneWarning."""
-    from irmodels.nonresponse.weighting import PropensityAboveOneWarning
+    from irmodels.nonresponse.weighting_methods import PropensityAboveOneWarning
 
     with pytest.raises(WeightingError, match=r"1 of 3 frame cells have response propensity > 1 \(max 1.5\)"):
         r_indicator(np.array([0.1, 0.2, 1.5]), [10, 10, 2])
@@ -160,7 +162,7 @@ def test_r_indicator_refuses_propensity_above_one():
 def test_r_indicator_interval_stays_in_unit_interval():
     from scipy import stats
 
-    from irmodels.nonresponse.sensitivity import r_indicator_ci
+    from irmodels.nonresponse.representativeness import r_indicator_ci
 
     z = stats.norm.ppf(0.975)
     assert r_indicator_ci(0.8, 0.05) == pytest.approx((0.8 - z * 0.05, 0.8 + z * 0.05), rel=1e-12)
@@ -221,7 +223,7 @@ def _two_cell_hand():
 
 
 def test_representativeness_two_cells_by_hand():
-    from irmodels.nonresponse.sensitivity import representativeness
+    from irmodels.nonresponse.representativeness import representativeness
 
     h = _two_cell_hand()
     t = representativeness(TWO_RHO, TWO_N).set_index("term")["estimate"]
@@ -245,7 +247,7 @@ def test_representativeness_saturated_model_variance_by_hand():
     The response rate's SE is sqrt(sum N_c rho_c (1 - rho_c)) / N: the finite-frame factor
     1/n - 1/N. The stacked GLM's own covariance (1/n + 1/N) would give sum N_c rho_c (1 + rho_c).
     """
-    from irmodels.nonresponse.sensitivity import representativeness
+    from irmodels.nonresponse.representativeness import representativeness
 
     h = _two_cell_hand()
     n = (TWO_N * TWO_RHO).astype(int)  # 30 and 87 respondents
@@ -283,7 +285,7 @@ def test_representativeness_saturated_model_variance_by_hand():
 def test_representativeness_identities_and_mechanical_bound():
     """CV = S/rho_bar = max_abs_bias; the bound 1 - 2 sqrt(rho_bar (1 - rho_bar)) is what R cannot
     go below, and propensities of 0 and 1 attain it (up to the N/(N-1) of S^2)."""
-    from irmodels.nonresponse.sensitivity import representativeness
+    from irmodels.nonresponse.representativeness import representativeness
 
     rng = np.random.default_rng(10)
     for _ in range(5):
@@ -341,7 +343,7 @@ def _frame_4x4():
 
 @pytest.fixture(scope="module")
 def mc_4x4():
-    from irmodels.nonresponse.sensitivity import representativeness
+    from irmodels.nonresponse.representativeness import representativeness
 
     X, N, rho, _ = _frame_4x4()
     rng = np.random.default_rng(11)
@@ -387,7 +389,7 @@ def test_representativeness_bias_correction_monte_carlo(mc_4x4):
 
 def test_stacked_fit_is_the_propensity_weighting():
     """The Monte Carlo's fast fitter gives the same table as weight(..., 'propensity')."""
-    from irmodels.nonresponse.sensitivity import representativeness
+    from irmodels.nonresponse.representativeness import representativeness
 
     X, N, rho, levels = _frame_4x4()
     n = np.random.default_rng(4).binomial(N.astype(int), rho)
@@ -405,8 +407,8 @@ def test_stacked_fit_is_the_propensity_weighting():
 
 
 def test_representativeness_propensity_above_one():
-    from irmodels.nonresponse.sensitivity import representativeness
-    from irmodels.nonresponse.weighting import PropensityAboveOneWarning
+    from irmodels.nonresponse.representativeness import representativeness
+    from irmodels.nonresponse.weighting_methods import PropensityAboveOneWarning
 
     with pytest.raises(WeightingError, match="representativeness: 1 of 3 frame cells"):
         representativeness(np.array([0.1, 0.2, 1.5]), [10, 10, 2])

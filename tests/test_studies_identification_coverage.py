@@ -17,16 +17,15 @@ import pandas as pd
 import pytest
 
 from irmodels.core.errors import SchemaError
+from irmodels.studies.identification_coverage_simulate import BEDS, simulate_published_survey
 from irmodels.studies.identification_coverage import (
-    BEDS,
     QUANTITIES,
-    _respondent_ml,
     coverage_study,
     simulate_one,
-    simulate_published_survey,
     simulation_rng,
     summarise_coverage,
 )
+from irmodels.studies.identification_coverage_estimate import _respondent_ml
 
 ALWAYS = [q for q, _, kind, *_ in QUANTITIES if kind.startswith("always")]
 

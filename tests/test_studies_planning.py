@@ -20,24 +20,21 @@ import pandas as pd
 import pytest
 
 from irmodels.core.errors import IrmodelsError
-from irmodels.studies.planning import (
-    PlanningError,
-    deff_kish,
+from irmodels.studies.planning_checks import PlanningError
+from irmodels.studies.planning_frame import deff_kish
+from irmodels.studies.planning_proportions import (
     es_h,
-    exact_power_two_proportions,
-    n_logistic_binary,
     n_prop_moe,
     n_prop_search,
     n_prop_wilson,
     n_two_proportions,
-    plan_odds_ratio,
-    plan_precision,
-    power_check_task,
-    power_logistic_binary,
     power_two_proportions,
     prop_half_width,
-    summarise_power_check,
 )
+from irmodels.studies.planning_exact import exact_power_two_proportions
+from irmodels.studies.planning_logistic import n_logistic_binary, power_logistic_binary
+from irmodels.studies.planning_plans import plan_odds_ratio, plan_precision
+from irmodels.studies.planning import power_check_task, summarise_power_check
 from irmodels.studies.runner import run_study
 
 

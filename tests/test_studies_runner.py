@@ -28,15 +28,9 @@ import pandas as pd
 import pytest
 
 from irmodels.core.errors import IrmodelsError
-from irmodels.studies.runner import (
-    SCHEDULER_ENV,
-    StudyLockedError,
-    StudyManifestError,
-    TaskFailedWarning,
-    load_study,
-    run_study,
-    task_rng,
-)
+from irmodels.studies.runner import SCHEDULER_ENV, TaskFailedWarning, load_study, run_study
+from irmodels.studies.runner_store import StudyLockedError, StudyManifestError
+from irmodels.studies.runner_tasks import task_rng
 
 # --------------------------------------------------------------------------- tasks (module level: picklable)
 

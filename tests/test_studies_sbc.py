@@ -2,7 +2,7 @@
 
 What is compared with what:
 
-* the rank ECDF band (:func:`irmodels.studies.sbc.ecdf_band`, Säilynoja et al. 2022) against
+* the rank ECDF band (:func:`irmodels.studies.sbc_ecdf.ecdf_band`, Säilynoja et al. 2022) against
   known cases: exactly uniform and simulated uniform ranks pass, ranks piled at 0 or in the
   middle fail, and the band's simultaneous coverage of uniform ranks is 95% within Monte Carlo
   error; the band and the p-value agree;
@@ -24,7 +24,7 @@ import pytest
 from scipy.special import expit
 
 from irmodels.core.errors import IrmodelsError
-from irmodels.studies import coverage, sbc
+from irmodels.studies import coverage, sbc, sbc_ecdf, sbc_simulate
 from irmodels.studies.runner import run_study
 
 FAST = sbc.FAST_FIT_SETTINGS
@@ -36,7 +36,7 @@ FAST = sbc.FAST_FIT_SETTINGS
 def test_exactly_uniform_ranks_pass():
     L = 19
     ranks = np.repeat(np.arange(L + 1), 10)  # every rank equally often: the ECDF is the diagonal
-    t = sbc.ecdf_test(ranks, L)
+    t = sbc_ecdf.ecdf_test(ranks, L)
     assert t["passed"] and t["max_abs_diff"] < 1e-12 and t["n_outside"] == 0
 
 
@@ -44,20 +44,20 @@ def test_simulated_uniform_ranks_pass_and_piled_ranks_fail():
     rng = np.random.default_rng(11)
     L, N = 99, 1000
     uniform = rng.integers(0, L + 1, N)
-    assert sbc.ecdf_test(uniform, L)["passed"]
+    assert sbc_ecdf.ecdf_test(uniform, L)["passed"]
     piled_at_zero = np.r_[np.zeros(100, dtype=np.int64), rng.integers(0, L + 1, N - 100)]
-    t = sbc.ecdf_test(piled_at_zero, L)
+    t = sbc_ecdf.ecdf_test(piled_at_zero, L)
     assert not t["passed"] and t["p_value"] < 0.05 and t["z_max_diff"] < 0.3
     # an overdispersed posterior (too wide): ranks piled in the middle
     middle = np.clip(np.round(rng.normal(L / 2, L / 8, N)), 0, L).astype(np.int64)
-    assert not sbc.ecdf_test(middle, L)["passed"]
+    assert not sbc_ecdf.ecdf_test(middle, L)["passed"]
 
 
 @pytest.mark.parametrize("N,L", [(50, 19), (200, 19), (1000, 99)])
 def test_band_has_its_simultaneous_coverage(N, L):
     rng = np.random.default_rng(N + L)
     M = 2000
-    band = sbc.ecdf_band(N, L)
+    band = sbc_ecdf.ecdf_band(N, L)
     ranks = rng.integers(0, L + 1, size=(M, N))
     cum = np.stack([np.cumsum(np.bincount(r, minlength=L + 1))[:L] for r in ranks])
     diff = cum / N - band["z"].to_numpy()
@@ -66,23 +66,23 @@ def test_band_has_its_simultaneous_coverage(N, L):
     assert abs(inside.mean() - 0.95) <= 3 * np.sqrt(0.95 * 0.05 / M)
     # the test, the band and the p-value say the same thing
     for r, ok in zip(ranks[:30], inside[:30]):
-        t = sbc.ecdf_test(r, L)
+        t = sbc_ecdf.ecdf_test(r, L)
         assert t["passed"] == bool(ok) == (t["p_value"] >= 0.05)
 
 
 def test_gamma_between_bonferroni_and_pointwise():
-    g = sbc.adjust_gamma(1000, 99)
+    g = sbc_ecdf.adjust_gamma(1000, 99)
     assert 0.05 / 99 < g < 0.05
-    band = sbc.ecdf_band(1000, 99)
+    band = sbc_ecdf.ecdf_band(1000, 99)
     assert (band["lower"] < 0).all() and (band["upper"] > 0).all()
-    assert sbc.adjust_gamma(1000, 99) == g  # fixed seed: the same band every time
+    assert sbc_ecdf.adjust_gamma(1000, 99) == g  # fixed seed: the same band every time
 
 
 def test_ecdf_test_rejects_bad_ranks():
     with pytest.raises(IrmodelsError, match="0..19"):
-        sbc.ecdf_test(np.array([0, 20]), 19)
+        sbc_ecdf.ecdf_test(np.array([0, 20]), 19)
     with pytest.raises(IrmodelsError, match="no ranks"):
-        sbc.ecdf_test(np.array([], dtype=np.int64), 19)
+        sbc_ecdf.ecdf_test(np.array([], dtype=np.int64), 19)
 
 
 def test_thinned_rank():
@@ -98,7 +98,7 @@ def test_thinned_rank():
 def test_design_has_2017_margins():
     from irmodels.data.waves.esr_cirse_2017 import published_margins
 
-    d = sbc.design_2017(np.random.default_rng(1))
+    d = sbc_simulate.design_2017(np.random.default_rng(1))
     m = published_margins()
     assert len(d) == 98 and d["country"].nunique() == 24
     sizes = d["country"].value_counts()
@@ -109,7 +109,7 @@ def test_design_has_2017_margins():
     assert int(d["teaching"].sum()) == int(m[(m.variable == "teaching") & (m.category == "true")]["count"].iloc[0])
 
 
-@pytest.mark.parametrize("family", list(sbc.FAMILIES))
+@pytest.mark.parametrize("family", list(sbc_simulate.FAMILIES))
 def test_simulated_truth_names(family):
     data, truth, args = sbc.simulate_family(family, np.random.default_rng(3))
     assert "sd(country)" in truth and "a[DE]" in truth and "a[RU]" in truth
@@ -136,7 +136,7 @@ def test_fast_sbc_ranks_and_rows(fast_logit):
     assert r["rank"].between(0, L).all() and (r["L"] == L).all()
     n_par = r.groupby("task_id")["parameter"].nunique()
     assert (n_par == 11).all()  # 8 coefficients, sd(country), a[DE], a[RU]
-    summ = sbc.summarise_sbc(r, res.failures.assign(family="logit"))
+    summ = sbc_ecdf.summarise_sbc(r, res.failures.assign(family="logit"))
     assert set(summ.columns) >= {"family", "parameter", "n_sims", "n_failed", "ecdf_pass", "max_abs_ecdf_diff",
                                  "band_half_width"}
     assert (summ["n_sims"] == 4).all()
@@ -179,10 +179,10 @@ def test_failures_are_counted_and_excluded():
     results = pd.DataFrame(rows)
     failures = pd.DataFrame({"task_id": [40, 41], "family": ["f", "f"], "error_type": "E", "message": "m",
                              "traceback": ""})
-    s = sbc.summarise_sbc(results, failures)
+    s = sbc_ecdf.summarise_sbc(results, failures)
     assert (s["n_sims"] == 42).all() and (s["n_failed"] == 12).all() and (s["n_used"] == 30).all()
     assert (s["n_nonconverged"] == 10).all() and (s["n_error"] == 2).all()
-    fr = sbc.failure_rates(results, failures).iloc[0]
+    fr = sbc_ecdf.failure_rates(results, failures).iloc[0]
     assert fr["n_sims"] == 42 and fr["n_failed"] == 12 and fr["failure_rate"] == pytest.approx(12 / 42)
 
 
@@ -265,10 +265,10 @@ def test_coverage_summary_spread_columns_match_simulation_truth():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("family", list(sbc.FAMILIES))
+@pytest.mark.parametrize("family", list(sbc_simulate.FAMILIES))
 def test_full_scale_sbc(family, tmp_path):
     """1000 simulations at the package's MCMC defaults on a LocalCluster (hours for ``share``)."""
     res = run_study(sbc.sbc_task, 1000, seed=20180410, out_dir=tmp_path / family, params={"family": family},
                     batch_size=1, progress=False)
-    summ = sbc.summarise_sbc(res.results, res.failures.assign(family=family))
+    summ = sbc_ecdf.summarise_sbc(res.results, res.failures.assign(family=family))
     assert summ["ecdf_pass"].all(), summ[~summ["ecdf_pass"]]

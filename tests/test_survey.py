@@ -1,4 +1,4 @@
-"""Tests of irmodels.nonresponse.survey against R ``survey`` 4.1.1.
+"""Tests of irmodels.nonresponse.survey, .svyglm, .bootstrap and .frame_prevalence against R ``survey`` 4.1.1.
 
 Reference: tests/reference/survey/make_reference.R -> reference.json on R's
 ``apistrat`` data with ``svydesign(ids = ~1, weights = ~pw)``:
@@ -31,8 +31,11 @@ from irmodels.core.errors import (
     SeparationWarning,
     WeightingError,
 )
-from irmodels.nonresponse.survey import bootstrap_weights, proportion_ci, svyglm_logit, weighted_prevalence
-from irmodels.nonresponse.weighting import rake, weight
+from irmodels.nonresponse.bootstrap import bootstrap_weights
+from irmodels.nonresponse.survey import proportion_ci, weighted_prevalence
+from irmodels.nonresponse.svyglm import svyglm_logit
+from irmodels.nonresponse.raking import rake
+from irmodels.nonresponse.weighting import weight
 
 REF_DIR = Path(__file__).parent / "reference" / "survey"
 REF = json.loads((REF_DIR / "reference.json").read_text())
@@ -272,7 +275,7 @@ def test_pool_prevalence_rubin_on_logit_scale():
 
     t = pd.DataFrame({"replicate": [0, 1, 2, 3], "scenario": "s", "term": "y", "group": "all",
                       "estimate": [0.4, 0.5, 0.45, 0.55], "std_error": [0.05, 0.05, 0.04, 0.06], "deff_kish": [2.0, 2.2, 2.4, 2.6]})
-    from irmodels.nonresponse.survey import pool_prevalence
+    from irmodels.nonresponse.frame_prevalence import pool_prevalence
 
     r = pool_prevalence(t).iloc[0]
     q = logit(t["estimate"])
@@ -292,7 +295,7 @@ def test_reconstruction_ensemble_end_to_end():
     from irmodels.core.errors import IdentificationError
     from irmodels.core.pooling import run_over_ensemble
     from irmodels.identification.reconstruction import reconstruct
-    from irmodels.nonresponse.survey import frame_weighted_prevalence, pool_prevalence
+    from irmodels.nonresponse.frame_prevalence import frame_weighted_prevalence, pool_prevalence
     from irmodels.nonresponse.weighting import COLLAPSE_BEDS_400
 
     ens = reconstruct(4, 7, "informed")
@@ -351,7 +354,7 @@ def test_pool_prevalence_small_n_continuity_correction():
     from scipy import stats
     from scipy.special import expit, logit
 
-    from irmodels.nonresponse.survey import pool_prevalence
+    from irmodels.nonresponse.frame_prevalence import pool_prevalence
 
     t = pd.DataFrame({"replicate": [0, 1, 2], "scenario": "s", "term": "y", "group": "<200",
                       "estimate": [0.0, 0.25, 0.0], "std_error": [0.0, 0.25, 0.0], "n_eff": [4.0, 3.0, 4.0]})
@@ -385,7 +388,7 @@ def test_pool_prevalence_all_zero_domain_is_not_a_point():
     from scipy import stats
     from scipy.special import expit, logit
 
-    from irmodels.nonresponse.survey import pool_prevalence
+    from irmodels.nonresponse.frame_prevalence import pool_prevalence
 
     t = pd.DataFrame({"replicate": [0, 1], "scenario": "s", "term": "y", "group": "g", "estimate": 0.0,
                       "std_error": 0.0, "n_eff": 4.0})
@@ -398,8 +401,8 @@ def test_pool_prevalence_all_zero_domain_is_not_a_point():
 
 
 def test_reference_scenario_is_labelled_not_an_estimate():
-    from irmodels.nonresponse.frame import ROLE_ESTIMATE, ROLE_REFERENCE, ROLE_UNWEIGHTED
-    from irmodels.nonresponse.survey import frame_weighted_prevalence
+    from irmodels.nonresponse.scenarios import ROLE_ESTIMATE, ROLE_REFERENCE, ROLE_UNWEIGHTED
+    from irmodels.nonresponse.frame_prevalence import frame_weighted_prevalence
 
     d = pd.DataFrame({"country": ["DE", "FR", "TR", "IT", "SE", "PL"] * 4,
                       "beds_class": pd.Categorical([">=800", "400-799", "200-399", "<200"] * 6),
@@ -427,7 +430,7 @@ def _wave_2025() -> pd.DataFrame:
 
 
 def _frame_file(tmp_path, text: str):
-    from irmodels.nonresponse.frame import load_frame
+    from irmodels.nonresponse.frame_file import load_frame
 
     p = tmp_path / "frame_2025.csv"
     p.write_text(text)
@@ -436,7 +439,7 @@ def _frame_file(tmp_path, text: str):
 
 def test_prevalence_on_a_user_frame_uses_its_own_total(tmp_path):
     """Post-stratified to a user frame of 1440 by country (hand: sum_c N_c p_c / N)."""
-    from irmodels.nonresponse.survey import frame_weighted_prevalence
+    from irmodels.nonresponse.frame_prevalence import frame_weighted_prevalence
 
     fr = _frame_file(tmp_path, "country,N\nPL,600\nCZ,300\nPT,240\nDE,300\n")
     d = _wave_2025()
@@ -456,7 +459,7 @@ def test_prevalence_on_a_user_frame_uses_its_own_total(tmp_path):
 
 def test_prevalence_named_scenarios_need_the_waves_frame_size_and_cover_its_countries():
     from irmodels.core.errors import FrameError
-    from irmodels.nonresponse.survey import frame_weighted_prevalence
+    from irmodels.nonresponse.frame_prevalence import frame_weighted_prevalence
 
     d = _wave_2025()
     with pytest.raises(WeightingError, match="frame_total= is required"):
@@ -474,8 +477,8 @@ def test_prevalence_named_scenarios_need_the_waves_frame_size_and_cover_its_coun
 
 def test_prevalence_flags_or_refuses_a_frame_that_contradicts_the_respondents(tmp_path):
     from irmodels.core.errors import FrameError
-    from irmodels.nonresponse.frame import FrameContradictionWarning
-    from irmodels.nonresponse.survey import frame_weighted_prevalence
+    from irmodels.nonresponse.frame_check import FrameContradictionWarning
+    from irmodels.nonresponse.frame_prevalence import frame_weighted_prevalence
 
     fr = _frame_file(tmp_path, "country,N\nPL,5\nCZ,300\nPT,240\nDE,300\n")  # 8 PL respondents, 5 PL departments
     d = _wave_2025()
@@ -484,3 +487,34 @@ def test_prevalence_flags_or_refuses_a_frame_that_contradicts_the_respondents(tm
     assert t.loc["user", "frame_check"] == "country=PL: frame 5 < 8 respondents"
     with pytest.raises(FrameError, match="contradicts the data"):
         frame_weighted_prevalence(d, "cover_24_7", frame=fr, margin_vars=("country",), on_contradiction="raise")
+
+
+def test_a_heavy_class_without_variation_is_flagged():
+    """The cause of the raked prevalence's undercoverage at 2017's n (docs/studies.md): a class with
+    much of the weight whose respondents all answer alike gets zero design variance."""
+    import warnings
+
+    from irmodels.core.errors import DegenerateCellWarning
+    from irmodels.nonresponse.survey import degenerate_cells
+    from irmodels.nonresponse.weighting import weight
+
+    d = pd.DataFrame({"beds_class": pd.Categorical(["<200", "<200", "200-399", "200-399", ">=800", ">=800"]),
+                      "y": [True, True, False, True, True, False]})
+    r = weight(d, "rake", margins={"beds_class": {"<200": 40, "200-399": 20, ">=800": 10}})
+    with pytest.warns(DegenerateCellWarning, match=r"beds_class='<200': 2 answer\(s\), all 1, 57% of the weight"):
+        est = weighted_prevalence(d, "y", r)
+    assert est["estimate"].iloc[0] == pytest.approx((40 + 10 + 5) / 70)
+    cells = degenerate_cells(d, d["y"].to_numpy(float), np.ones(6, bool), r.weights.to_numpy(), r.calibration)
+    assert cells == [{"column": "beds_class", "category": "<200", "n": 2, "weight_share": pytest.approx(40 / 70),
+                      "value": 1.0}]
+    # with variation in the heavy class, or a degenerate class below 10% of the weight: no warning
+    d2 = d.assign(y=[True, False, False, True, True, True])
+    r2 = weight(d2, "rake", margins={"beds_class": {"<200": 40, "200-399": 20, ">=800": 5}})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DegenerateCellWarning)
+        weighted_prevalence(d2, "y", r2)
+    assert degenerate_cells(d2, d2["y"].to_numpy(float), np.ones(6, bool), r2.weights.to_numpy(), r2.calibration,
+                            min_share=0.05) == [{"column": "beds_class", "category": ">=800", "n": 2,
+                                                 "weight_share": pytest.approx(5 / 65), "value": 1.0}]
+    # fixed weights carry no calibration classes
+    assert degenerate_cells(d, d["y"].to_numpy(float), np.ones(6, bool), np.ones(6), None) == []

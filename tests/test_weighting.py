@@ -1,9 +1,12 @@
-"""Tests of irmodels.nonresponse.weighting.
+"""Tests of irmodels.nonresponse.weighting (the interface and the registry) and of the modules
+behind it: raking (the cell-table kernel), weighting_methods, weighting_diagnostics, collapse.
 
 Reference values: R ``survey`` 4.1.1 (tests/reference/survey/make_reference.R ->
 reference.json) for ``rake`` and ``calibrate`` (linear, logit with bounds 0.5-2)
 on the ``apistrat`` data; closed forms (post-stratification, saturated propensity
-model, Kish) elsewhere; invariants (raked margins equal targets) by hypothesis.
+model, Kish, raking with one row per category or zero base weights) elsewhere;
+invariants (raked margins equal targets; the same weights whatever the column type) by
+hypothesis and by construction.
 """
 
 from __future__ import annotations
@@ -18,16 +21,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from irmodels.core.errors import ConvergenceError, DataDroppedWarning, WeightingError
-from irmodels.nonresponse.weighting import (
-    METHODS,
-    WeightingResult,
-    effective_n,
-    kish_deff,
-    rake,
-    register_method,
-    trim,
-    weight,
-)
+from irmodels.nonresponse.raking import rake
+from irmodels.nonresponse.weighting import METHODS, WeightingResult, register_method, weight
+from irmodels.nonresponse.weighting_diagnostics import effective_n, kish_deff, trim
 
 REF_DIR = Path(__file__).parent / "reference" / "survey"
 REF = json.loads((REF_DIR / "reference.json").read_text())
@@ -305,7 +301,7 @@ def test_propensity_above_one_is_a_named_warning():
     """A frame cell with fewer units than respondents (5 respondents, N = 2) gives
     propensity 2.5 > 1: a PropensityAboveOneWarning naming the cell, not only info."""
     from irmodels.core.errors import IrmodelsWarning
-    from irmodels.nonresponse.weighting import PropensityAboveOneWarning
+    from irmodels.nonresponse.weighting_methods import PropensityAboveOneWarning
 
     d = pd.DataFrame({"beds_class": ["a"] * 5 + ["b"] * 5})
     frame = pd.DataFrame({"beds_class": ["a", "b"], "N": [2.0, 100.0]})
@@ -338,7 +334,8 @@ def test_rake_to_a_user_frame_of_1440_keeps_its_total(tmp_path):
     """Issue 11: a user frame whose counts sum to 1440 gives weights summing to 1440 (not
     rescaled to 2017's 1180); each country's weights sum to its frame count (raking to the
     country margin: w = N_c / n_c, by hand)."""
-    from irmodels.nonresponse.frame import frame_margins, load_frame
+    from irmodels.nonresponse.frame import frame_margins
+    from irmodels.nonresponse.frame_file import load_frame
 
     p = tmp_path / "frame.csv"
     p.write_text("country,N\nPL,700\nCZ,440\nPT,300\n")
@@ -351,3 +348,106 @@ def test_rake_to_a_user_frame_of_1440_keeps_its_total(tmp_path):
     assert w["PL"] == pytest.approx(100, rel=1e-12) and w["CZ"] == pytest.approx(110, rel=1e-12)
     assert w["PT"] == pytest.approx(60, rel=1e-12)
     assert res.diagnostics["frame_below_sample"] == []
+
+
+# ---------------------------------------------------------------------------
+# the cell-table kernel (irmodels.nonresponse.raking): column codes, checks on the cell
+# table, mapping back to the rows
+
+
+def _typed_data(n: int = 400, seed: int = 3):
+    """Margin columns of every kind: categorical (unused category, categories not in margin order), bool, string, int."""
+    rng = np.random.default_rng(seed)
+    d = pd.DataFrame({
+        "c": pd.Categorical.from_codes(rng.integers(0, 3, n), ["r", "p", "q"]).add_categories(["unused"]),
+        "t": rng.random(n) < 0.4,
+        "s": pd.Series(rng.choice(["aa", "bb", "cc", "dd"], n)).astype("string"),
+        "i": rng.integers(0, 3, n),
+    })
+    truth = rng.lognormal(0, 0.5, n)
+    margins = {c: {str(k): float(v) for k, v in pd.Series(truth).groupby(d[c].astype(str).to_numpy()).sum().items()} for c in d}
+    return d, margins, rng.lognormal(0, 0.3, n)
+
+
+def test_rake_gives_the_same_weights_for_every_column_type():
+    """Categorical and bool columns are coded without hashing, the others factorised; the weights
+    equal those of the same data as object strings bit for bit, and meet the margins."""
+    d, margins, base = _typed_data()
+    base_before = base.copy()
+    w = rake(d, margins, base)
+    ref = rake(d.astype(str).astype(object), margins, base)
+    assert np.array_equal(w.to_numpy(), ref.to_numpy())
+    assert np.array_equal(base, base_before) and not np.shares_memory(w.to_numpy(), base)
+    for c, m in margins.items():
+        got = w.groupby(d[c].astype(str).to_numpy()).sum()
+        for k, t in m.items():
+            assert got[k] == pytest.approx(t, rel=1e-9)
+
+
+def test_rake_data_labels_with_the_same_text_are_one_category():
+    """1 and "1" in an object column both belong to margin category "1" (labels compared as text)."""
+    d = pd.DataFrame({"m": pd.Series([1, "1", 2, "2", 1, 2, "1"], dtype=object), "u": list("abababa")})
+    m = {"m": {"1": 4.0, "2": 3.0}, "u": {"a": 3.5, "b": 3.5}}
+    base = [1, 2, 3, 1, 2, 3, 1.5]
+    w = rake(d, m, base)
+    assert np.array_equal(w.to_numpy(), rake(d.astype(str), m, base).to_numpy())
+    assert w[(d["m"].astype(str) == "1").to_numpy()].sum() == pytest.approx(4.0, rel=1e-9)
+
+
+def test_rake_zero_base_weights_closed_form():
+    """Rows with base weight 0 keep weight 0. With base (0, 1, 1, 2, 0.5) on the toy data, x
+    has one row of positive weight (x, v) -> 40; u one (y, u) -> 50; the two (y, v) rows share
+    v's remaining 10 as 2 : 0.5."""
+    d = _toy()
+    good = {"a": {"x": 40, "y": 60}, "b": {"u": 50, "v": 50}}
+    w = rake(d, good, [0, 1, 1, 2, 0.5], tol=1e-14)
+    np.testing.assert_allclose(w.to_numpy(), [0, 40, 50, 8, 2], rtol=1e-12, atol=0)
+    with pytest.raises(WeightingError, match=r"category 'x' \(population total 40\) is absent from the sample \(or has zero base weight\)"):
+        rake(d, good, [0, 0, 1, 1, 1])
+
+
+def test_rake_unknown_bool_categories_in_order_of_appearance():
+    d = pd.DataFrame({"t": [True, False, True], "u": ["a", "a", "b"]})
+    with pytest.raises(WeightingError) as ei:
+        rake(d, {"t": {"x": 3.0}, "u": {"a": 2.0, "b": 1.0}})
+    msg = str(ei.value)
+    assert msg.index("category 'True' is in the data") < msg.index("category 'False' is in the data")
+
+
+@pytest.mark.parametrize("n_columns", [1, 3, 6])
+def test_rake_one_row_per_category_closed_form(n_columns):
+    """Every row its own category in every margin: raking gives w_i = T_i in any key space
+    (6000 cells: a dense table; 6000^3: sorted keys; 6000^6 > 2^62: unique rows)."""
+    n = 6000
+    rng = np.random.default_rng(n_columns)
+    truth = rng.lognormal(0, 0.4, n)
+    perms = [rng.permutation(n) for _ in range(n_columns)]
+    d = pd.DataFrame({f"v{j}": [f"r{k}" for k in p] for j, p in enumerate(perms)})
+    margins = {f"v{j}": {f"r{k}": float(t) for k, t in zip(p, truth)} for j, p in enumerate(perms)}
+    w = rake(d, margins, rng.lognormal(0, 0.3, n))
+    np.testing.assert_allclose(w.to_numpy(), truth, rtol=1e-12, atol=0)
+
+
+def test_rake_peak_memory_is_about_the_result():
+    """Issue 13: raking 5 x 10^5 rows holds at most 1.5x the input (data frame + base weights) at
+    once, the result included (tracemalloc counts numpy's allocations)."""
+    import tracemalloc
+
+    n = 500_000
+    rng = np.random.default_rng(1)
+    d = pd.DataFrame({"a": pd.Categorical.from_codes(rng.integers(0, 24, n), [f"c{i}" for i in range(24)]),
+                      "b": pd.Categorical.from_codes(rng.integers(0, 4, n), list("wxyz")), "t": rng.random(n) < 0.7})
+    base = rng.lognormal(0, 0.3, n)
+    margins = {c: {str(k): float(v) for k, v in pd.Series(base * rng.lognormal(0, 0.5, n)).groupby(d[c].astype(str).to_numpy()).sum().items()}
+               for c in d}
+    for c in list(margins)[1:]:  # the same population total in every margin
+        first = sum(margins["a"].values())
+        margins[c] = {k: v * first / sum(margins[c].values()) for k, v in margins[c].items()}
+    inputs = d.memory_usage(index=True, deep=True).sum() + base.nbytes
+    tracemalloc.start()
+    try:
+        w = rake(d, margins, base)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert np.isfinite(w).all() and w.nbytes <= peak <= 1.5 * inputs

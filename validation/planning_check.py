@@ -50,16 +50,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 
-from irmodels.core.io import write_table_atomic# noqa: E402
-from irmodels.studies.planning import (  # noqa: E402
-    exact_power_two_proportions,
-    n_logistic_binary,
-    n_two_proportions,
-    power_check_task,
-    power_logistic_binary,
-    power_two_proportions,
-    summarise_power_check,
-)
+from irmodels.core.io import write_table_atomic  # noqa: E402
+from irmodels.studies.planning import power_check_task, summarise_power_check  # noqa: E402
+from irmodels.studies.planning_exact import exact_power_two_proportions  # noqa: E402
+from irmodels.studies.planning_logistic import n_logistic_binary, power_logistic_binary  # noqa: E402
+from irmodels.studies.planning_proportions import n_two_proportions, power_two_proportions  # noqa: E402
 from irmodels.studies.runner import run_study  # noqa: E402
 
 SEED = 19980815  # Hsieh, Bloch & Larsen, Statistics in Medicine 17(14), 1998

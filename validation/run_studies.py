@@ -9,7 +9,7 @@ What
   covariate counts), parameters drawn from the model's priors, fitted with nutpie at the
   package's MCMC defaults (4 chains x 1000 draws, 1000 tuning steps), ranks among L = 99
   thinned draws, tested with the simultaneous 95% ECDF band of Säilynoja et al. (2022).
-  Non-converged fits (the gate of ``irmodels.models.posterior.GATE``) and tasks that raised are
+  Non-converged fits (the gate of ``irmodels.core.convergence.GATE``) and tasks that raised are
   counted as failed and excluded from the test.
 * **Coverage** (:mod:`irmodels.studies.coverage`): 95% intervals of Firth logistic regression
   (profile penalised likelihood), ordinal ML (Wald), weighted logistic regression with design
@@ -24,7 +24,7 @@ interrupted study; the per-task parquet parts are not tracked, see the ``.gitign
 Outputs (tracked)
 -----------------
 * ``validation/sbc_summary.csv``: one row per family x parameter (``family``, ``parameter``,
-  ``n_sims``, ``n_failed``, ``ecdf_pass``, ...: :func:`irmodels.studies.sbc.summarise_sbc`) for
+  ``n_sims``, ``n_failed``, ``ecdf_pass``, ...: :func:`irmodels.studies.sbc_ecdf.summarise_sbc`) for
   ``logit``, ``ordinal``, ``beta_binomial`` (full scale) and ``share_reduced`` (the share model
   at the reduced MCMC settings :data:`SHARE_REDUCED_SETTINGS`; the full-scale ``share`` study
   costs minutes per fit and is not summarised);
@@ -32,7 +32,7 @@ Outputs (tracked)
   the same for an independent replicate (``--replicate K``: seed ``SBC_SEED + K``, study
   directory ``studies/sbc_<family>_replicate<K>``), run to check a failed test (replicate 1:
   ``beta_binomial``, after ``phi`` fell outside its band);
-* ``validation/sbc_failure_rate.csv``: per family (:func:`irmodels.studies.sbc.failure_rates`);
+* ``validation/sbc_failure_rate.csv``: per family (:func:`irmodels.studies.sbc_ecdf.failure_rates`);
 * ``validation/sbc_ecdf_<family>.pdf`` / ``.png``: ECDF difference of the ranks per parameter
   with the simultaneous 95% band;
 * ``validation/coverage_summary.csv``: ``method``, ``n``, ``quantity``, ``n_sims``,
@@ -168,7 +168,7 @@ def _family_results(fam: str, replicate: int = 0):
 def write_sbc_summary(families, replicate: int = 0) -> pd.DataFrame | None:
     """Tables and figures of the SBC studies; ``replicate > 0``: ``validation/sbc_replicate<K>_*``."""
     from irmodels.core.io import write_table_atomic
-    from irmodels.studies.sbc import ecdf_band, failure_rates, summarise_sbc
+    from irmodels.studies.sbc_ecdf import ecdf_band, failure_rates, summarise_sbc
 
     res, fails = [], []
     for fam in families:
@@ -196,7 +196,7 @@ def write_sbc_summary(families, replicate: int = 0) -> pd.DataFrame | None:
 
 def _ecdf_figure(fam: str, g: pd.DataFrame, summ: pd.DataFrame, ecdf_band, stem: str) -> None:
     from irmodels.figures.style import DOUBLE_COLUMN_MM, OKABE_ITO, journal_style, new_figure, save_figure
-    from irmodels.studies.sbc import FAMILIES
+    from irmodels.studies.sbc_simulate import FAMILIES
 
     params = list(dict.fromkeys(g["parameter"]))
     if not params:

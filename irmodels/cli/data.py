@@ -64,7 +64,7 @@ def _reconstruct(args: argparse.Namespace) -> int:
         is_file = Path(str(args.assumptions)).is_file()
         check_output_paths({"--out": args.out}, {"--assumptions": args.assumptions if is_file else None})
         if is_file:
-            from irmodels.identification.curves import load_odds_ratios
+            from irmodels.identification.odds_ratios import load_odds_ratios
             from irmodels.core.yamlio import load_yaml
 
             # the strict reader first (YAML 1.2 scalars; aliases, tags, duplicate keys refused with lines), and

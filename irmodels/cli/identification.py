@@ -23,7 +23,8 @@ def _bounds(args: argparse.Namespace) -> int:
 
 
 def _curve(args: argparse.Namespace) -> int:
-    from irmodels.identification.curves import assumption_grid, association_curve
+    from irmodels.identification.odds_ratios import assumption_grid
+    from irmodels.identification.curves import association_curve
 
     grid = None
     if args.range and not args.range[0] < args.range[1]:

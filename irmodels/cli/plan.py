@@ -35,7 +35,7 @@ Formulas and references: docs/planning.md.
 
 def _error(rule: str, option: str, value=None):
     from irmodels.core.errors import Problem
-    from irmodels.studies.planning import PlanningError
+    from irmodels.studies.planning_checks import PlanningError
 
     return PlanningError([Problem(rule=rule, column=option, value=value)], what="options")
 
@@ -43,7 +43,7 @@ def _error(rule: str, option: str, value=None):
 def _response_rate(text: str):
     """``0.083`` or ``CLASS=RATE,...`` (rates per beds class)."""
     from irmodels.core.errors import Problem
-    from irmodels.studies.planning import PlanningError
+    from irmodels.studies.planning_checks import PlanningError
 
     text = text.strip()
     if "=" not in text:
@@ -71,7 +71,7 @@ def _response_rate(text: str):
 
 
 def _classes(text: str, option: str) -> list[str]:
-    from irmodels.nonresponse.frame import BEDS_CLASSES
+    from irmodels.nonresponse.frame_keys import BEDS_CLASSES
 
     out = [s.strip() for s in text.split(",") if s.strip()]
     bad = [s for s in out if s not in BEDS_CLASSES]
@@ -82,7 +82,8 @@ def _classes(text: str, option: str) -> list[str]:
 
 def _cells(args: argparse.Namespace):
     """Frame cells of ``--frame`` (counts as given) or ``--scenario`` with ``--total``; None without either."""
-    from irmodels.nonresponse.frame import frame_cells, load_frame
+    from irmodels.nonresponse.frame import frame_cells
+    from irmodels.nonresponse.frame_file import load_frame
 
     if args.frame and args.scenario:
         raise _error("give either --frame or --scenario, not both", "--scenario", args.scenario)
@@ -107,10 +108,10 @@ def _deff(args: argparse.Namespace) -> tuple[float, str]:
         raise _error("give either --deff or --weights (whose Kish design effect is used), not both", "--weights", args.weights)
     import pandas as pd
 
-    from irmodels.studies.planning import deff_kish
+    from irmodels.studies.planning_frame import deff_kish
 
     from irmodels.core.errors import Problem
-    from irmodels.studies.planning import PlanningError
+    from irmodels.studies.planning_checks import PlanningError
 
     try:
         df = pd.read_csv(args.weights)
@@ -130,7 +131,7 @@ def _deff(args: argparse.Namespace) -> tuple[float, str]:
 
 def _plan(args: argparse.Namespace) -> int:
     from irmodels.core.io import check_output_paths, write_table_atomic
-    from irmodels.studies.planning import plan_odds_ratio, plan_precision
+    from irmodels.studies.planning_plans import plan_odds_ratio, plan_precision
 
     check_output_paths({"--out": args.out}, {"--frame": args.frame, "--weights": args.weights})
     if args.half_width is None and args.odds_ratio is None:
@@ -227,7 +228,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--weight-column", default="weight", help="column of --weights")
     f = p.add_argument_group("frame")
     f.add_argument("--frame", help="user frame file (CSV: country, N[, beds_class, ...]); its counts are the units per cell")
-    f.add_argument("--scenario", help="named frame scenario (irmodels.nonresponse.frame.SCENARIOS), scaled to --total units")
+    f.add_argument("--scenario", help="named frame scenario (irmodels.nonresponse.scenarios.SCENARIOS), scaled to --total units")
     f.add_argument("--total", type=float,
                    help="frame size: required with --scenario; without a frame, the population for the finite population correction")
     f.add_argument("--by", help="region, beds_class or region,beds_class (default: Europe-wide)")

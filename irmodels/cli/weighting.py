@@ -40,7 +40,7 @@ def _reported(fn):
 
 def _user_frame(args: argparse.Namespace):
     """The user frame file, validated (checked against the respondents by frame_cells(respondents=))."""
-    from irmodels.nonresponse.frame import load_frame
+    from irmodels.nonresponse.frame_file import load_frame
 
     if not getattr(args, "frame", None):
         return None
@@ -106,7 +106,7 @@ def _load(args: argparse.Namespace):
     import pandas as pd
 
     from irmodels.core.errors import WeightingError
-    from irmodels.nonresponse.frame import region_of
+    from irmodels.nonresponse.frame_keys import region_of
     from irmodels.data.importing import read_table
 
     data = read_table(args.table)
@@ -234,7 +234,7 @@ def _weight(args: argparse.Namespace) -> int:
 
 @_reported
 def _prevalence(args: argparse.Namespace) -> int:
-    from irmodels.nonresponse.survey import frame_weighted_prevalence
+    from irmodels.nonresponse.frame_prevalence import frame_weighted_prevalence
 
     data, dropped = _load(args)
     positive = args.positive.split(",") if args.positive else None
@@ -255,7 +255,8 @@ def _prevalence(args: argparse.Namespace) -> int:
 def _tipping(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from irmodels.nonresponse.sensitivity import manski_bounds, tipping_point
+    from irmodels.nonresponse.manski import manski_bounds
+    from irmodels.nonresponse.sensitivity import tipping_point
     from irmodels.nonresponse.weighting import weight
 
     data, dropped = _load(args)
@@ -280,7 +281,7 @@ def _common(p: argparse.ArgumentParser, *, table: bool = True) -> None:
     if table:
         p.add_argument("table", help="validated respondent table (CSV written by irmodels, e.g. import-wave --out)")
     p.add_argument("--scenario", default="radiologists",
-                   help="named frame scenario, built for the 2017 wave (irmodels.nonresponse.frame.SCENARIOS: radiologists, "
+                   help="named frame scenario, built for the 2017 wave (irmodels.nonresponse.scenarios.SCENARIOS: radiologists, "
                         "hospitals_200plus, hospitals, *_answering_only, respondents_table1 = the table's own "
                         "distribution); ignored with --frame")
     p.add_argument("--frame", help="user frame file (CSV: country, N[, beds_class, teaching, source]); its counts are the "

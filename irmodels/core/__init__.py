@@ -6,8 +6,11 @@
   duplicate keys, aliases, tags, size and depth refused with line numbers);
 * :mod:`~irmodels.core.io`: atomic writers, output-path checks, spreadsheet-formula
   neutralising;
-* :mod:`~irmodels.core.pooling`: Rubin's rules across replicates and stacking of draws
-  (refusing unidentified quantities).
+* :mod:`~irmodels.core.pooling`: Rubin's rules across replicates (refusing unidentified
+  quantities); :mod:`~irmodels.core.stacking`: stacking posterior draws of replicates;
+  :mod:`~irmodels.core.convergence`: the one convergence gate (``GATE``) and per-replicate
+  diagnostics;
+* :mod:`~irmodels.core.version`: the one version (package metadata).
 
 Imports nothing from another irmodels layer (checked by ``tests/test_layering.py``).
 """

@@ -159,6 +159,11 @@ class DataDroppedWarning(IrmodelsWarning):
     """Rows or categories were explicitly excluded or merged (with counts)."""
 
 
+class DegenerateCellWarning(IrmodelsWarning):
+    """A weighting class with much of the weight has no variation in the outcome: the design
+    variance (linearisation or bootstrap) gives it zero variance and the interval is too narrow."""
+
+
 class BootstrapFailureWarning(DataDroppedWarning):
     """Bootstrap replicates whose weighting failed were left out (count and share in the message).
 

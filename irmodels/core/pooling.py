@@ -1,16 +1,11 @@
-"""Combining results over an ensemble of reconstructed datasets.
+"""Combining frequentist results over an ensemble of reconstructed datasets: Rubin's rules.
 
 The 2017 respondents are reconstructed ``k`` times (:func:`irmodels.identification.reconstruction.reconstruct`);
-any estimator is run once per replicate (:func:`run_over_ensemble`) and the results are
-combined:
-
-* frequentist estimates with **Rubin's rules** (:func:`pool`), which also report how much of
-  the total variance is due to the reconstruction (between-replicate variance);
-* Bayesian posterior draws by **stacking** (:func:`pool_draws`; every replicate contributes
-  the same number of draws, the mixture approximates the posterior averaged over the
-  assumption set) and summarised by :func:`summarise_draws`. Draws are stacked only after
-  each replicate's fit passed the convergence gate (:data:`GATE`; refused or flagged
-  otherwise), and every draw keeps its replicate, chain and draw identity.
+any estimator is run once per replicate (:func:`run_over_ensemble`) and the frequentist
+estimates are combined with **Rubin's rules** (:func:`pool`), which also report how much of
+the total variance is due to the reconstruction (between-replicate variance). Bayesian
+posterior draws are stacked by :mod:`irmodels.core.stacking` after the convergence gate of
+:mod:`irmodels.core.convergence`.
 
 References
 ----------
@@ -19,30 +14,23 @@ Barnard J, Rubin DB (1999). Small-sample degrees of freedom with multiple imputa
 *Biometrika* 86:948-955.
 van Buuren S (2018). *Flexible Imputation of Missing Data*, 2nd ed., sec. 5.2.
 The degrees of freedom follow ``mice::pool`` (``barnard.rubin()`` in amices/mice,
-``R/barnard.rubin.R``). Zhou X, Reiter JP (2010). A note on Bayesian inference after multiple
-imputation. *Am Stat* 64:159-163 (mixing draws across completed datasets).
+``R/barnard.rubin.R``).
 """
 
 from __future__ import annotations
 
-import warnings
-from typing import Any, Callable, Literal, Mapping, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from irmodels.core.errors import ConvergenceError, ConvergenceWarning, Problem, SchemaError
+from irmodels.core.errors import Problem, SchemaError
 
 __all__ = [
     "pool",
-    "pool_draws",
-    "summarise_draws",
-    "replicate_diagnostics",
     "run_over_ensemble",
     "barnard_rubin_df",
-    "GATE",
-    "DIAGNOSTIC_COLUMNS",
 ]
 
 
@@ -149,76 +137,17 @@ def pool(
     4.0
     """
     by = list(by)
-    if "identification" in tidy.columns:
-        lab = tidy["identification"].astype(str)
-        bad = tidy.loc[~lab.str.startswith("identified"), [c for c in by if c in tidy.columns] + ["identification"]]
-        if len(bad):
-            from irmodels.core.errors import IdentificationError
-
-            shown = bad.drop_duplicates().head(8).to_dict("records")
-            raise IdentificationError(
-                f"pool: {len(bad)} rows are not identified by the data ({shown}); Rubin's rules would present the "
-                "assumption's spread as sampling variance. Report them as bounds (irmodels.bounds) and as curves over "
-                "the assumption parameter (irmodels.association_curve, irmodels.coverage_curve)")
-    need = [*by, replicate_col, "estimate", "std_error"]
-    probs = [Problem("required column is missing", column=c) for c in need if c not in tidy.columns]
-    if probs:
-        raise SchemaError(probs, what="pool")
-    est = pd.to_numeric(tidy["estimate"], errors="coerce")
-    se = pd.to_numeric(tidy["std_error"], errors="coerce")
-    for col, v in (("estimate", est), ("std_error", se)):
-        for r in tidy.index[~np.isfinite(v.to_numpy(dtype=float, na_value=np.nan))]:
-            probs.append(Problem("must be a finite number (pooling never drops a replicate silently)",
-                                 row=r, column=col, value=tidy.at[r, col]))
-    for r in tidy.index[(se < 0).fillna(False)]:
-        probs.append(Problem("std_error must be >= 0", row=r, column="std_error", value=tidy.at[r, "std_error"]))
-    dup = tidy.duplicated([*by, replicate_col], keep=False)
-    for r in tidy.index[dup]:
-        probs.append(Problem(f"replicate appears twice for the same {by}", row=r, column=replicate_col,
-                             value=tidy.at[r, replicate_col]))
-    if probs:
-        raise SchemaError(probs, what="pool")
+    _refuse_unidentified(tidy, by)
+    need, est, se = _checked_inputs(tidy, by, replicate_col)
     work = tidy.assign(_q=est, _u=se**2)
     groups = work.groupby(by, sort=False, dropna=False)
-    repsets = groups[replicate_col].apply(lambda s: tuple(sorted(s)))
-    if repsets.nunique() > 1:
-        ref = repsets.iloc[0]
-        for key, rs in repsets.items():
-            if rs != ref:
-                probs.append(Problem(f"group has replicates {len(rs)} != {len(ref)} of the first group "
-                                     "(every estimand must come from the same replicates)", row=str(key)))
-        raise SchemaError(probs, what="pool")
-    m = len(repsets.iloc[0])
-    if m < 2:
-        raise SchemaError([Problem("Rubin's rules need at least 2 replicates", column=replicate_col, value=m)],
-                          what="pool")
+    m = _n_replicates(groups, replicate_col)
     agg = groups.agg(estimate=("_q", "mean"), between_var=("_q", "var"), within_var=("_u", "mean"),
                      n_replicates=("_q", "size"))
     b = agg["between_var"].to_numpy()
     ubar = agg["within_var"].to_numpy()
     total = ubar + (1 + 1 / m) * b
-    auto = isinstance(dfcom, str) and dfcom == "auto"
-    if auto:
-        dfcom = "df_resid" if "df_resid" in tidy.columns else None
-    if dfcom is None:
-        dfc: float | np.ndarray = np.inf
-    elif auto:
-        # replicates of one estimand may differ in n (rows dropped explicitly): the smallest df is conservative
-        dfr = pd.to_numeric(work[dfcom], errors="coerce")
-        bad_df = tidy.index[~(dfr > 0).to_numpy(dtype=bool)]
-        if len(bad_df):
-            raise SchemaError([Problem("df_resid must be a number > 0", row=r, column=dfcom, value=tidy.at[r, dfcom])
-                               for r in bad_df[:10]], what="pool")
-        dfc = work.assign(_df=dfr).groupby(by, sort=False, dropna=False)["_df"].min().to_numpy(dtype=float)
-    elif isinstance(dfcom, str):
-        if dfcom not in tidy.columns:
-            raise SchemaError([Problem("dfcom column is missing", column=dfcom)], what="pool")
-        nun = groups[dfcom].nunique()
-        if (nun > 1).any():
-            raise SchemaError([Problem("dfcom must be constant within a group", column=dfcom)], what="pool")
-        dfc = groups[dfcom].first().to_numpy(dtype=float)
-    else:
-        dfc = float(dfcom)
+    dfcom, dfc = _complete_data_df(dfcom, tidy, work, groups, by)
     df = barnard_rubin_df(m, b, total, dfc)
     with np.errstate(divide="ignore", invalid="ignore"):
         riv = (1 + 1 / m) * b / ubar
@@ -248,6 +177,90 @@ def pool(
         if (groups[c].nunique(dropna=False) <= 1).all():
             out[c] = groups[c].first().to_numpy()
     return out
+
+
+def _refuse_unidentified(tidy: pd.DataFrame, by: list[str]) -> None:
+    """Raise IdentificationError when a row is labelled anything but identified (issue 9)."""
+    if "identification" in tidy.columns:
+        lab = tidy["identification"].astype(str)
+        bad = tidy.loc[~lab.str.startswith("identified"), [c for c in by if c in tidy.columns] + ["identification"]]
+        if len(bad):
+            from irmodels.core.errors import IdentificationError
+
+            shown = bad.drop_duplicates().head(8).to_dict("records")
+            raise IdentificationError(
+                f"pool: {len(bad)} rows are not identified by the data ({shown}); Rubin's rules would present the "
+                "assumption's spread as sampling variance. Report them as bounds (irmodels.bounds) and as curves over "
+                "the assumption parameter (irmodels.association_curve, irmodels.coverage_curve)")
+
+
+def _checked_inputs(tidy: pd.DataFrame, by: list[str], replicate_col: str) -> tuple[list[str], pd.Series, pd.Series]:
+    """The required columns, estimates and standard errors; every bad cell raised as one SchemaError."""
+    need = [*by, replicate_col, "estimate", "std_error"]
+    probs = [Problem("required column is missing", column=c) for c in need if c not in tidy.columns]
+    if probs:
+        raise SchemaError(probs, what="pool")
+    est = pd.to_numeric(tidy["estimate"], errors="coerce")
+    se = pd.to_numeric(tidy["std_error"], errors="coerce")
+    for col, v in (("estimate", est), ("std_error", se)):
+        for r in tidy.index[~np.isfinite(v.to_numpy(dtype=float, na_value=np.nan))]:
+            probs.append(Problem("must be a finite number (pooling never drops a replicate silently)",
+                                 row=r, column=col, value=tidy.at[r, col]))
+    for r in tidy.index[(se < 0).fillna(False)]:
+        probs.append(Problem("std_error must be >= 0", row=r, column="std_error", value=tidy.at[r, "std_error"]))
+    dup = tidy.duplicated([*by, replicate_col], keep=False)
+    for r in tidy.index[dup]:
+        probs.append(Problem(f"replicate appears twice for the same {by}", row=r, column=replicate_col,
+                             value=tidy.at[r, replicate_col]))
+    if probs:
+        raise SchemaError(probs, what="pool")
+    return need, est, se
+
+
+def _n_replicates(groups: Any, replicate_col: str) -> int:
+    """The number of replicates ``m``, the same set for every group (at least 2)."""
+    probs: list[Problem] = []
+    repsets = groups[replicate_col].apply(lambda s: tuple(sorted(s)))
+    if repsets.nunique() > 1:
+        ref = repsets.iloc[0]
+        for key, rs in repsets.items():
+            if rs != ref:
+                probs.append(Problem(f"group has replicates {len(rs)} != {len(ref)} of the first group "
+                                     "(every estimand must come from the same replicates)", row=str(key)))
+        raise SchemaError(probs, what="pool")
+    m = len(repsets.iloc[0])
+    if m < 2:
+        raise SchemaError([Problem("Rubin's rules need at least 2 replicates", column=replicate_col, value=m)],
+                          what="pool")
+    return m
+
+
+def _complete_data_df(dfcom: float | str | None, tidy: pd.DataFrame, work: pd.DataFrame, groups: Any,
+                      by: list[str]) -> tuple[float | str | None, float | np.ndarray]:
+    """``(dfcom as resolved, complete-data df per group)`` from the ``dfcom`` argument of :func:`pool`."""
+    auto = isinstance(dfcom, str) and dfcom == "auto"
+    if auto:
+        dfcom = "df_resid" if "df_resid" in tidy.columns else None
+    if dfcom is None:
+        dfc: float | np.ndarray = np.inf
+    elif auto:
+        # replicates of one estimand may differ in n (rows dropped explicitly): the smallest df is conservative
+        dfr = pd.to_numeric(work[dfcom], errors="coerce")
+        bad_df = tidy.index[~(dfr > 0).to_numpy(dtype=bool)]
+        if len(bad_df):
+            raise SchemaError([Problem("df_resid must be a number > 0", row=r, column=dfcom, value=tidy.at[r, dfcom])
+                               for r in bad_df[:10]], what="pool")
+        dfc = work.assign(_df=dfr).groupby(by, sort=False, dropna=False)["_df"].min().to_numpy(dtype=float)
+    elif isinstance(dfcom, str):
+        if dfcom not in tidy.columns:
+            raise SchemaError([Problem("dfcom column is missing", column=dfcom)], what="pool")
+        nun = groups[dfcom].nunique()
+        if (nun > 1).any():
+            raise SchemaError([Problem("dfcom must be constant within a group", column=dfcom)], what="pool")
+        dfc = groups[dfcom].first().to_numpy(dtype=float)
+    else:
+        dfc = float(dfcom)
+    return dfcom, dfc
 
 
 def run_over_ensemble(
@@ -295,292 +308,3 @@ def run_over_ensemble(
         parts.append(res)
     return pd.concat(parts, ignore_index=True)
 
-
-#: The convergence gate every Bayesian fit passes before its draws are pooled (project rule).
-GATE: dict[str, float] = {"r_hat_max": 1.01, "ess_bulk_min": 400.0, "ess_tail_min": 400.0, "n_divergent_max": 0}
-#: Columns of a per-replicate diagnostics table.
-DIAGNOSTIC_COLUMNS: tuple[str, ...] = ("replicate", "r_hat", "ess_bulk", "ess_tail", "n_divergent")
-
-
-def _tree_diagnostics(tree: Any, replicate: Any) -> dict[str, Any]:
-    """Worst R-hat / bulk ESS / tail ESS over every posterior variable, and the divergences."""
-    import arviz as az
-
-    try:
-        post = tree["posterior"]
-    except (KeyError, TypeError):
-        raise SchemaError([Problem("DataTree has no posterior group", row=_py(replicate))],
-                          what="replicate_diagnostics") from None
-    ds = post.to_dataset() if hasattr(post, "to_dataset") else post
-    rh, eb, et = az.rhat(ds), az.ess(ds, method="bulk"), az.ess(ds, method="tail")
-
-    def worst(d: Any, fn: Callable[[np.ndarray], float]) -> float:
-        vals = [fn(np.asarray(d[v], dtype=float)) for v in d.data_vars if np.isfinite(np.asarray(d[v], float)).any()]
-        return float(fn(np.asarray(vals))) if vals else float("nan")
-
-    try:
-        div = tree["sample_stats"]["diverging"]
-    except (KeyError, TypeError):
-        # without the divergence record the gate cannot be passed: say so instead of assuming 0
-        raise SchemaError([Problem("DataTree has no sample_stats.diverging (divergences unknown)",
-                                   row=_py(replicate))], what="replicate_diagnostics") from None
-    return {"replicate": replicate, "r_hat": worst(rh, np.nanmax), "ess_bulk": worst(eb, np.nanmin),
-            "ess_tail": worst(et, np.nanmin), "n_divergent": int(np.asarray(div).sum())}
-
-
-def _py(v: Any) -> Any:
-    return v.item() if hasattr(v, "item") else v
-
-
-def replicate_diagnostics(diagnostics: pd.DataFrame | Mapping[Any, Any]) -> pd.DataFrame:
-    """One convergence record per replicate, judged against the gate :data:`GATE`.
-
-    Parameters
-    ----------
-    diagnostics : pandas.DataFrame or mapping
-        Either a table with the columns of :data:`DIAGNOSTIC_COLUMNS` (``replicate, r_hat,
-        ess_bulk, ess_tail, n_divergent``; one row per replicate, or one per replicate and
-        parameter: the worst value of each replicate is used), or a mapping
-        ``{replicate: DataTree}`` of the fits (groups ``posterior`` and
-        ``sample_stats.diverging``, as returned by PyMC 6 / ArviZ 1); R-hat and ESS are then
-        computed with :func:`arviz.rhat` and :func:`arviz.ess` (rank-normalised; bulk and tail)
-        over every posterior variable.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``replicate``, ``r_hat`` (max), ``ess_bulk`` (min), ``ess_tail`` (min),
-        ``n_divergent`` (total), ``converged`` (bool: ``r_hat <= 1.01``, both ESS ``>= 400``,
-        no divergence; a missing value fails), ``reason`` (the failed criteria, "" if none).
-
-    Raises
-    ------
-    SchemaError
-        Missing columns, non-numeric values, a tree without posterior or divergences.
-    """
-    if isinstance(diagnostics, pd.DataFrame):
-        miss = [c for c in DIAGNOSTIC_COLUMNS if c not in diagnostics.columns]
-        if miss:
-            raise SchemaError([Problem(f"required column is missing (columns: {list(DIAGNOSTIC_COLUMNS)})", column=c)
-                               for c in miss], what="diagnostics")
-        d = diagnostics.loc[:, list(DIAGNOSTIC_COLUMNS)].copy()
-        probs = []
-        for c in DIAGNOSTIC_COLUMNS[1:]:
-            v = pd.to_numeric(d[c], errors="coerce")
-            for r in d.index[v.isna() & d[c].notna()]:
-                probs.append(Problem("must be a number", row=_py(r), column=c, value=d.at[r, c]))
-            d[c] = v
-        if probs:
-            raise SchemaError(probs, what="diagnostics")
-        g = d.groupby("replicate", sort=True)
-        # min_count=1 keeps an all-missing column missing (NaN fails the gate below)
-        out = pd.DataFrame({"r_hat": g["r_hat"].max(), "ess_bulk": g["ess_bulk"].min(),
-                            "ess_tail": g["ess_tail"].min(), "n_divergent": g["n_divergent"].max()}).reset_index()
-    else:
-        if not isinstance(diagnostics, Mapping):
-            raise SchemaError([Problem("diagnostics must be a DataFrame or a mapping {replicate: DataTree}, got "
-                                       f"{type(diagnostics).__name__}")], what="diagnostics")
-        out = pd.DataFrame([_tree_diagnostics(t, r) for r, t in diagnostics.items()],
-                           columns=list(DIAGNOSTIC_COLUMNS))
-    reasons = []
-    for r in out.itertuples(index=False):
-        why = []
-        if not r.r_hat <= GATE["r_hat_max"]:  # NaN fails
-            why.append(f"R-hat {r.r_hat:.3f} > {GATE['r_hat_max']}")
-        if not r.ess_bulk >= GATE["ess_bulk_min"]:
-            why.append(f"bulk ESS {r.ess_bulk:.1f} < {GATE['ess_bulk_min']:.0f}")
-        if not r.ess_tail >= GATE["ess_tail_min"]:
-            why.append(f"tail ESS {r.ess_tail:.1f} < {GATE['ess_tail_min']:.0f}")
-        if not r.n_divergent <= GATE["n_divergent_max"]:
-            why.append(f"{r.n_divergent:.0f} divergent transitions")
-        reasons.append("; ".join(why))
-    out["reason"] = reasons
-    out["converged"] = out["reason"] == ""
-    return out[[*DIAGNOSTIC_COLUMNS, "converged", "reason"]]
-
-
-def pool_draws(
-    draws: pd.DataFrame,
-    *,
-    diagnostics: pd.DataFrame | Mapping[Any, Any] | None = None,
-    on_fail: Literal["raise", "exclude"] = "raise",
-    replicate_col: str = "replicate",
-    chain_col: str = "chain",
-    draw_col: str = "draw",
-) -> pd.DataFrame:
-    """Stack posterior draws from all replicates into one mixture sample, after a convergence gate.
-
-    Parameters
-    ----------
-    draws : pandas.DataFrame
-        One row per posterior draw and replicate (``replicate_col``; parameter columns, and
-        optionally ``chain_col``/``draw_col``, the chain and the draw within the chain of the
-        replicate's fit). Every replicate must contribute the same number of draws so that
-        each replicate gets the same weight in the mixture.
-    diagnostics : DataFrame or mapping {replicate: DataTree}, optional
-        The convergence diagnostics of each replicate's fit (see
-        :func:`replicate_diagnostics`). Every replicate of ``draws`` must have one. When
-        omitted the draws cannot be checked: a :class:`ConvergenceWarning` says so and
-        ``converged`` is missing.
-    on_fail : {"raise", "exclude"}
-        A replicate failing the gate (R-hat <= 1.01, bulk and tail ESS >= 400, no
-        divergences): ``"raise"`` (default) refuses to pool with a
-        :class:`ConvergenceError` naming every failing replicate; ``"exclude"`` leaves the
-        failing replicates out of the stack, issues a :class:`ConvergenceWarning` naming
-        them, and records their number in ``attrs["n_failed"]`` (with
-        ``attrs["n_replicates"]``, the number before exclusion). A non-converged fit never
-        enters a pooled number (the convergence policy of irmodels; the former ``"warn"``,
-        which pooled them with a flag, is refused).
-    replicate_col, chain_col, draw_col : str
-        Column names.
-
-    Returns
-    -------
-    pandas.DataFrame
-        All rows, sorted by replicate, chain and draw, with the identity of every draw kept:
-        ``replicate_col``; ``chain_col`` made unique over the stack (0, 1, ... over the
-        (replicate, chain) pairs in order, so that chain-based diagnostics of the mixture do
-        not merge chains of different fits); ``chain_in_replicate`` (the chain id of the
-        replicate's own fit; 0 when ``draws`` has no chain column); ``draw_col`` (the draw
-        within its chain, as given; 0..n-1 within the replicate when ``draws`` has none);
-        ``converged`` (boolean per replicate; missing when no diagnostics are given); then
-        the parameter columns.
-
-    Raises
-    ------
-    SchemaError
-        Missing replicate column, fewer than 2 replicates, unequal numbers of draws, a
-        (chain, draw) pair repeated within a replicate, diagnostics missing for a replicate,
-        a bad ``on_fail``.
-    ConvergenceError
-        ``on_fail="raise"`` and a replicate fails the gate, or fewer than 2 replicates
-        remain after exclusion.
-
-    Warns
-    -----
-    ConvergenceWarning
-        No diagnostics given, or ``on_fail="exclude"`` and a replicate fails the gate.
-    """
-    if on_fail not in ("raise", "exclude"):
-        hint = " ('warn' pooled non-converged fits with a flag; use 'exclude')" if on_fail == "warn" else ""
-        raise SchemaError([Problem("on_fail must be 'raise' or 'exclude'" + hint, column="on_fail", value=on_fail)],
-                          what="pool_draws")
-    if replicate_col not in draws.columns:
-        raise SchemaError([Problem("draws have no replicate column", column=replicate_col)], what="pool_draws")
-    sizes = draws.groupby(replicate_col).size()
-    if len(sizes) < 2:
-        raise SchemaError([Problem("stacking needs at least 2 replicates", column=replicate_col, value=len(sizes))],
-                          what="pool_draws")
-    if sizes.nunique() != 1:
-        raise SchemaError(
-            [Problem(f"replicate has {n} draws; all replicates need the same number ({sizes.iloc[0]})",
-                     row=_py(r), column=replicate_col) for r, n in sizes.items() if n != sizes.iloc[0]],
-            what="pool_draws",
-        )
-    out = draws.copy()
-    if chain_col in out.columns:
-        out["chain_in_replicate"] = out[chain_col]
-    else:
-        out["chain_in_replicate"] = 0  # one chain per replicate, as far as the caller tells
-    if draw_col not in out.columns:
-        out[draw_col] = out.groupby(replicate_col, sort=False).cumcount()
-    dup = out.duplicated([replicate_col, "chain_in_replicate", draw_col], keep=False)
-    if dup.any():
-        raise SchemaError([Problem(f"({chain_col}, {draw_col}) appears twice within a replicate", row=_py(r),
-                                   column=draw_col, value=_py(out.at[r, draw_col])) for r in out.index[dup][:20]],
-                          what="pool_draws")
-    out = out.sort_values([replicate_col, "chain_in_replicate", draw_col], kind="stable").reset_index(drop=True)
-    out[chain_col] = out.groupby([replicate_col, "chain_in_replicate"], sort=False).ngroup()
-
-    if diagnostics is None:
-        warnings.warn(
-            "pool_draws: no convergence diagnostics given, so the stacked draws are NOT checked against the "
-            "gate (R-hat <= 1.01, bulk/tail ESS >= 400, no divergences); pass diagnostics= (a table with "
-            f"columns {list(DIAGNOSTIC_COLUMNS)} or {{replicate: DataTree}})",
-            ConvergenceWarning, stacklevel=2)
-        conv = pd.Series(pd.NA, index=out.index, dtype="boolean")
-    else:
-        diag = replicate_diagnostics(diagnostics).set_index("replicate")
-        missing = [r for r in sizes.index if r not in diag.index]
-        if missing:
-            raise SchemaError([Problem("replicate has draws but no convergence diagnostics", row=_py(r),
-                                       column="replicate") for r in missing], what="pool_draws")
-        bad = diag.loc[list(sizes.index)]
-        bad = bad[~bad["converged"]]
-        if len(bad):
-            lines = "; ".join(f"replicate {_py(r)}: {why}" for r, why in bad["reason"].items())
-            msg = (f"{len(bad)} of {len(sizes)} replicates failed the convergence gate (R-hat <= {GATE['r_hat_max']}, "
-                   f"bulk/tail ESS >= {GATE['ess_bulk_min']:.0f}, no divergences): {lines}")
-            if on_fail == "raise":
-                raise ConvergenceError(msg + " (pass on_fail='exclude' to pool the converged replicates only)")
-            kept = len(sizes) - len(bad)
-            if kept < 2:
-                raise ConvergenceError(msg + f"; only {kept} converged replicate(s) left: nothing to pool")
-            warnings.warn(msg + f"; excluded: {kept} of {len(sizes)} replicates pooled", ConvergenceWarning,
-                          stacklevel=2)
-            out = out[~out[replicate_col].isin(bad.index)].reset_index(drop=True)
-            out[chain_col] = out.groupby([replicate_col, "chain_in_replicate"], sort=False).ngroup()
-        conv = out[replicate_col].map(diag["converged"]).astype("boolean")
-    out["converged"] = conv
-    first = [replicate_col, chain_col, "chain_in_replicate", draw_col, "converged"]
-    res = out[first + [c for c in out.columns if c not in first]]
-    res.attrs["n_replicates"] = int(len(sizes))
-    res.attrs["n_failed"] = int(len(sizes) - res[replicate_col].nunique())
-    return res
-
-
-def summarise_draws(
-    stacked: pd.DataFrame,
-    *,
-    columns: Sequence[str] | None = None,
-    replicate_col: str = "replicate",
-    ci_prob: float = 0.95,
-) -> pd.DataFrame:
-    """Summarise stacked draws: mean, sd, equal-tailed interval, variance due to reconstruction.
-
-    Parameters
-    ----------
-    stacked : pandas.DataFrame
-        Output of :func:`pool_draws`.
-    columns : sequence of str, optional
-        Parameter columns (default: every numeric column except replicate/chain/draw).
-    ci_prob : float
-        Probability of the equal-tailed interval (default 0.95).
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per parameter: ``term``, ``estimate`` (posterior mean of the mixture),
-        ``std_error`` (its sd), ``lower``, ``upper`` (ETI quantiles), ``within_var`` (mean of
-        the per-replicate posterior variances), ``between_var`` (variance of the
-        per-replicate posterior means), ``frac_var_reconstruction``
-        (``between_var / (within_var + between_var)``, the law of total variance), and
-        ``n_replicates``, ``n_draws``, ``converged_share`` (share of replicates whose fit passed
-        the convergence gate, from the ``converged`` column of :func:`pool_draws`; NaN when it
-        was not checked).
-    """
-    skip = {replicate_col, "chain", "draw", "chain_in_replicate", "converged"}
-    if columns is None:
-        columns = [c for c in stacked.columns if c not in skip and pd.api.types.is_numeric_dtype(stacked[c])
-                   and not pd.api.types.is_bool_dtype(stacked[c])]
-    if "converged" in stacked.columns:
-        conv = stacked.groupby(replicate_col)["converged"].first()
-        converged_share = float(conv.astype("Float64").mean()) if conv.notna().all() else float("nan")
-    else:
-        converged_share = float("nan")
-    g = stacked.groupby(replicate_col)
-    rows = []
-    a = (1 - ci_prob) / 2
-    for c in columns:
-        x = stacked[c].to_numpy(dtype=float)
-        means = g[c].mean()
-        within = float(g[c].var(ddof=0).mean())
-        between = float(means.var(ddof=0))
-        rows.append({
-            "term": c, "estimate": float(x.mean()), "std_error": float(x.std()),
-            "lower": float(np.quantile(x, a)), "upper": float(np.quantile(x, 1 - a)),
-            "within_var": within, "between_var": between,
-            "frac_var_reconstruction": between / (within + between) if within + between > 0 else 0.0,
-            "n_replicates": int(len(means)), "n_draws": int(len(x)), "converged_share": converged_share,
-        })
-    return pd.DataFrame(rows)

@@ -56,7 +56,6 @@ error naming its line. Every problem of the file is reported at once, each with 
 
 from __future__ import annotations
 
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,12 +64,12 @@ from typing import Any
 import pandas as pd
 
 from irmodels.core.errors import ConfigError, MappingError, Problem
-from irmodels.data.mapping_check import EXTRA_TYPES, MAPPING_SCHEMA, mapping_problems
-from irmodels.data.readers import ReaderOptions, cell_text, parse_number
+from irmodels.data.mapping_check import mapping_problems
+from irmodels.data.mapping_convert import _convert, _Ctx, _missing_set
+from irmodels.data.readers import ReaderOptions, cell_text
 from irmodels.data.readers import read_export as _read_export
 
-__all__ = ["Mapping", "load_mapping", "read_export", "apply_mapping", "REPORT_COLUMNS", "MAPPING_SCHEMA",
-           "EXTRA_TYPES"]
+__all__ = ["Mapping", "load_mapping", "read_export", "apply_mapping", "REPORT_COLUMNS"]
 
 REPORT_COLUMNS = ["row", "column", "value", "action", "reason"]
 
@@ -181,129 +180,6 @@ def _key_list(k: str | list[str]) -> list[str]:
     return [k] if isinstance(k, str) else list(k)
 
 
-class _Ctx:
-    """What one import collects: report rows and answer problems."""
-
-    def __init__(self, source: str, problems: list[Problem]):
-        self.source = source
-        self.report: list[tuple[Any, ...]] = []
-        self.probs = problems
-
-    def rep(self, row: Any, column: Any, value: Any, action: str, reason: str) -> None:
-        self.report.append((row, column, value, action, reason))
-
-    def bad(self, rule: str, row: Any, column: str, value: Any) -> None:
-        self.probs.append(Problem(rule, file=self.source, row=row, column=column, value=value))
-
-
-def _missing_set(c: dict[str, Any], ci: bool) -> set[str]:
-    f = str.casefold if ci else (lambda x: x)
-    return {f(_s(x)) for x in c.get("missing", [""])} | {""}
-
-
-def _convert(name: str, c: dict[str, Any], raw: pd.DataFrame, m: Mapping, ctx: _Ctx,
-             *, extra_type: str | None = None) -> pd.Series:
-    """Map one export column to the values of variable ``name`` (rules: module docstring)."""
-    col = c["column"]
-    ci = bool(c.get("case_insensitive", m.case_insensitive))
-    f = str.casefold if ci else (lambda x: x)
-    codes = {f(_s(k)): v for k, v in (c.get("codes") or {}).items()}
-    recode = {f(_s(k)): _s(v) for k, v in (c.get("recode") or {}).items()}
-    missing = _missing_set(c, ci)
-    oth = c.get("other") or {}
-    oth_code = f(_s(oth["code"])) if oth else None
-    bins = m.bins.get(name)
-    names_auto = c.get("names") == "auto"
-    langs = tuple(c["languages"]) if c.get("languages") else None
-    classes = c.get("classes")
-    class_codes = [_s(x["code"]) if isinstance(x, dict) else _s(x) for x in classes] if classes else None
-    harm = {_s(k): (v["to"] if isinstance(v, dict) else v) for k, v in (c.get("harmonise") or {}).items()}
-    decimal = m.reader.decimal
-    used_classes: dict[str, int] = {}
-    vals: list[Any] = []
-    for line, v in raw[col].items():
-        v0 = "" if v is None else str(v).strip()
-        v1 = v0
-        if f(v1) in recode:
-            v1 = recode[f(v1)]
-            ctx.rep(line, col, v0, "recoded", f"{v0!r} -> {v1!r} before coding ({name})")
-        if f(v1) in missing:
-            if v1 != "":
-                ctx.rep(line, col, v0, "recoded", f"{v0!r} means no answer: missing ({name})")
-            vals.append(None)
-            continue
-        if oth_code is not None and f(v1) == oth_code:
-            text = raw.at[line, oth["text_column"]] if oth.get("text_column") else ""
-            ctx.rep(line, oth.get("text_column", col), text, "other_text",
-                    f"answer 'other' for {name}: kept as missing; free text kept here")
-            vals.append(None)
-            continue
-        if f(v1) in codes:
-            val: Any = codes[f(v1)]
-        elif names_auto:
-            from irmodels.data.countries import DEFAULT_LANGUAGES, resolve_country
-
-            r = resolve_country(v1, languages=langs or DEFAULT_LANGUAGES)
-            if r.code is None:
-                if r.how == "ambiguous":
-                    rule = (f"ambiguous country name: it names {list(r.candidates)} in pycountry's names; "
-                            "add it to codes (explicit codes win)")
-                else:
-                    rule = ("unknown country name or code (English or local-language name, ISO alpha-2/alpha-3)"
-                            + (f"; did you mean {r.suggestion!r}?" if r.suggestion else "") + "; or add it to codes")
-                ctx.bad(rule, line, col, v0)
-                vals.append(None)
-                continue
-            val = r.code
-            if v1 != r.code:
-                ctx.rep(line, col, v0, "country_resolved", f"{v1!r} -> {r.code} ({r.how}; pycountry)")
-        elif bins is not None:
-            x = parse_number(v1, decimal)
-            if x is None or math.isnan(x):
-                ctx.bad(f"not a number (decimal separator {decimal!r}), and not a code of {name}; bins need a number",
-                        line, col, v0)
-                vals.append(None)
-                continue
-            hit = [lab for lab, lo, hi, lc, hc in bins
-                   if (lo < x or (lc and lo == x)) and (x < hi or (hc and x == hi))]
-            if not hit:
-                lo_all, hi_all = bins[0][1], bins[-1][2]
-                why = "outside the bins" if (x < lo_all or x > hi_all) else "between two bins (no class holds it)"
-                ctx.bad(f"{x:g} is {why} of {name}: " + ", ".join(
-                    f"{lab} {'[' if lc else '('}{lo:g}, {hi:g}{']' if hc else ')'}" for lab, lo, hi, lc, hc in bins),
-                    line, col, v0)
-                vals.append(None)
-                continue
-            val = hit[0]
-            ctx.rep(line, col, v0, "binned", f"{v0} -> {val!r} ({name} bins)")
-        elif codes:
-            ctx.bad(f"answer is not a code of {name}; valid codes: {sorted({_s(k) for k in c['codes']})} "
-                    "(add it to codes or recode in the mapping)", line, col, v0)
-            vals.append(None)
-            continue
-        elif extra_type in ("integer", "number"):
-            x = parse_number(v1, decimal)
-            val = v1 if x is None else x  # a non-number is reported by validation, with its row
-        else:
-            val = v1
-        if class_codes is not None:
-            sv = _s(val)
-            if sv not in class_codes:
-                ctx.bad(f"not one of the declared classes of {name}: {class_codes}", line, col, v0)
-                vals.append(None)
-                continue
-            used_classes[sv] = used_classes.get(sv, 0) + 1
-            val = harm.get(sv, sv)
-        vals.append(val)
-    if class_codes is not None and harm:
-        for k, v in (c.get("harmonise") or {}).items():
-            to = v["to"] if isinstance(v, dict) else v
-            note = f"; straddles canonical classes, declared: {v['straddling']}" if isinstance(v, dict) else ""
-            ctx.rep(None, col, _s(k), "harmonised",
-                    f"{name}: wave class {_s(k)!r} -> canonical class {to!r} ({used_classes.get(_s(k), 0)} responses){note}")
-    return pd.Series(vals, index=raw.index, dtype=object)
-
-
 def _deduplicate(raw: pd.DataFrame, m: Mapping, ctx: _Ctx) -> pd.Series:
     """Keep-mask of the ``keep_last_complete`` rule (module docstring); reports every drop."""
     dd = m.deduplicate or {}
@@ -408,6 +284,51 @@ def apply_mapping(
     """
     from irmodels.data.schema import SHARE_RULES, _share_class_vec
 
+    used = _check_export_columns(raw, mapping, source)
+    ctx = _Ctx(source, problems if problems is not None else [])
+    for col in raw.columns:
+        if col not in used:
+            ctx.rep(None, col, None, "unmapped", "export column not used by the mapping (add it to ignore to silence)")
+    raw = raw.loc[_exclude(raw, mapping, ctx)]
+    if mapping.deduplicate:
+        raw = raw.loc[_deduplicate(raw, mapping, ctx)]
+
+    def convert(name: str, c: dict[str, Any], extra_type: str | None = None) -> pd.Series:
+        return _convert(name, c, raw, ctx, case_insensitive=mapping.case_insensitive, bins=mapping.bins.get(name),
+                        decimal=mapping.reader.decimal, extra_type=extra_type)
+
+    out = pd.DataFrame(index=raw.index)
+    out["respondent_id"] = raw[mapping.respondent_id].astype(str).str.strip()
+    out["wave"] = mapping.wave
+    for name, c in mapping.columns.items():
+        out[name] = convert(name, c)
+    for f in mapping.free_text:
+        for line, v in raw[f].items():
+            if str(v).strip():
+                ctx.rep(line, f, v, "free_text", "free-text answer (not mapped; kept in the report)")
+    if problems is None and ctx.probs:
+        raise MappingError(ctx.probs, what=source)
+    if mapping.derive_share_classes:
+        for cls, (num, den) in SHARE_RULES.items():
+            if cls in out.columns or num not in out.columns or den not in out.columns:
+                continue
+            n_ = pd.to_numeric(out[num], errors="coerce")
+            d_ = pd.to_numeric(out[den], errors="coerce")
+            ok = n_.notna() & d_.notna() & (d_ > 0) & (n_ >= 0) & (n_ <= d_)
+            vals = pd.Series(None, index=out.index, dtype=object)
+            if ok.any():
+                vals[ok] = _share_class_vec(cls, n_[ok].astype(int).to_numpy(), d_[ok].astype(int).to_numpy())
+            out[cls] = vals
+    for name, c in mapping.extra.items():
+        out[name] = convert(name, c, extra_type=c["type"])
+    if problems is None and ctx.probs:
+        raise MappingError(ctx.probs, what=source)
+    rep = pd.DataFrame(ctx.report, columns=REPORT_COLUMNS)
+    return out, rep
+
+
+def _check_export_columns(raw: pd.DataFrame, mapping: Mapping, source: str) -> set[str]:
+    """The export columns the mapping uses; a MappingError when it names one the export lacks."""
     probs: list[Problem] = []
     used: set[str] = {mapping.respondent_id, *mapping.free_text, *mapping.ignore}
     needed = [("respondent_id", mapping.respondent_id)]
@@ -437,11 +358,11 @@ def apply_mapping(
                                  f"export columns: {list(raw.columns)}", file=mapping.path, column=col))
     if probs:
         raise MappingError(probs, what=source)
-    ctx = _Ctx(source, problems if problems is not None else [])
-    for col in raw.columns:
-        if col not in used:
-            ctx.rep(None, col, None, "unmapped", "export column not used by the mapping (add it to ignore to silence)")
+    return used
 
+
+def _exclude(raw: pd.DataFrame, mapping: Mapping, ctx: _Ctx) -> pd.Series:
+    """Keep-mask of the ``exclude`` rules; every excluded response is reported with its rule's reason."""
     keep = pd.Series(True, index=raw.index)
     for r in mapping.exclude:
         ci = mapping.case_insensitive
@@ -459,35 +380,4 @@ def apply_mapping(
         for line in raw.index[hit]:
             ctx.rep(line, r["column"], raw.at[line, r["column"]], "excluded", str(r["reason"]))
         keep &= ~hit
-    raw = raw.loc[keep]
-    if mapping.deduplicate:
-        raw = raw.loc[_deduplicate(raw, mapping, ctx)]
-
-    out = pd.DataFrame(index=raw.index)
-    out["respondent_id"] = raw[mapping.respondent_id].astype(str).str.strip()
-    out["wave"] = mapping.wave
-    for name, c in mapping.columns.items():
-        out[name] = _convert(name, c, raw, mapping, ctx)
-    for f in mapping.free_text:
-        for line, v in raw[f].items():
-            if str(v).strip():
-                ctx.rep(line, f, v, "free_text", "free-text answer (not mapped; kept in the report)")
-    if problems is None and ctx.probs:
-        raise MappingError(ctx.probs, what=source)
-    if mapping.derive_share_classes:
-        for cls, (num, den) in SHARE_RULES.items():
-            if cls in out.columns or num not in out.columns or den not in out.columns:
-                continue
-            n_ = pd.to_numeric(out[num], errors="coerce")
-            d_ = pd.to_numeric(out[den], errors="coerce")
-            ok = n_.notna() & d_.notna() & (d_ > 0) & (n_ >= 0) & (n_ <= d_)
-            vals = pd.Series(None, index=out.index, dtype=object)
-            if ok.any():
-                vals[ok] = _share_class_vec(cls, n_[ok].astype(int).to_numpy(), d_[ok].astype(int).to_numpy())
-            out[cls] = vals
-    for name, c in mapping.extra.items():
-        out[name] = _convert(name, c, raw, mapping, ctx, extra_type=c["type"])
-    if problems is None and ctx.probs:
-        raise MappingError(ctx.probs, what=source)
-    rep = pd.DataFrame(ctx.report, columns=REPORT_COLUMNS)
-    return out, rep
+    return keep

@@ -223,21 +223,48 @@ def _int_range(lo: float, hi: float, lc: bool, hc: bool) -> tuple[float, float]:
     return a, b
 
 
+class _Problems:
+    """Collects the problems of one mapping file, each located by the line and dotted path of its key."""
+
+    def __init__(self, lines: dict[tuple, int], where: str) -> None:
+        self.lines, self.where = lines, where
+        self.probs: list[Problem] = []
+
+    def __call__(self, rule: str, path: tuple, value: Any = None) -> None:
+        self.probs.append(Problem(rule, file=self.where, row=_line(self.lines, path), column=_dotted(path), value=value))
+
+
 def _semantic_problems(spec: dict[str, Any], lines: dict[tuple, int], where: str,
                        bins_out: dict[str, list[tuple[str, float, float, bool, bool]]]) -> list[Problem]:
+    """The checks a JSON Schema cannot express: names, case collisions, classes, harmonisation, bins."""
     from irmodels.data.codebook import load_codebook
     from irmodels.data.schema import canonical_columns
 
     cb = load_codebook()
     canon = set(canonical_columns())
-    probs: list[Problem] = []
-
-    def P(rule: str, path: tuple, value: Any = None) -> None:
-        probs.append(Problem(rule, file=where, row=_line(lines, path), column=_dotted(path), value=value))
-
+    P = _Problems(lines, where)
     ci_top = bool(spec.get("case_insensitive", False))
     cols = spec.get("columns") if isinstance(spec.get("columns"), dict) else {}
     extra = spec.get("extra") if isinstance(spec.get("extra"), dict) else {}
+    _name_problems(P, cols, extra, canon)
+    import jsonschema
+
+    valid = {"columns": jsonschema.Draft202012Validator(_COLUMN), "extra": jsonschema.Draft202012Validator(_EXTRA)}
+    for group, table in (("columns", cols), ("extra", extra)):
+        for name, c in table.items():
+            if not valid[group].is_valid(c):
+                continue  # its structure is reported by the JSON Schema; the finer checks need it
+            _column_problems(P, group, name, c, ci_top, cb, bins_out)
+    dd = spec.get("deduplicate")
+    if isinstance(dd, dict) and isinstance(dd.get("complete"), list):
+        for i, n in enumerate(dd["complete"]):
+            if n not in cols and n not in extra:
+                P("not a mapped variable (complete lists names under columns or extra)", ("deduplicate", "complete", i), n)
+    return P.probs
+
+
+def _name_problems(P: _Problems, cols: dict[str, Any], extra: dict[str, Any], canon: set[str]) -> None:
+    """Mapped names: canonical under ``columns``, not canonical under ``extra``; levels only for categories."""
     for name in cols:
         if name not in canon or name in ("wave", "respondent_id"):
             P("not a canonical column (wave and respondent_id have their own fields; wave-specific variables go "
@@ -251,128 +278,140 @@ def _semantic_problems(spec: dict[str, Any], lines: dict[tuple, int], where: str
             P("a category extra needs levels: [...]", ("extra", name))
         if isinstance(e, dict) and e.get("levels") and e.get("type") != "category":
             P("levels are for type: category", ("extra", name, "levels"))
-    import jsonschema
 
-    valid = {"columns": jsonschema.Draft202012Validator(_COLUMN), "extra": jsonschema.Draft202012Validator(_EXTRA)}
-    for group, table in (("columns", cols), ("extra", extra)):
-        for name, c in table.items():
-            if not valid[group].is_valid(c):
-                continue  # its structure is reported by the JSON Schema; the finer checks need it
-            base = (group, name)
-            ci = bool(c.get("case_insensitive", ci_top))
-            if ci:
-                for f in ("codes", "recode"):
-                    seen: dict[str, Any] = {}
-                    for k, v in (c.get(f) or {}).items() if isinstance(c.get(f), dict) else []:
-                        kk = _s(k).casefold()
-                        if kk in seen and seen[kk] != v:
-                            P(f"codes {seen[kk][0]!r} and {_s(k)!r} differ only in case but map to different values; "
-                              "case_insensitive cannot tell them apart", base + (f, k), _s(k))
-                        seen.setdefault(kk, (_s(k), v))
-            if "names" in c and name != "country":
-                P("names: auto is for the country column", base + ("names",))
-            if group == "extra" and any(f in c for f in ("bins", "classes", "harmonise")):
-                P("bins / classes / harmonise are for canonical classes; an extra is typed by its type", base)
-                continue
-            cbins = _codebook_bins(name)
-            canon_cats = [str(x["code"]) for x in cb.get(name, {}).get("categories", [])]
-            classes = c.get("classes")
-            harm = c.get("harmonise")
-            if isinstance(classes, list):
-                codes_ = [_s(x["code"]) if isinstance(x, dict) else _s(x) for x in classes]
-                ranges = {(_s(x["code"])): (float(x.get("lower", 0)), math.inf if x.get("upper") is None else float(x["upper"]))
-                          for x in classes if isinstance(x, dict) and "lower" in x}
-                same = codes_ == canon_cats and (cbins is None or all(
-                    ranges.get(cd) == (lo, hi) for cd, lo, hi in cbins))
-                if not same and not isinstance(harm, dict):
-                    P(f"the declared classes {codes_} differ from the codebook classes of {name} {canon_cats}: "
-                      "add harmonise: {<wave class>: <canonical class>} (mapping new classes onto the codebook's "
-                      "silently is not allowed)", base + ("classes",))
-                if isinstance(harm, dict):
-                    for k in harm:
-                        if _s(k) not in codes_:
-                            P(f"not a declared class; classes: {codes_}", base + ("harmonise", k), _s(k))
-                    for cd in codes_:
-                        if cd not in {_s(k) for k in harm}:
-                            P("declared class has no harmonise entry (every wave class maps to one canonical class)",
-                              base + ("classes",), cd)
-                    for k, v in harm.items():
-                        to = v["to"] if isinstance(v, dict) else v
-                        if canon_cats and to not in canon_cats:
-                            P(f"not a canonical class of {name}; valid: {canon_cats}", base + ("harmonise", k), to)
-                            continue
-                        if cbins is None:
-                            continue
-                        if _s(k) not in ranges:
-                            P(f"{name} has numeric classes in the codebook: give each declared class lower/upper "
-                              "so that straddling can be checked", base + ("classes",), _s(k))
-                            continue
-                        lo, hi = ranges[_s(k)]
-                        over = [cd for cd, clo, chi in cbins if lo <= chi and clo <= hi]
-                        if len(over) > 1 and not isinstance(v, dict):
-                            P(f"wave class {_s(k)!r} ({lo:g}-{hi:g}) straddles the canonical classes {over}: declare it as "
-                              f"{{to: <one of them>, straddling: <why this class>}}", base + ("harmonise", k), _s(k))
-                        elif len(over) > 1 and to not in over:
-                            P(f"wave class {_s(k)!r} overlaps {over} only, not {to!r}", base + ("harmonise", k), to)
-                        elif len(over) == 1 and to != over[0]:
-                            P(f"wave class {_s(k)!r} ({lo:g}-{hi:g}) lies within canonical class {over[0]!r}, "
-                              f"not {to!r}", base + ("harmonise", k), to)
-                        elif len(over) == 1 and isinstance(v, dict):
-                            P(f"declared straddling, but {_s(k)!r} lies within {over[0]!r}", base + ("harmonise", k), _s(k))
-                        elif not over:
-                            P(f"wave class {_s(k)!r} ({lo:g}-{hi:g}) overlaps no canonical class of {name}",
-                              base + ("harmonise", k), _s(k))
-            elif harm is not None:
-                P("harmonise needs the wave's classes: classes: [...]", base + ("harmonise",))
-            b = c.get("bins")
-            if b is None:
-                continue
-            targets = [(_s(x["code"]) if isinstance(x, dict) else _s(x)) for x in classes] if isinstance(classes, list) else canon_cats
-            if b == "codebook":
-                if cbins is None:
-                    P(f"{name} has no numeric classes (lower/upper) in the codebook; give bins: {{edges, labels, closed}}",
-                      base + ("bins",))
-                elif isinstance(classes, list):
-                    P("bins: codebook gives the codebook classes; with declared classes give their own edges",
-                      base + ("bins",))
-                else:
-                    bins_out[name] = [(cd, lo, hi, True, True) for cd, lo, hi in cbins]
-                continue
-            if not isinstance(b, dict) or "edges" not in b or "labels" not in b:
-                continue
-            edges, labels = b["edges"], [_s(x) for x in b["labels"]]
-            bad = len(labels) != len(edges) - 1
-            if bad:
-                P(f"{len(edges)} edges give {len(edges) - 1} classes but {len(labels)} labels are given", base + ("bins",))
-            vals = [math.inf if x is None else x for x in edges]
-            if any(x is None for x in edges[:-1]) or any(a >= bb for a, bb in zip(vals, vals[1:])):
-                P("edges must increase strictly (only the last may be null: no upper limit)", base + ("bins", "edges"))
+
+def _column_problems(P: _Problems, group: str, name: str, c: dict[str, Any], ci_top: bool, cb: dict[str, Any],
+                     bins_out: dict[str, list[tuple[str, float, float, bool, bool]]]) -> None:
+    """The finer checks of one structurally valid column (or extra) entry; its checked bins go to ``bins_out``."""
+    base = (group, name)
+    ci = bool(c.get("case_insensitive", ci_top))
+    if ci:
+        for f in ("codes", "recode"):
+            seen: dict[str, Any] = {}
+            for k, v in (c.get(f) or {}).items() if isinstance(c.get(f), dict) else []:
+                kk = _s(k).casefold()
+                if kk in seen and seen[kk] != v:
+                    P(f"codes {seen[kk][0]!r} and {_s(k)!r} differ only in case but map to different values; "
+                      "case_insensitive cannot tell them apart", base + (f, k), _s(k))
+                seen.setdefault(kk, (_s(k), v))
+    if "names" in c and name != "country":
+        P("names: auto is for the country column", base + ("names",))
+    if group == "extra" and any(f in c for f in ("bins", "classes", "harmonise")):
+        P("bins / classes / harmonise are for canonical classes; an extra is typed by its type", base)
+        return
+    cbins = _codebook_bins(name)
+    canon_cats = [str(x["code"]) for x in cb.get(name, {}).get("categories", [])]
+    classes = c.get("classes")
+    harm = c.get("harmonise")
+    if isinstance(classes, list):
+        _class_problems(P, base, name, classes, harm, cbins, canon_cats)
+    elif harm is not None:
+        P("harmonise needs the wave's classes: classes: [...]", base + ("harmonise",))
+    b = c.get("bins")
+    if b is None:
+        return
+    targets = [(_s(x["code"]) if isinstance(x, dict) else _s(x)) for x in classes] if isinstance(classes, list) else canon_cats
+    custom = _bins_problems(P, base, name, b, classes, cbins, targets)
+    if custom is not None:
+        bins_out[name] = custom
+
+
+def _class_problems(P: _Problems, base: tuple, name: str, classes: list[Any], harm: Any,
+                    cbins: list[tuple[str, float, float]] | None, canon_cats: list[str]) -> None:
+    """Declared wave classes: the same as the codebook's, or each harmonised onto the one canonical class it lies in."""
+    codes_ = [_s(x["code"]) if isinstance(x, dict) else _s(x) for x in classes]
+    ranges = {(_s(x["code"])): (float(x.get("lower", 0)), math.inf if x.get("upper") is None else float(x["upper"]))
+              for x in classes if isinstance(x, dict) and "lower" in x}
+    same = codes_ == canon_cats and (cbins is None or all(
+        ranges.get(cd) == (lo, hi) for cd, lo, hi in cbins))
+    if not same and not isinstance(harm, dict):
+        P(f"the declared classes {codes_} differ from the codebook classes of {name} {canon_cats}: "
+          "add harmonise: {<wave class>: <canonical class>} (mapping new classes onto the codebook's "
+          "silently is not allowed)", base + ("classes",))
+    if not isinstance(harm, dict):
+        return
+    for k in harm:
+        if _s(k) not in codes_:
+            P(f"not a declared class; classes: {codes_}", base + ("harmonise", k), _s(k))
+    for cd in codes_:
+        if cd not in {_s(k) for k in harm}:
+            P("declared class has no harmonise entry (every wave class maps to one canonical class)",
+              base + ("classes",), cd)
+    for k, v in harm.items():
+        to = v["to"] if isinstance(v, dict) else v
+        if canon_cats and to not in canon_cats:
+            P(f"not a canonical class of {name}; valid: {canon_cats}", base + ("harmonise", k), to)
+            continue
+        if cbins is None:
+            continue
+        if _s(k) not in ranges:
+            P(f"{name} has numeric classes in the codebook: give each declared class lower/upper "
+              "so that straddling can be checked", base + ("classes",), _s(k))
+            continue
+        _straddle_problems(P, base, name, k, v, to, ranges[_s(k)], cbins)
+
+
+def _straddle_problems(P: _Problems, base: tuple, name: str, k: Any, v: Any, to: str, rng: tuple[float, float],
+                       cbins: list[tuple[str, float, float]]) -> None:
+    """A wave class's harmonisation against the canonical classes its range overlaps (straddling declared)."""
+    lo, hi = rng
+    over = [cd for cd, clo, chi in cbins if lo <= chi and clo <= hi]
+    if len(over) > 1 and not isinstance(v, dict):
+        P(f"wave class {_s(k)!r} ({lo:g}-{hi:g}) straddles the canonical classes {over}: declare it as "
+          f"{{to: <one of them>, straddling: <why this class>}}", base + ("harmonise", k), _s(k))
+    elif len(over) > 1 and to not in over:
+        P(f"wave class {_s(k)!r} overlaps {over} only, not {to!r}", base + ("harmonise", k), to)
+    elif len(over) == 1 and to != over[0]:
+        P(f"wave class {_s(k)!r} ({lo:g}-{hi:g}) lies within canonical class {over[0]!r}, "
+          f"not {to!r}", base + ("harmonise", k), to)
+    elif len(over) == 1 and isinstance(v, dict):
+        P(f"declared straddling, but {_s(k)!r} lies within {over[0]!r}", base + ("harmonise", k), _s(k))
+    elif not over:
+        P(f"wave class {_s(k)!r} ({lo:g}-{hi:g}) overlaps no canonical class of {name}",
+          base + ("harmonise", k), _s(k))
+
+
+def _bins_problems(P: _Problems, base: tuple, name: str, b: Any, classes: Any,
+                   cbins: list[tuple[str, float, float]] | None,
+                   targets: list[str]) -> list[tuple[str, float, float, bool, bool]] | None:
+    """The checked bins of a column (None when they have a problem): ``codebook``, or edges and labels."""
+    if b == "codebook":
+        if cbins is None:
+            P(f"{name} has no numeric classes (lower/upper) in the codebook; give bins: {{edges, labels, closed}}",
+              base + ("bins",))
+        elif isinstance(classes, list):
+            P("bins: codebook gives the codebook classes; with declared classes give their own edges",
+              base + ("bins",))
+        else:
+            return [(cd, lo, hi, True, True) for cd, lo, hi in cbins]
+        return None
+    if not isinstance(b, dict) or "edges" not in b or "labels" not in b:
+        return None
+    edges, labels = b["edges"], [_s(x) for x in b["labels"]]
+    bad = len(labels) != len(edges) - 1
+    if bad:
+        P(f"{len(edges)} edges give {len(edges) - 1} classes but {len(labels)} labels are given", base + ("bins",))
+    vals = [math.inf if x is None else x for x in edges]
+    if any(x is None for x in edges[:-1]) or any(a >= bb for a, bb in zip(vals, vals[1:])):
+        P("edges must increase strictly (only the last may be null: no upper limit)", base + ("bins", "edges"))
+        bad = True
+    for lab in labels:
+        if lab not in targets:
+            P(f"bin label is not a class of {name}; valid: {targets}", base + ("bins", "labels"), lab)
+            bad = True
+    if bad:
+        return None
+    custom = _custom_bins(b)
+    if not isinstance(classes, list) and cbins is not None:
+        cbr = {cd: (lo, hi) for cd, lo, hi in cbins}
+        for lab, lo, hi, lc, hc in custom:
+            got = _int_range(lo, hi, lc, hc)
+            if got != cbr[lab]:
+                P(f"these edges make {lab!r} cover {got[0]:g}-{got[1]:g}, but the codebook class {lab!r} is "
+                  f"{cbr[lab][0]:g}-{cbr[lab][1]:g}: a questionnaire with other classes declares them "
+                  "(classes: [...]) and harmonises them (harmonise: {...})", base + ("bins",), lab)
                 bad = True
-            for lab in labels:
-                if lab not in targets:
-                    P(f"bin label is not a class of {name}; valid: {targets}", base + ("bins", "labels"), lab)
-                    bad = True
-            if bad:
-                continue
-            custom = _custom_bins(b)
-            if not isinstance(classes, list) and cbins is not None:
-                cbr = {cd: (lo, hi) for cd, lo, hi in cbins}
-                for lab, lo, hi, lc, hc in custom:
-                    got = _int_range(lo, hi, lc, hc)
-                    if got != cbr[lab]:
-                        P(f"these edges make {lab!r} cover {got[0]:g}-{got[1]:g}, but the codebook class {lab!r} is "
-                          f"{cbr[lab][0]:g}-{cbr[lab][1]:g}: a questionnaire with other classes declares them "
-                          "(classes: [...]) and harmonises them (harmonise: {...})", base + ("bins",), lab)
-                        bad = True
-            if not bad:
-                bins_out[name] = custom
-    dd = spec.get("deduplicate")
-    if isinstance(dd, dict) and isinstance(dd.get("complete"), list):
-        for i, n in enumerate(dd["complete"]):
-            if n not in cols and n not in extra:
-                P("not a mapped variable (complete lists names under columns or extra)", ("deduplicate", "complete", i), n)
-    return probs
-
+    return None if bad else custom
 
 
 def mapping_problems(spec: Any, text: str, lines: dict[tuple, int], where: str,

@@ -17,7 +17,9 @@ codebook      pandas dtype of the validated column
 ``category``  unordered ``CategoricalDtype`` in codebook order
 ============  =========================================================
 
-A missing answer is ``<NA>`` (item non-response); no row is ever dropped.
+A missing answer is ``<NA>`` (item non-response); no row is ever dropped. Cells are typed
+by :mod:`irmodels.data.coercion` (one rule per codebook type); the cross-field rules are
+here, one function per rule family.
 
 Share classes and counts
 ------------------------
@@ -40,16 +42,10 @@ import numpy as np
 import pandas as pd
 
 from irmodels.core.errors import Problem, SchemaError
+from irmodels.data.coercion import _coerce, _coerce_extra, _py
 
-__all__ = [
-    "validate",
-    "column_dtypes",
-    "canonical_columns",
-    "REQUIRED_COLUMNS",
-    "SHARE_RULES",
-    "ISO_3166_ALPHA2",
-    "share_class",
-]
+__all__ = ["validate", "column_dtypes", "canonical_columns", "REQUIRED_COLUMNS", "SHARE_RULES",
+           "share_class"]
 
 #: Columns every table must have (values may still be missing, except the ids).
 REQUIRED_COLUMNS: tuple[str, ...] = (
@@ -85,27 +81,6 @@ _COUNT_ORDER: tuple[tuple[str, str], ...] = (
     ("n_female_radiologists", "n_radiologists"),
     ("n_female_ir", "n_female_radiologists"),
 )
-
-#: ISO 3166-1 alpha-2 officially assigned codes (249), plus XK (Kosovo, user-assigned but in
-#: common use by the EU and survey tools).
-ISO_3166_ALPHA2: frozenset[str] = frozenset(
-    """
-    AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ
-    BR BS BT BV BW BY BZ CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM
-    DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS
-    GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP KE KG KH KI KM KN
-    KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ
-    MR MS MT MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM
-    PN PR PS PT PW PY QA RE RO RS RU RW SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV
-    SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI
-    VN VU WF WS YE YT ZA ZM ZW XK
-    """.split()
-)
-
-_COUNTRY_HINTS = {"UK": "the United Kingdom is GB", "EL": "Greece is GR (EL is the EU code)"}
-
-_TRUE = {"true", "t", "yes", "y", "1"}
-_FALSE = {"false", "f", "no", "n", "0"}
 
 
 @functools.cache
@@ -206,172 +181,22 @@ def _share_class_vec(column: str, num: np.ndarray, den: np.ndarray) -> np.ndarra
     return out
 
 
-def _norm_scalar(v: Any) -> Any:
-    """A category code read from a file may be a number (``0`` for ``"0"``)."""
-    if isinstance(v, (bool, np.bool_)):
-        return str(v)
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    if isinstance(v, (float, np.floating)) and float(v).is_integer():
-        return str(int(v))
-    return str(v).strip()
-
-
-_INT64_MAX = int(np.iinfo(np.int64).max)
-
-
-def _coerce(name: str, s: pd.Series, dtype: Any, file: str | None) -> tuple[pd.Series, list[Problem]]:
-    """Coerce one column to its canonical dtype, collecting one Problem per bad cell."""
-    problems: list[Problem] = []
-    # Already typed: categories and booleans are valid by construction; counts and country
-    # codes still need their value checks (vectorised, so ensembles stay fast).
-    if s.dtype == dtype and name != "country" and not isinstance(dtype, pd.Int64Dtype):
-        return s, problems
-    if s.dtype == dtype and isinstance(dtype, pd.Int64Dtype):
-        for r in s.index[(s < 0).fillna(False).to_numpy(dtype=bool)]:
-            problems.append(Problem("count must be >= 0", file, _py(r), name, _py(s.at[r])))
-        return s, problems
-    obj = s.astype(object)
-    codes, uniques = pd.factorize(obj, use_na_sentinel=True)
-    converted: list[Any] = []
-    bad: dict[int, str] = {}
-    for i, u in enumerate(uniques):
-        if isinstance(u, str) and u.strip() == "":
-            converted.append(pd.NA)  # an empty cell in a CSV is a missing answer
-            continue
-        if isinstance(dtype, pd.StringDtype):
-            converted.append(_norm_scalar(u))
-        elif isinstance(dtype, pd.BooleanDtype):
-            if isinstance(u, (bool, np.bool_)):
-                converted.append(bool(u))
-            elif isinstance(u, (int, float, np.integer, np.floating)) and u in (0, 1):
-                converted.append(bool(u))
-            elif isinstance(u, str) and u.strip().lower() in _TRUE | _FALSE:
-                converted.append(u.strip().lower() in _TRUE)
-            else:
-                converted.append(pd.NA)
-                bad[i] = "must be boolean (true/false)"
-        elif isinstance(dtype, pd.Int64Dtype):
-            val: Any = None
-            if isinstance(u, (bool, np.bool_)):
-                val = None
-            elif isinstance(u, (int, np.integer)):
-                val = int(u)
-            elif isinstance(u, (float, np.floating)) and float(u).is_integer():
-                val = int(u)
-            elif isinstance(u, str):
-                t = u.strip()
-                if not t.isascii():  # int()/float() accept other scripts' digits ("٣"); "²" is isdigit() but not int()
-                    val = None
-                elif t.lstrip("+-").isdigit():
-                    val = int(t)
-                else:
-                    try:
-                        f = float(t)
-                        val = int(f) if f.is_integer() else None
-                    except ValueError:
-                        val = None
-            if val is None:
-                converted.append(pd.NA)
-                bad[i] = "must be a whole number (count)"
-            elif val > _INT64_MAX:
-                converted.append(pd.NA)
-                bad[i] = f"count too large (more than {_INT64_MAX}, the largest storable count)"
-            elif val < 0:
-                converted.append(pd.NA)
-                bad[i] = "count must be >= 0"
-            else:
-                converted.append(val)
-        else:  # categorical
-            code = _norm_scalar(u)
-            if code in dtype.categories:
-                converted.append(code)
-            else:
-                converted.append(pd.NA)
-                bad[i] = f"unknown category; valid codes: {list(dtype.categories)}"
-    if name == "country":
-        for i, u in enumerate(converted):
-            if u is pd.NA or i in bad:
-                continue
-            if u not in ISO_3166_ALPHA2:
-                hint = _COUNTRY_HINTS.get(str(u).upper())
-                rule = "must be an ISO 3166-1 alpha-2 code in upper case (e.g. DE, GB)"
-                if hint:
-                    rule += f"; {hint}"
-                bad[i] = rule
-                converted[i] = pd.NA
-    if bad:
-        idx = s.index
-        for i, rule in bad.items():
-            for r in idx[codes == i]:
-                problems.append(Problem(rule=rule, file=file, row=_py(r), column=name, value=_py(uniques[i])))
-    lookup = np.array(converted + [pd.NA], dtype=object)
-    values = lookup[codes]  # sentinel -1 picks the trailing NA
-    out = pd.Series(pd.array(values, dtype=dtype), index=s.index, name=name)
-    return out, problems
-
-
-_EXTRA_DTYPES = {"integer": pd.Int64Dtype(), "number": pd.Float64Dtype(), "boolean": pd.BooleanDtype(),
-                 "text": pd.StringDtype()}
-
-
-def _coerce_extra(name: str, s: pd.Series, spec: dict[str, Any], file: str | None) -> tuple[pd.Series, list[Problem]]:
-    """Type a declared extra variable (``validate(extras=...)``), one Problem per bad cell."""
-    t = spec.get("type")
-    if t == "category":
-        levels = [str(x) for x in spec.get("levels") or []]
-        return _coerce(name, s, pd.CategoricalDtype(levels, ordered=bool(spec.get("ordered"))), file)
-    if t == "number":
-        problems: list[Problem] = []
-        vals: list[Any] = []
-        for r, u in s.items():
-            if u is None or u is pd.NA or (isinstance(u, float) and math.isnan(u)) or (isinstance(u, str) and not u.strip()):
-                vals.append(pd.NA)
-                continue
-            try:
-                if isinstance(u, (bool, np.bool_)):
-                    raise ValueError
-                x = float(u)
-                if not math.isfinite(x):
-                    raise ValueError
-                vals.append(x)
-            except (TypeError, ValueError):
-                vals.append(pd.NA)
-                problems.append(Problem("must be a number", file, _py(r), name, _py(u)))
-        return pd.Series(pd.array(vals, dtype="Float64"), index=s.index, name=name), problems
-    if t == "integer":
-        out, problems = _coerce(name, s, pd.Int64Dtype(), file)
-        # extras are not counts: a negative whole number is allowed
-        neg = [p for p in problems if p.rule == "count must be >= 0"]
-        if neg:
-            problems = [p for p in problems if p.rule != "count must be >= 0"]
-            fixed = out.astype(object)
-            for p in neg:
-                fixed[p.row] = int(p.value)
-            out = pd.Series(pd.array(list(fixed), dtype="Int64"), index=s.index, name=name)
-        return out, [p if p.rule != "must be a whole number (count)" else
-                     Problem("must be a whole number", p.file, p.row, p.column, p.value) for p in problems]
-    if t in _EXTRA_DTYPES:
-        return _coerce(name, s, _EXTRA_DTYPES[t], file)
-    return s, [Problem(f"unknown extra type {t!r}; valid: integer, number, boolean, category, text", file, None, name, None)]
-
-
-def _py(v: Any) -> Any:
-    """Plain Python scalar for messages (``3`` rather than ``np.int64(3)``)."""
-    if v is pd.NA or v is None:
-        return None
-    return v.item() if hasattr(v, "item") else v
-
-
 def _rows(mask: pd.Series) -> list[Any]:
+    """Index labels (plain scalars) where ``mask`` is true; missing counts as false."""
     return [_py(x) for x in mask.index[mask.fillna(False).to_numpy(dtype=bool)]]
 
 
 def _cross_field(df: pd.DataFrame, file: str | None) -> list[Problem]:
-    problems: list[Problem] = []
+    """Every cross-field problem of a typed table, rule family by rule family (order as listed in :func:`validate`)."""
     cols = set(df.columns)
+    return [*_id_problems(df, cols, file), *_count_order_problems(df, cols, file),
+            *_share_class_problems(df, cols, file), *_no_ir_problems(df, cols, file),
+            *_conditional_problems(df, cols, file), *_volume_problems(df, cols, file)]
 
-    # ids
+
+def _id_problems(df: pd.DataFrame, cols: set, file: str | None) -> list[Problem]:
+    """Ids present, and ``respondent_id`` unique within a wave (and replicate)."""
+    problems: list[Problem] = []
     if {"respondent_id", "wave"} <= cols:
         for c in ("respondent_id", "wave"):
             for r in _rows(df[c].isna()):
@@ -384,8 +209,12 @@ def _cross_field(df: pd.DataFrame, file: str | None) -> list[Problem]:
             problems.append(
                 Problem("respondent_id must be unique within a wave", file, r, "respondent_id", _py(df.at[r, "respondent_id"]))
             )
+    return problems
 
-    # count ordering
+
+def _count_order_problems(df: pd.DataFrame, cols: set, file: str | None) -> list[Problem]:
+    """Count ordering: each smaller count of :data:`_COUNT_ORDER` at most its larger one."""
+    problems: list[Problem] = []
     for small, large in _COUNT_ORDER:
         if {small, large} <= cols:
             bad = df[small] > df[large]
@@ -396,8 +225,12 @@ def _cross_field(df: pd.DataFrame, file: str | None) -> list[Problem]:
                         file, r, small, _py(df.at[r, small]),
                     )
                 )
+    return problems
 
-    # share classes agree with counts
+
+def _share_class_problems(df: pd.DataFrame, cols: set, file: str | None) -> list[Problem]:
+    """Share classes agree with the counts they summarise (:data:`SHARE_RULES`, :func:`share_class`)."""
+    problems: list[Problem] = []
     for cls, (num, den) in SHARE_RULES.items():
         if not {cls, num, den} <= cols:
             continue
@@ -422,8 +255,12 @@ def _cross_field(df: pd.DataFrame, file: str | None) -> list[Problem]:
                             file, r, cls, _py(g),
                         )
                     )
+    return problems
 
-    # female IR share undefined without IRs
+
+def _no_ir_problems(df: pd.DataFrame, cols: set, file: str | None) -> list[Problem]:
+    """The female IR share is undefined without IRs (``n_ir == 0`` or ``ir_share_class == "0"``)."""
+    problems: list[Problem] = []
     if "female_ir_share_class" in cols:
         f = df["female_ir_share_class"].notna()
         if "n_ir" in cols:
@@ -438,8 +275,12 @@ def _cross_field(df: pd.DataFrame, file: str | None) -> list[Problem]:
                     Problem('female_ir_share_class must be missing when ir_share_class is "0" (no IRs)', file, r,
                             "female_ir_share_class", _py(df.at[r, "female_ir_share_class"]))
                 )
+    return problems
 
-    # conditional questions
+
+def _conditional_problems(df: pd.DataFrame, cols: set, file: str | None) -> list[Problem]:
+    """Conditional questions (:data:`_CONDITIONAL`): the child is answered only when its parent is true."""
+    problems: list[Problem] = []
     for child, parent in _CONDITIONAL:
         if child in cols and parent not in cols and df[child].notna().any():
             problems.append(
@@ -453,7 +294,12 @@ def _cross_field(df: pd.DataFrame, file: str | None) -> list[Problem]:
                     Problem(f"{child} is answered only when {parent} is true (here {df.at[r, parent]})",
                             file, r, child, _py(df.at[r, child]))
                 )
+    return problems
 
+
+def _volume_problems(df: pd.DataFrame, cols: set, file: str | None) -> list[Problem]:
+    """No interventions (``procedure_volume_class == "0"``) implies no IR share."""
+    problems: list[Problem] = []
     if {"procedure_volume_class", "ir_share_class"} <= cols:
         bad = (df["procedure_volume_class"] == "0") & df["ir_share_class"].notna() & (df["ir_share_class"] != "0")
         for r in _rows(bad):

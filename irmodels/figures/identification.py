@@ -131,7 +131,7 @@ def _log_axis(axis, lo: float, hi: float) -> None:
 
 def _top_term(predictor: str, terms: Sequence[str]) -> tuple[str, str, str]:
     """(term, top level, reference level) of ``predictor``: its highest level versus the lowest."""
-    from irmodels.identification.curves import SCORES
+    from irmodels.identification.expected import SCORES
 
     levels = list(SCORES.get(predictor, {}))
     if predictor == "teaching" and "teaching" in terms:
@@ -233,6 +233,7 @@ def plot_association_curves(table: pd.DataFrame) -> Figure:
     height = min(225.0, 30.0 + 66.0 * nrow)
     any_outside = False
     has_own: set[str] = set()
+    style = (sets, colors, styles, mstyle)
     with journal_style():
         fig, axes = new_figure(DOUBLE_COLUMN_MM, height, nrows=nrow, ncols=ncol, squeeze=False)
         for i, outcome in enumerate(outcomes):
@@ -243,80 +244,98 @@ def plot_association_curves(table: pd.DataFrame) -> Figure:
                 if d.empty:
                     ax.set_axis_off()
                     continue
-                term, top, ref = _top_term(predictor, list(d["term"].unique()))
-                d = d[d["term"] == term].sort_values("assumption_value")
-                for k, s in enumerate(sets):
-                    c = d[d["assumptions"] == s]
-                    if c.empty:
-                        continue
-                    x = c["assumption_value"].to_numpy(float)
-                    ax.fill_between(x, np.exp(c["lower"]), np.exp(c["upper"]), color=colors[s], alpha=0.14, lw=0,
-                                    gid=f"band-{s}")
-                    for col in ("lower", "upper"):
-                        ax.plot(x, np.exp(c[col]), color=colors[s], lw=0.6, ls=styles[s], gid=f"band-edge-{s}")
-                    ax.plot(x, np.exp(c["estimate"]), color=colors[s], lw=1.1 - 0.3 * k, ls=styles[s],
-                            gid=f"estimate-{s}", label=f"assumption set '{s}'")
-                    if "at_set_value" in c:
-                        own = c[c["at_set_value"].astype(str).str.lower().isin(["true", "1", str(s).lower()])]
-                        if len(own):
-                            has_own.add(s)
-                            ax.plot(own["assumption_value"], np.exp(own["estimate"]), ls="", zorder=5 + k,
-                                    gid=f"set-value-{s}", label=f"set '{s}': its own value", **mstyle[s])
-                ax.axhline(1, color="0.55", lw=0.5, ls=":", zorder=0)
-                ax.axvline(1, color="0.55", lw=0.5, ls=":", zorder=0)
-                # identification region of this odds ratio (published facts)
-                rlo, rhi = float(d["region_lower"].min()), float(d["region_upper"].max())
-                if rlo == 0 and math.isinf(rhi):
-                    region = "identification region: 0 to ∞ (unrestricted)"
-                else:
-                    region = f"identification region: {rlo:.3g} to {'∞' if math.isinf(rhi) else f'{rhi:.3g}'}"
-                out = d.loc[~d["inside_region"].astype(str).str.lower().isin(["true", "1"]), "assumption_value"]
-                if len(out):
+                if _association_panel(ax, d, outcome, predictor, letter, i == nrow - 1, style, has_own):
                     any_outside = True
-                    xs = np.sort(d["assumption_value"].unique())
-                    for v in np.unique(out):
-                        k = int(np.searchsorted(xs, v))
-                        left = math.sqrt(xs[k - 1] * v) if k > 0 else v
-                        right = math.sqrt(xs[k + 1] * v) if k + 1 < len(xs) else v
-                        ax.axvspan(left, right, facecolor="0.82", edgecolor="0.6", hatch="////", lw=0, zorder=0,
-                                   gid="outside-region")
-                ax.set_xscale("log")
-                ax.set_yscale("log")
-                xlo, xhi = float(d["assumption_value"].min()), float(d["assumption_value"].max())
-                ax.set_xlim(xlo, xhi)
-                _log_axis(ax.xaxis, xlo, xhi)
-                ylo = float(np.exp(d["lower"].min())) / 1.3
-                yhi = float(np.exp(d["upper"].max())) * 1.3
-                ax.set_ylim(ylo, yhi)
-                _log_axis(ax.yaxis, ylo, yhi)
-                event = str(d["event"].iloc[0]) if "event" in d else outcome
-                words = PREDICTOR_WORDS.get(predictor, (predictor, "per step"))
-                ax.set_title(f"{letter}  {event[:1].upper() + event[1:]}\n     by {words[0]}", loc="left", fontsize=6.8,
-                             pad=10)
-                ax.annotate(region, (0, 1), xycoords="axes fraction", xytext=(0, 2.5), textcoords="offset points",
-                            ha="left", va="bottom", fontsize=5.5, color="0.3", gid="region-note")
-                ax.set_ylabel(f"OR, {_words(predictor, top)} vs {_words(predictor, ref)}")
-                if i == nrow - 1:
-                    ax.set_xlabel(textwrap.fill(f"assumed OR {words[1]}", 38, break_on_hyphens=False))
-        handles = []
-        for s in sets:
-            handles.append(Line2D([], [], color=colors[s], ls=styles[s], lw=1.0, label=f"assumption set '{s}'"))
-        handles += [Line2D([], [], ls="", label=f"set '{s}': its own value", **mstyle[s]) for s in sets if s in has_own]
-        handles.append(Patch(facecolor="0.5", alpha=0.3, lw=0,
-                             label=f"{_fmt_pct(level)}sampling interval at each fixed value"))
-        handles.append(Line2D([], [], color="0.55", lw=0.5, ls=":", label="OR = 1 (no association)"))
-        if any_outside:
-            handles.append(Patch(facecolor="0.82", edgecolor="0.6", hatch="////", lw=0,
-                                 label="outside the identification region"))
-        descs = [f"'{s}': {d}" for s in sets if (d := _set_description(t, s))]
-        title = ASSOCIATION_NOTE + (".\nIdentification region: the range of the marginal OR of the same contrast "
-                                    "over all tables consistent with the published margins and facts")
-        if descs:
-            title += ".\n" + textwrap.fill("The sets differ in the odds ratios held fixed outside each panel: "
-                                           + "; ".join(descs) + ".", 150)
-        fig.legend(handles=handles, loc="outside lower center", ncol=3, frameon=False, fontsize=5.8,
-                   handlelength=2.4, columnspacing=1.5, title=title, title_fontsize=6.0, alignment="left")
+        _association_legend(fig, t, style, has_own, level, any_outside)
     return fig
+
+
+def _association_panel(ax, d: pd.DataFrame, outcome: str, predictor: str, letter: str, last_row: bool,
+                       style: tuple, has_own: set[str]) -> bool:
+    """One panel of :func:`plot_association_curves`; adds to ``has_own`` the sets with a marker
+    at their own value and returns whether grid values outside the region were shaded."""
+    sets, colors, styles, mstyle = style
+    any_outside = False
+    term, top, ref = _top_term(predictor, list(d["term"].unique()))
+    d = d[d["term"] == term].sort_values("assumption_value")
+    for k, s in enumerate(sets):
+        c = d[d["assumptions"] == s]
+        if c.empty:
+            continue
+        x = c["assumption_value"].to_numpy(float)
+        ax.fill_between(x, np.exp(c["lower"]), np.exp(c["upper"]), color=colors[s], alpha=0.14, lw=0,
+                        gid=f"band-{s}")
+        for col in ("lower", "upper"):
+            ax.plot(x, np.exp(c[col]), color=colors[s], lw=0.6, ls=styles[s], gid=f"band-edge-{s}")
+        ax.plot(x, np.exp(c["estimate"]), color=colors[s], lw=1.1 - 0.3 * k, ls=styles[s],
+                gid=f"estimate-{s}", label=f"assumption set '{s}'")
+        if "at_set_value" in c:
+            own = c[c["at_set_value"].astype(str).str.lower().isin(["true", "1", str(s).lower()])]
+            if len(own):
+                has_own.add(s)
+                ax.plot(own["assumption_value"], np.exp(own["estimate"]), ls="", zorder=5 + k,
+                        gid=f"set-value-{s}", label=f"set '{s}': its own value", **mstyle[s])
+    ax.axhline(1, color="0.55", lw=0.5, ls=":", zorder=0)
+    ax.axvline(1, color="0.55", lw=0.5, ls=":", zorder=0)
+    # identification region of this odds ratio (published facts)
+    rlo, rhi = float(d["region_lower"].min()), float(d["region_upper"].max())
+    if rlo == 0 and math.isinf(rhi):
+        region = "identification region: 0 to ∞ (unrestricted)"
+    else:
+        region = f"identification region: {rlo:.3g} to {'∞' if math.isinf(rhi) else f'{rhi:.3g}'}"
+    out = d.loc[~d["inside_region"].astype(str).str.lower().isin(["true", "1"]), "assumption_value"]
+    if len(out):
+        any_outside = True
+        xs = np.sort(d["assumption_value"].unique())
+        for v in np.unique(out):
+            k = int(np.searchsorted(xs, v))
+            left = math.sqrt(xs[k - 1] * v) if k > 0 else v
+            right = math.sqrt(xs[k + 1] * v) if k + 1 < len(xs) else v
+            ax.axvspan(left, right, facecolor="0.82", edgecolor="0.6", hatch="////", lw=0, zorder=0,
+                       gid="outside-region")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    xlo, xhi = float(d["assumption_value"].min()), float(d["assumption_value"].max())
+    ax.set_xlim(xlo, xhi)
+    _log_axis(ax.xaxis, xlo, xhi)
+    ylo = float(np.exp(d["lower"].min())) / 1.3
+    yhi = float(np.exp(d["upper"].max())) * 1.3
+    ax.set_ylim(ylo, yhi)
+    _log_axis(ax.yaxis, ylo, yhi)
+    event = str(d["event"].iloc[0]) if "event" in d else outcome
+    words = PREDICTOR_WORDS.get(predictor, (predictor, "per step"))
+    ax.set_title(f"{letter}  {event[:1].upper() + event[1:]}\n     by {words[0]}", loc="left", fontsize=6.8,
+                 pad=10)
+    ax.annotate(region, (0, 1), xycoords="axes fraction", xytext=(0, 2.5), textcoords="offset points",
+                ha="left", va="bottom", fontsize=5.5, color="0.3", gid="region-note")
+    ax.set_ylabel(f"OR, {_words(predictor, top)} vs {_words(predictor, ref)}")
+    if last_row:
+        ax.set_xlabel(textwrap.fill(f"assumed OR {words[1]}", 38, break_on_hyphens=False))
+    return any_outside
+
+
+def _association_legend(fig, t: pd.DataFrame, style: tuple, has_own: set[str], level: float | None,
+                        any_outside: bool) -> None:
+    """The legend under the panels of :func:`plot_association_curves`, titled with :data:`ASSOCIATION_NOTE`."""
+    sets, colors, styles, mstyle = style
+    handles = []
+    for s in sets:
+        handles.append(Line2D([], [], color=colors[s], ls=styles[s], lw=1.0, label=f"assumption set '{s}'"))
+    handles += [Line2D([], [], ls="", label=f"set '{s}': its own value", **mstyle[s]) for s in sets if s in has_own]
+    handles.append(Patch(facecolor="0.5", alpha=0.3, lw=0,
+                         label=f"{_fmt_pct(level)}sampling interval at each fixed value"))
+    handles.append(Line2D([], [], color="0.55", lw=0.5, ls=":", label="OR = 1 (no association)"))
+    if any_outside:
+        handles.append(Patch(facecolor="0.82", edgecolor="0.6", hatch="////", lw=0,
+                             label="outside the identification region"))
+    descs = [f"'{s}': {d}" for s in sets if (d := _set_description(t, s))]
+    title = ASSOCIATION_NOTE + (".\nIdentification region: the range of the marginal OR of the same contrast "
+                                "over all tables consistent with the published margins and facts")
+    if descs:
+        title += ".\n" + textwrap.fill("The sets differ in the odds ratios held fixed outside each panel: "
+                                       + "; ".join(descs) + ".", 150)
+    fig.legend(handles=handles, loc="outside lower center", ncol=3, frameon=False, fontsize=5.8,
+               handlelength=2.4, columnspacing=1.5, title=title, title_fontsize=6.0, alignment="left")
 
 
 # --------------------------------------------------------------------------- coverage
@@ -393,7 +412,6 @@ def plot_coverage_curve(table: pd.DataFrame, scenarios: Sequence[str] | None = N
     resp = float(t["respondent_share"].iloc[0])
     mlo, mhi = float(t["manski_lower"].iloc[0]), float(t["manski_upper"].iloc[0])
     thr = float(t["threshold"].iloc[0])
-    xlo, xhi = float(t["assumption_value"].min()), float(t["assumption_value"].max())
     resp_label = f"respondents {100 * resp:.1f}% (exact)"
     manski_label = f"worst case (no assumption): {100 * mlo:.1f}%–{100 * mhi:.1f}%"
     thr_label = f"threshold {100 * thr:g}%"
@@ -404,45 +422,8 @@ def plot_coverage_curve(table: pd.DataFrame, scenarios: Sequence[str] | None = N
                        label=manski_label)
         ax.axhline(thr, color="black", lw=0.6, ls="--", zorder=1, gid="threshold", label=thr_label)
         ax.axhline(resp, color="0.25", lw=0.8, ls=":", zorder=1, gid="respondents", label=resp_label)
-        for s in names:
-            base, cset = _split_scenario(s)
-            c = t[t["scenario"] == s].sort_values("assumption_value")
-            x = c["assumption_value"].to_numpy(float)
-            ax.fill_between(x, c["lower"], c["upper"], color=colors[base], alpha=0.13 if cset == "invited" else 0.07,
-                            lw=0, gid=f"band-{s}")
-            for a in (ax, bx):
-                y = c["estimate"] if a is ax else c["tipping_or"]
-                a.plot(x, y, color=colors[base], lw=1.0, ls=lstyle[cset], gid=f"curve-{s}", label=s)
-                for sname in set_names:
-                    hit = c[c["at_set_value"].str.split(";").apply(lambda v, n=sname: n in [p.strip() for p in v])]
-                    if len(hit):
-                        yy = hit["estimate"] if a is ax else hit["tipping_or"]
-                        a.plot(hit["assumption_value"], yy, ls="", marker=markers[sname], ms=3.4, mfc=colors[base],
-                               mec="black", mew=0.5, zorder=5, gid=f"set-value-{sname}", label=sname)
-        bx.axhline(1, color="0.45", lw=0.6, ls="-", zorder=0, gid="mar", label="OR = 1 (MAR)")
-        for a in (ax, bx):
-            a.set_xscale("log")
-            a.set_xlim(xlo, xhi)
-            _log_axis(a.xaxis, xlo, xhi)
-            a.set_xlabel("assumed OR of 24/7 cover per bed class (respondents)")
-            for sname in set_names:
-                v = set_vals[sname]
-                a.axvline(v, color="0.6", lw=0.5, ls=":", zorder=0)
-                a.annotate(f"{sname}", (v, 1.0), xycoords=("data", "axes fraction"), xytext=(0, 2),
-                           textcoords="offset points", ha="center", va="bottom", fontsize=5.8, color="0.25",
-                           annotation_clip=False, gid=f"set-label-{sname}")
-        ax.set_ylim(0, 1)
-        ax.yaxis.set_major_formatter(lambda v, _: f"{100 * v:g}%")
-        ax.set_ylabel("24/7 IR cover (MAR within bed class)")
-        ax.set_title("a  24/7 IR cover among all invited departments", loc="left", pad=11)
-        tips = t["tipping_or"].to_numpy(float)
-        tips = tips[np.isfinite(tips) & (tips > 0)]
-        ylo, yhi = min(tips.min(), 1.0) / 1.15, max(tips.max(), 1.0) * 1.15
-        bx.set_yscale("log")
-        bx.set_ylim(ylo, yhi)
-        _log_axis(bx.yaxis, ylo, yhi)
-        bx.set_ylabel(f"non-respondents' OR of cover vs MAR at which\nthe estimate reaches {100 * thr:g}% (tipping OR)")
-        bx.set_title(f"b  Tipping point: estimate = {100 * thr:g}%", loc="left", pad=11)
+        _coverage_curves(ax, bx, t, names, colors, lstyle, markers)
+        _coverage_axes(ax, bx, t, set_vals, markers, thr)
         handles = [Line2D([], [], color=colors[b], lw=1.2, label=SCENARIO_LABELS.get(b, b)) for b in bases]
         csets = list(dict.fromkeys(_split_scenario(s)[1] for s in names))
         handles += [Line2D([], [], color="0.3", lw=1.0, ls=lstyle[c], label=f"frame: {country_sets[c]}") for c in csets]
@@ -459,3 +440,55 @@ def plot_coverage_curve(table: pd.DataFrame, scenarios: Sequence[str] | None = N
                    title="2017: estimates at fixed assumed odds ratios (not identified by the published data); "
                          "frame scenarios are assumptions", title_fontsize=6.2)
     return fig
+
+
+def _coverage_curves(ax, bx, t: pd.DataFrame, names: Sequence[str], colors: dict, lstyle: dict,
+                     markers: dict) -> None:
+    """Per scenario: the sampling band (a), the curve in both panels and a marker at each set's value.
+
+    ``markers`` maps the assumption sets, in the order they are drawn, to their markers.
+    """
+    for s in names:
+        base, cset = _split_scenario(s)
+        c = t[t["scenario"] == s].sort_values("assumption_value")
+        x = c["assumption_value"].to_numpy(float)
+        ax.fill_between(x, c["lower"], c["upper"], color=colors[base], alpha=0.13 if cset == "invited" else 0.07,
+                        lw=0, gid=f"band-{s}")
+        for a in (ax, bx):
+            y = c["estimate"] if a is ax else c["tipping_or"]
+            a.plot(x, y, color=colors[base], lw=1.0, ls=lstyle[cset], gid=f"curve-{s}", label=s)
+            for sname in markers:
+                hit = c[c["at_set_value"].str.split(";").apply(lambda v, n=sname: n in [p.strip() for p in v])]
+                if len(hit):
+                    yy = hit["estimate"] if a is ax else hit["tipping_or"]
+                    a.plot(hit["assumption_value"], yy, ls="", marker=markers[sname], ms=3.4, mfc=colors[base],
+                           mec="black", mew=0.5, zorder=5, gid=f"set-value-{sname}", label=sname)
+
+
+def _coverage_axes(ax, bx, t: pd.DataFrame, set_vals: dict[str, float], markers: dict, thr: float) -> None:
+    """Scales, limits, the sets' values as labelled vertical lines, labels and titles of both panels."""
+    xlo, xhi = float(t["assumption_value"].min()), float(t["assumption_value"].max())
+    bx.axhline(1, color="0.45", lw=0.6, ls="-", zorder=0, gid="mar", label="OR = 1 (MAR)")
+    for a in (ax, bx):
+        a.set_xscale("log")
+        a.set_xlim(xlo, xhi)
+        _log_axis(a.xaxis, xlo, xhi)
+        a.set_xlabel("assumed OR of 24/7 cover per bed class (respondents)")
+        for sname in markers:
+            v = set_vals[sname]
+            a.axvline(v, color="0.6", lw=0.5, ls=":", zorder=0)
+            a.annotate(f"{sname}", (v, 1.0), xycoords=("data", "axes fraction"), xytext=(0, 2),
+                       textcoords="offset points", ha="center", va="bottom", fontsize=5.8, color="0.25",
+                       annotation_clip=False, gid=f"set-label-{sname}")
+    ax.set_ylim(0, 1)
+    ax.yaxis.set_major_formatter(lambda v, _: f"{100 * v:g}%")
+    ax.set_ylabel("24/7 IR cover (MAR within bed class)")
+    ax.set_title("a  24/7 IR cover among all invited departments", loc="left", pad=11)
+    tips = t["tipping_or"].to_numpy(float)
+    tips = tips[np.isfinite(tips) & (tips > 0)]
+    ylo, yhi = min(tips.min(), 1.0) / 1.15, max(tips.max(), 1.0) * 1.15
+    bx.set_yscale("log")
+    bx.set_ylim(ylo, yhi)
+    _log_axis(bx.yaxis, ylo, yhi)
+    bx.set_ylabel(f"non-respondents' OR of cover vs MAR at which\nthe estimate reaches {100 * thr:g}% (tipping OR)")
+    bx.set_title(f"b  Tipping point: estimate = {100 * thr:g}%", loc="left", pad=11)

@@ -18,7 +18,7 @@ from irmodels.figures.style import DOUBLE_COLUMN_MM, OKABE_ITO, SINGLE_COLUMN_MM
 
 __all__ = ["plot_weight_diagnostics", "plot_tipping_point", "SCENARIO_LABELS"]
 
-#: Display names of the frame scenarios (irmodels.nonresponse.frame.SCENARIOS).
+#: Display names of the frame scenarios (irmodels.nonresponse.scenarios.SCENARIOS).
 SCENARIO_LABELS: dict[str, str] = {
     "radiologists": "∝ radiologists",
     "hospitals_200plus": "∝ hospitals ≥200 beds",

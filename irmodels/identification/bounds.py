@@ -82,7 +82,7 @@ class Group:
 def _groups() -> tuple[Group, ...]:
     """The special groups of 2017 respondents the paper describes; every number read from the
     adopted margins or statements.csv (never typed here)."""
-    from irmodels.identification.reconstruction import _margin, _stated
+    from irmodels.identification.targets import _margin, _stated
 
     n_no_ir = _margin("ir_share_class", "0")
     n_vol0 = _margin("procedure_volume_class", "0")
@@ -117,7 +117,7 @@ def _groups() -> tuple[Group, ...]:
 
 
 def _joint_tables() -> dict[tuple[str, str], dict[tuple[str, str], int]]:
-    from irmodels.identification.reconstruction import _margin
+    from irmodels.identification.targets import _margin
 
     mc = {c: _margin("member_esr_cirse", c) for c in ("both", "esr_only", "cirse_only", "neither")}
     return {("member_esr", "member_cirse"): {
@@ -133,7 +133,7 @@ JOINT_TABLES = _joint_tables
 @functools.cache
 def _margins() -> dict[str, dict[str, int]]:
     """variable -> {level: count} over all 98 respondents, missing answers under :data:`NA`."""
-    from irmodels.identification.reconstruction import N_RESPONDENTS
+    from irmodels.identification.targets import N_RESPONDENTS
     from irmodels.data.waves.esr_cirse_2017 import published_margins
 
     m = published_margins()

@@ -46,7 +46,8 @@ import numpy as np
 import pandas as pd
 
 from irmodels.core.errors import Problem, SchemaError
-from irmodels.identification.reconstruction import N_RESPONDENTS, _margin, _stated, check_reconstruction, published_targets
+from irmodels.identification.checks import check_reconstruction
+from irmodels.identification.targets import N_RESPONDENTS, _margin, _stated, published_targets
 
 __all__ = [
     "identification_table",
@@ -187,6 +188,13 @@ def _printed_denominator(statement_id: str) -> int:
 @functools.cache
 def _table(pairs: tuple[tuple[str, str, str, str], ...]) -> pd.DataFrame:
     counts, item_n = _counts()
+    rows = _prevalence_rows(counts, item_n) + _joint_fact_rows() + _pair_rows(pairs, counts, item_n)
+    out = pd.DataFrame(rows, columns=["estimand", "status", "estimate", "lower", "upper", "note"])
+    return out
+
+
+def _prevalence_rows(counts: dict, item_n: dict) -> list[tuple]:
+    """One row per published category (exact among respondents) and the bounded female-IR classes."""
     targets = published_targets()  # = published_margins() rows of canonical categories
     prov = {(r.variable, r.category): (r.source, r.statement_id) for r in targets.itertuples(index=False)}
     disc = _discrepancies_of_statements()
@@ -211,6 +219,12 @@ def _table(pairs: tuple[tuple[str, str, str, str], ...]) -> pd.DataFrame:
         rows.append((f"prevalence:female_ir_share_class={cat}", "bounded", np.nan, 0.0, f_up / f_n,
                      f"the {f_up} of {f_n} departments above 25% ({_provenance(up['source'], up['statement_id'], disc)}) "
                      "are split by the assumption set (Fig. 2 not in the text)"))
+    return rows
+
+
+def _joint_fact_rows() -> list[tuple]:
+    """The joint facts the text states (identified or bounded), from statements.csv and the margins."""
+    N = N_RESPONDENTS
     # identified joint facts stated in the text: every number read from statements.csv
     # (by statement id) or from the adopted margins, as the reconstruction does
     n_co = _margin("member_esr_cirse", "cirse_only")  # 10 (audit D01; printed 9)
@@ -225,7 +239,7 @@ def _table(pairs: tuple[tuple[str, str, str, str], ...]) -> pd.DataFrame:
     res0, res0_nt = _margin("n_residents", "0"), _stated("R3-06")
     no_ir, no_ir_small = _margin("ir_share_class", "0"), _stated("R3-14")
     vol0, vol0_teach = _margin("procedure_volume_class", "0"), _stated("DIS-04")
-    rows += [
+    return [
         ("share:chair_profile=IR_mostly|membership=cirse_only", "identified", co_ir / n_co, co_ir / n_co,
          co_ir / n_co, f"{co_ir} of the {n_co} CIRSE-only members (audit: {n_co}, printed {co_printed}) work mostly in IR (R2-10)"),
         ("share:chair_profile=DR_IR_equal|membership=cirse_only", "identified", co_eq / n_co, co_eq / n_co,
@@ -242,8 +256,14 @@ def _table(pairs: tuple[tuple[str, str, str, str], ...]) -> pd.DataFrame:
         ("share:teaching=true|procedure_volume_class=0", "identified", vol0_teach / vol0, vol0_teach / vol0,
          vol0_teach / vol0, f"of the {vol0} hospitals without interventions {vol0_teach} has teaching duties (DIS-04)"),
     ]
+
+
+def _pair_rows(pairs: tuple[tuple[str, str, str, str], ...], counts: dict, item_n: dict) -> list[tuple]:
+    """Exact bounds on the risk difference and odds ratio of each (outcome, level, predictor, level)."""
     from irmodels.identification.bounds import bounds
 
+    N = N_RESPONDENTS
+    rows: list[tuple] = []
     for y, yl, a, al in pairs:
         for v, lv in ((y, yl), (a, al)):
             if (v, lv) not in counts:
@@ -269,8 +289,7 @@ def _table(pairs: tuple[tuple[str, str, str, str], ...]) -> pd.DataFrame:
         rows.append((f"or:{y}={yl}|{a}={al}", or_status, or_lo if or_status == "identified" else np.nan, or_lo, or_hi,
                      "odds ratio " + ("unrestricted (a cell can be empty): only an assumption gives it a value"
                                       if trivial_or else "restricted by the published numbers") + f" ({src})"))
-    out = pd.DataFrame(rows, columns=["estimand", "status", "estimate", "lower", "upper", "note"])
-    return out
+    return rows
 
 
 def identification_table(pairs: Iterable[tuple[str, str, str, str]] | None = None) -> pd.DataFrame:
@@ -405,7 +424,7 @@ def summarise_ensemble(ensemble: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         One row per quantity: ``quantity`` (``all_checks_exact``, ``checks_per_replicate``,
         ``replicates``, then each ``rd:`` estimand of
-        :func:`irmodels.identification.association_by_replicate`), ``status`` (the
+        :func:`irmodels.identification.table.association_by_replicate`), ``status`` (the
         identification label), ``mean``, ``sd``, ``q025``, ``q500``, ``q975`` over replicates
         (for the checks: ``mean`` is 1 for "yes" and 0 for "no"), ``lower_bound``,
         ``upper_bound`` (identification bounds, where any).

@@ -81,14 +81,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from irmodels.core.errors import ConvergenceError, ConvergenceWarning, ModelSpecError
 from irmodels.models.cache import _cache_path, _draw_shape, _load_trusted, _save_netcdf
-from irmodels.models.posterior import GATE, check_convergence
-from irmodels.models.share import _class_pairs, _trials_distribution, share_class_mask, share_quadrature
+from irmodels.models.likelihood_data import _Prepared
+from irmodels.core.convergence import GATE
+from irmodels.models.posterior import check_convergence
+from irmodels.models.share import share_quadrature
 
-__all__ = ["DEFAULT_PRIORS", "OPTIONS", "fit_pymc", "build_model", "collapse", "compile_nutpie"]
+__all__ = ["DEFAULT_PRIORS", "OPTIONS", "fit_pymc", "build_model", "compile_nutpie"]
 
 DEFAULT_PRIORS: dict[str, Any] = {
     "intercept": 2.5,
@@ -113,135 +114,6 @@ def _priors(f) -> dict:
     for k in ("intercept", "b", "sd_group", "sd_department", "cutpoints"):
         p[k] = float(p[k]) * s
     return p
-
-
-def collapse(X: np.ndarray, group: np.ndarray | None, *cols: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Unique (group, X, cols...) patterns: returns (pattern rows, inverse index, multiplicity)."""
-    parts = [X]
-    if group is not None:
-        parts.append(group[:, None].astype(float))
-    parts += [np.asarray(c, dtype=float)[:, None] for c in cols]
-    key = np.ascontiguousarray(np.hstack(parts))
-    # rows as opaque byte strings: np.unique on a 1-d void view is ~10x faster than axis=0
-    rows = key.view(np.dtype((np.void, key.dtype.itemsize * key.shape[1]))).ravel()
-    _, first, inverse, counts = np.unique(rows, return_index=True, return_inverse=True, return_counts=True)
-    return key[first], inverse.ravel(), counts
-
-
-class _Prepared:
-    """Likelihood inputs after collapsing (shared by model building and post-processing)."""
-
-    def __init__(self, f):
-        d = f.design
-        self.kind = f.family
-        X = d.X.to_numpy()
-        self.terms = list(d.X.columns)
-        self.group_name = f.group
-        self.group_levels = d.group_levels
-        do_collapse = bool(f.options.get("collapse", True))
-        if f.family in ("bernoulli", "binomial") and d.share_class is None:
-            k = d.y.astype(float)
-            n = np.ones_like(k) if d.trials is None else d.trials.astype(float)
-            if do_collapse:
-                uniq, inv, _ = collapse(X, d.group)
-                self.X = uniq[:, : X.shape[1]]
-                self.g = uniq[:, X.shape[1]].astype(int) if d.group is not None else None
-                self.k = np.bincount(inv, weights=k, minlength=len(uniq)).astype(int)
-                self.n = np.bincount(inv, weights=n, minlength=len(uniq)).astype(int)
-                self.row_cell = inv
-            else:
-                self.X, self.g, self.k, self.n = X, d.group, k.astype(int), n.astype(int)
-                self.row_cell = np.arange(len(k))
-            self.kind = "logistic"
-        elif f.family == "binomial":
-            has = d.share_class < 0
-            self.kind = "latent"
-            self.Xc, self.gc = X[has], (d.group[has] if d.group is not None else None)
-            self.kc, self.nc = d.y[has], d.trials[has]
-            self.row_is_count = has
-            self._prepare_classes(f, X, has, do_collapse)
-        elif f.family == "beta_binomial":
-            self.X, self.g, self.k, self.n = X, d.group, d.y, d.trials
-            self.kind = "beta_binomial"
-        else:  # ordinal
-            K = len(d.categories)
-            if do_collapse:
-                uniq, inv, _ = collapse(X, d.group)
-            else:
-                uniq = np.hstack([X] + ([d.group[:, None].astype(float)] if d.group is not None else []))
-                inv = np.arange(len(X))
-            counts = np.zeros((len(uniq), K), dtype=int)
-            np.add.at(counts, (inv, d.y), 1)
-            self.X = uniq[:, : X.shape[1]]
-            self.g = uniq[:, X.shape[1]].astype(int) if d.group is not None else None
-            self.counts = counts
-            self.categories = d.categories
-            self.row_cell = inv
-            self.kind = "ordinal"
-
-    def _prepare_classes(self, f, X: np.ndarray, has: np.ndarray, do_collapse: bool) -> None:
-        """Class-only rows: cells of (covariates, group, class, reported number of trials or none).
-
-        Sets ``Xs``, ``gs``, ``cls``, ``mult`` (rows per cell), ``class_row_cell`` (cell of each
-        class-only row), ``n_values`` (support of the number of trials), ``weight`` (cell x
-        ``n_values``: one-hot where the row reports its number of trials, else the trials
-        distribution) and ``mask`` (:func:`share_class_mask`).
-        """
-        d = f.design
-        trials, column = f.options["trials"], f.options["share_class"]
-        n_rep = pd.to_numeric(d.data[trials], errors="coerce").to_numpy(dtype=float)
-        cls = d.share_class[~has]
-        n_cls = n_rep[~has]
-        known = np.isfinite(n_cls)
-        bad = known & ((n_cls <= 0) | (n_cls != np.round(n_cls)))
-        if bad.any():
-            rows = list(d.data.index[~has][bad][:10])
-            raise ModelSpecError(f"rows {rows} have a {column!r} and {trials} = {sorted(set(n_cls[bad]))[:10]}: the "
-                                 f"class needs a whole number >= 1 of trials (with {trials} = 0 the share is undefined "
-                                 "and the schema requires the class to be missing)")
-        self.Xs, self.gs = X[~has], (d.group[~has] if d.group is not None else None)
-        self.cls = cls.astype(int)
-        self.mult = np.ones(len(cls))
-        self.class_row_cell = np.arange(len(cls))
-        self.share_column, self.share_levels = column, list(d.share_class_levels)
-        if not len(cls):
-            self.n_values = np.zeros(0, dtype=int)
-            self.weight = np.zeros((0, 0))
-            self.mask = np.zeros((0, len(self.share_levels), 0))
-            return
-        pi_n = pi_p = None
-        if (~known).any():
-            pi_n, pi_p = _trials_distribution(f, n_rep, trials)
-        support = set(n_cls[known].astype(int).tolist()) | set([] if pi_n is None else pi_n.tolist())
-        self.n_values = np.array(sorted(support), dtype=int)
-        self.mask = share_class_mask(column, self.share_levels, self.n_values, f.options.get("merge_categories"))
-        n_key = np.where(known, n_cls, 0.0)  # 0: not reported
-        if do_collapse:
-            uniq, inv, cnt = collapse(self.Xs, self.gs, self.cls, n_key)
-            p = X.shape[1]
-            self.Xs = uniq[:, :p]
-            self.gs = uniq[:, p].astype(int) if d.group is not None else None
-            self.cls = uniq[:, -2].astype(int)
-            n_key = uniq[:, -1]
-            self.mult = cnt.astype(float)
-            self.class_row_cell = inv
-        pos = {n: i for i, n in enumerate(self.n_values.tolist())}
-        self.weight = np.zeros((len(self.cls), len(self.n_values)))
-        for j, n in enumerate(n_key.astype(int)):
-            if n > 0:
-                self.weight[j, pos[n]] = 1.0
-            else:
-                self.weight[j, [pos[v] for v in pi_n.tolist()]] = pi_p
-        # a class no number of trials can give (1-25 of 1 IR) has probability 0: the data contradict the model
-        possible = np.einsum("jn,njk->j", self.weight, self.mask[:, self.cls, :]) > 0
-        if not possible.all():
-            bad = [(self.share_levels[self.cls[j]], int(n_key[j]) or "unreported") for j in np.flatnonzero(~possible)]
-            raise ModelSpecError(f"share classes impossible for the number of trials (class, {trials}): {bad[:10]}; "
-                                 f"support of {trials}: {self.n_values.tolist()} (option trials_distribution)")
-
-    def class_pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """:func:`_class_pairs` of the class cells."""
-        return _class_pairs(self.weight, self.mask, self.cls, self.n_values)
 
 
 def _gdata(g, name, dim):
@@ -271,9 +143,12 @@ def _auto_centered(prep) -> bool:
 
 
 def build_model(f):
-    """Build the PyMC model of fit ``f`` (named dims/coords); returns ``(model, prepared)``."""
+    """Build the PyMC model of fit ``f`` (named dims/coords); returns ``(model, prepared)``.
+
+    The coefficients ``b`` come first; the family's builder then adds its data, group
+    effects and likelihood, in the order the compiled-model cache keys on.
+    """
     import pymc as pm
-    import pytensor.tensor as pt
 
     prep = _Prepared(f)
     pri = _priors(f)
@@ -289,77 +164,121 @@ def build_model(f):
         b = pm.Normal("b", mu=0.0, sigma=scales, dims="term")
 
         def group_effect(gidx):
-            if not gname or gidx is None:
-                return 0.0
-            sd = pm.HalfNormal(f"sd_{gname}", sigma=pri["sd_group"]) if f"sd_{gname}" not in model.named_vars \
-                else model[f"sd_{gname}"]
-            if f"a_{gname}" not in model.named_vars:
-                centered = f.options.get("centered", "auto")
-                if centered == "auto":
-                    centered = _auto_centered(prep)
-                f.extra["centered"] = bool(centered)
-                if centered:
-                    # centred: better when every group has many respondents (e.g. 10^6 simulated)
-                    pm.Normal(f"a_{gname}", 0.0, sd, dims=gname)
-                else:
-                    z = pm.Normal(f"z_{gname}", 0.0, 1.0, dims=gname)
-                    pm.Deterministic(f"a_{gname}", sd * z, dims=gname)
-            return model[f"a_{gname}"][gidx]
+            return _group_effect(model, f, prep, pri, gidx)
 
-        if prep.kind == "logistic":
-            model.add_coord("obs", np.arange(len(prep.k)))
-            Xd = pm.Data("X", prep.X, dims=("obs", "term"))
-            eta = pt.dot(Xd, b) + group_effect(_gdata(prep.g, "g", "obs"))
-            pm.Binomial("y", n=pm.Data("n", prep.n, dims="obs"), logit_p=eta,
-                        observed=pm.Data("k", prep.k, dims="obs"), dims="obs")
-        elif prep.kind == "beta_binomial":
-            model.add_coord("obs", np.arange(len(prep.k)))
-            Xd = pm.Data("X", prep.X, dims=("obs", "term"))
-            mu = pm.math.invlogit(pt.dot(Xd, b) + group_effect(_gdata(prep.g, "g", "obs")))
-            alpha_, beta_ = pri["phi"]
-            phi = pm.Gamma("phi", alpha=alpha_, beta=beta_)
-            pm.BetaBinomial("y", n=pm.Data("n", prep.n, dims="obs"), alpha=mu * phi, beta=(1 - mu) * phi,
-                            observed=pm.Data("k", prep.k, dims="obs"), dims="obs")
-        elif prep.kind == "ordinal":
-            model.add_coord("obs", np.arange(len(prep.X)))
-            Xd = pm.Data("X", prep.X, dims=("obs", "term"))
-            eta = pt.dot(Xd, b) + group_effect(_gdata(prep.g, "g", "obs"))
-            K = len(prep.categories)
-            cut = pm.Normal("cutpoints", mu=0.0, sigma=pri["cutpoints"], dims="cutpoint",
-                            transform=pm.distributions.transforms.ordered,
-                            initval=np.linspace(-1.5, 1.5, K - 1))
-            counts = pm.Data("counts", prep.counts, dims=("obs", "category"))
-            pm.OrderedMultinomial("y", eta=eta, cutpoints=cut, n=counts.sum(axis=1), observed=counts,
-                                  dims=("obs", "category"))
-        else:  # latent proportion: counts and/or share classes
-            sd_dep = pm.HalfNormal("sd_department", sigma=pri["sd_department"])
-            if len(prep.kc):
-                model.add_coord("obs", np.arange(len(prep.kc)))
-                Xc = pm.Data("X", prep.Xc, dims=("obs", "term"))
-                u = pm.Normal("u_department", 0.0, 1.0, dims="obs")
-                eta_c = pt.dot(Xc, b) + group_effect(_gdata(prep.gc, "g", "obs")) + sd_dep * u
-                pm.Binomial("y", n=pm.Data("n", prep.nc, dims="obs"), logit_p=eta_c,
-                            observed=pm.Data("k", prep.kc, dims="obs"), dims="obs")
-            if len(prep.cls):
-                model.add_coord("class_cell", np.arange(len(prep.cls)))
-                Xs = pm.Data("X_class", prep.Xs, dims=("class_cell", "term"))
-                eta_s = pt.dot(Xs, b) + group_effect(_gdata(prep.gs, "g_class", "class_cell"))
-                # each cell's class probability (schema rule) as Bernstein terms (n, k, log coefficient), padded
-                pair_n, pair_k, pair_logw = prep.class_pairs()
-                model.add_coord("class_pair", np.arange(pair_n.shape[1]))
-                n_val = pm.Data("pair_trials", pair_n, dims=("class_cell", "class_pair"))
-                k_val = pm.Data("pair_successes", pair_k, dims=("class_cell", "class_pair"))
-                # log P(trials = n) + log C(n, k); -inf pads
-                log_w = pm.Data("pair_log_weight", pair_logw, dims=("class_cell", "class_pair"))
-                mult = pm.Data("multiplicity", prep.mult, dims="class_cell")
-                xq, wq = share_quadrature()
-                t = eta_s[:, None] + sd_dep * pt.as_tensor(xq)[None, :]  # (cell, node) latent logits
-                log_p, log_q = -pt.softplus(-t), -pt.softplus(t)
-                term = (log_w[:, None, :] + pt.as_tensor(np.log(wq))[None, :, None]
-                        + k_val[:, None, :] * log_p[:, :, None] + (n_val - k_val)[:, None, :] * log_q[:, :, None])
-                lp = pt.logsumexp(term, axis=(1, 2))
-                pm.Potential("share_class_loglik", pt.sum(mult * lp))
+        builder = _BUILDERS.get(prep.kind, _latent_likelihood)  # latent proportion: counts and/or share classes
+        builder(model, prep, pri, b, group_effect)
     return model, prep
+
+
+def _group_effect(model, f, prep, pri, gidx):
+    """``a[group]`` at the group index ``gidx`` (0 without grouping); ``sd_<group>`` and ``a_<group>``
+    are created on first use (centred or non-centred by option ``centered``)."""
+    import pymc as pm
+
+    gname = prep.group_name
+    if not gname or gidx is None:
+        return 0.0
+    sd = pm.HalfNormal(f"sd_{gname}", sigma=pri["sd_group"]) if f"sd_{gname}" not in model.named_vars \
+        else model[f"sd_{gname}"]
+    if f"a_{gname}" not in model.named_vars:
+        centered = f.options.get("centered", "auto")
+        if centered == "auto":
+            centered = _auto_centered(prep)
+        f.extra["centered"] = bool(centered)
+        if centered:
+            # centred: better when every group has many respondents (e.g. 10^6 simulated)
+            pm.Normal(f"a_{gname}", 0.0, sd, dims=gname)
+        else:
+            z = pm.Normal(f"z_{gname}", 0.0, 1.0, dims=gname)
+            pm.Deterministic(f"a_{gname}", sd * z, dims=gname)
+    return model[f"a_{gname}"][gidx]
+
+
+def _logistic_likelihood(model, prep, pri, b, group_effect) -> None:
+    """Collapsed binomial cells: ``k_c ~ Binomial(n_c, expit(X_c b + a[g_c]))``."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    model.add_coord("obs", np.arange(len(prep.k)))
+    Xd = pm.Data("X", prep.X, dims=("obs", "term"))
+    eta = pt.dot(Xd, b) + group_effect(_gdata(prep.g, "g", "obs"))
+    pm.Binomial("y", n=pm.Data("n", prep.n, dims="obs"), logit_p=eta,
+                observed=pm.Data("k", prep.k, dims="obs"), dims="obs")
+
+
+def _beta_binomial_likelihood(model, prep, pri, b, group_effect) -> None:
+    """``k_i ~ BetaBinomial(n_i, mu_i phi, (1 - mu_i) phi)``, ``phi ~ Gamma``."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    model.add_coord("obs", np.arange(len(prep.k)))
+    Xd = pm.Data("X", prep.X, dims=("obs", "term"))
+    mu = pm.math.invlogit(pt.dot(Xd, b) + group_effect(_gdata(prep.g, "g", "obs")))
+    alpha_, beta_ = pri["phi"]
+    phi = pm.Gamma("phi", alpha=alpha_, beta=beta_)
+    pm.BetaBinomial("y", n=pm.Data("n", prep.n, dims="obs"), alpha=mu * phi, beta=(1 - mu) * phi,
+                    observed=pm.Data("k", prep.k, dims="obs"), dims="obs")
+
+
+def _ordinal_likelihood(model, prep, pri, b, group_effect) -> None:
+    """Cumulative logit on multinomial counts per covariate pattern, ordered ``cutpoints``."""
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    model.add_coord("obs", np.arange(len(prep.X)))
+    Xd = pm.Data("X", prep.X, dims=("obs", "term"))
+    eta = pt.dot(Xd, b) + group_effect(_gdata(prep.g, "g", "obs"))
+    K = len(prep.categories)
+    cut = pm.Normal("cutpoints", mu=0.0, sigma=pri["cutpoints"], dims="cutpoint",
+                    transform=pm.distributions.transforms.ordered,
+                    initval=np.linspace(-1.5, 1.5, K - 1))
+    counts = pm.Data("counts", prep.counts, dims=("obs", "category"))
+    pm.OrderedMultinomial("y", eta=eta, cutpoints=cut, n=counts.sum(axis=1), observed=counts,
+                          dims=("obs", "category"))
+
+
+def _latent_likelihood(model, prep, pri, b, group_effect) -> None:
+    """Latent department proportion: binomial counts where known, the share class elsewhere.
+
+    The class likelihood is the quadrature of the module notes over Bernstein terms
+    (:func:`_class_pairs`), added as the potential ``share_class_loglik``.
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    sd_dep = pm.HalfNormal("sd_department", sigma=pri["sd_department"])
+    if len(prep.kc):
+        model.add_coord("obs", np.arange(len(prep.kc)))
+        Xc = pm.Data("X", prep.Xc, dims=("obs", "term"))
+        u = pm.Normal("u_department", 0.0, 1.0, dims="obs")
+        eta_c = pt.dot(Xc, b) + group_effect(_gdata(prep.gc, "g", "obs")) + sd_dep * u
+        pm.Binomial("y", n=pm.Data("n", prep.nc, dims="obs"), logit_p=eta_c,
+                    observed=pm.Data("k", prep.kc, dims="obs"), dims="obs")
+    if len(prep.cls):
+        model.add_coord("class_cell", np.arange(len(prep.cls)))
+        Xs = pm.Data("X_class", prep.Xs, dims=("class_cell", "term"))
+        eta_s = pt.dot(Xs, b) + group_effect(_gdata(prep.gs, "g_class", "class_cell"))
+        # each cell's class probability (schema rule) as Bernstein terms (n, k, log coefficient), padded
+        pair_n, pair_k, pair_logw = prep.class_pairs()
+        model.add_coord("class_pair", np.arange(pair_n.shape[1]))
+        n_val = pm.Data("pair_trials", pair_n, dims=("class_cell", "class_pair"))
+        k_val = pm.Data("pair_successes", pair_k, dims=("class_cell", "class_pair"))
+        # log P(trials = n) + log C(n, k); -inf pads
+        log_w = pm.Data("pair_log_weight", pair_logw, dims=("class_cell", "class_pair"))
+        mult = pm.Data("multiplicity", prep.mult, dims="class_cell")
+        xq, wq = share_quadrature()
+        t = eta_s[:, None] + sd_dep * pt.as_tensor(xq)[None, :]  # (cell, node) latent logits
+        log_p, log_q = -pt.softplus(-t), -pt.softplus(t)
+        term = (log_w[:, None, :] + pt.as_tensor(np.log(wq))[None, :, None]
+                + k_val[:, None, :] * log_p[:, :, None] + (n_val - k_val)[:, None, :] * log_q[:, :, None])
+        lp = pt.logsumexp(term, axis=(1, 2))
+        pm.Potential("share_class_loglik", pt.sum(mult * lp))
+
+
+#: likelihood builder per prepared kind (anything else: the latent-proportion model)
+_BUILDERS = {"logistic": _logistic_likelihood, "beta_binomial": _beta_binomial_likelihood,
+             "ordinal": _ordinal_likelihood}
 
 
 def _settings(f, prep) -> dict:

@@ -170,16 +170,16 @@ def merge_categories(data: pd.DataFrame, merges: dict[str, dict[str, list[str]]]
     return out
 
 
-def build_design(formula: str, data: pd.DataFrame, *, family: str, group: str | None, weights: str | None,
-                 trials: str | None, share_class: str | None, missing: str, drop_intercept: bool,
-                 merges: dict | None = None) -> Design:
-    """Validate inputs and build the :class:`Design` (shared by all engines)."""
-    from irmodels.models.formula import check_formula, safe_model_matrix
+def _model_columns(formula: str, data: pd.DataFrame, *, group: str | None, weights: str | None,
+                   trials: str | None, share_class: str | None) -> tuple[str, str, pd.DataFrame, list[str], tuple]:
+    """Check the formula and that every column the model uses is in the data.
 
-    if not isinstance(data, pd.DataFrame):
-        raise ModelSpecError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-    if merges:
-        data = merge_categories(data, merges)
+    Returns the outcome, the right-hand side, the data (with all-missing count columns
+    added when a wave is observed through the share class alone), the columns needed
+    and the ``allow_na`` triple of :func:`_check_missing`.
+    """
+    from irmodels.models.formula import check_formula
+
     outcome, rhs = _outcome_of(formula)
     # parse, don't evaluate: the grammar check runs before formulaic sees the text (Input safety)
     check_formula(formula, [*map(str, data.columns), outcome])
@@ -197,10 +197,11 @@ def build_design(formula: str, data: pd.DataFrame, *, family: str, group: str | 
     if share_class:
         # rows observed only as a share class have no counts: that is the point of the model
         allow_na = (outcome, trials, share_class)
-    # group levels come from all rows given, so that a level whose rows are all dropped for
-    # missing values keeps its (prior-identified) intercept and replicates share one set of levels
-    all_levels = sorted(data[group].dropna().astype(str).unique()) if group else None
-    data = _check_missing(data, list(dict.fromkeys(needed)), missing, allow_na=allow_na)
+    return outcome, rhs, data, needed, allow_na
+
+
+def _drop_zero_trials(data: pd.DataFrame, family: str, trials: str | None, share_class: str | None) -> pd.DataFrame:
+    """Rows with zero trials (and no share class) excluded, with a :class:`DataDroppedWarning`."""
     if trials and family in ("binomial", "beta_binomial"):
         zero = (pd.to_numeric(data[trials], errors="coerce") == 0).fillna(False).to_numpy(dtype=bool)
         if share_class:
@@ -208,67 +209,72 @@ def build_design(formula: str, data: pd.DataFrame, *, family: str, group: str | 
         if zero.any():
             # a share of zero trials is undefined: such rows carry no information about it
             warnings.warn(f"{int(zero.sum())} of {len(data)} rows with {trials} = 0 excluded (the share is "
-                          "undefined)", DataDroppedWarning, stacklevel=3)
+                          "undefined)", DataDroppedWarning, stacklevel=4)
             data = data.loc[~zero]
-    if len(data) == 0:
-        raise ModelSpecError("no rows left to fit")
-    mm = safe_model_matrix(rhs, data)
-    X = pd.DataFrame(np.asarray(mm, dtype=float), columns=list(mm.columns), index=data.index)
-    if drop_intercept and "Intercept" in X.columns:
-        X = X.drop(columns="Intercept")
-    problems: list[Problem] = []
+    return data
+
+
+def _binary_response(data: pd.DataFrame, outcome: str, problems: list[Problem]) -> np.ndarray:
+    """0/1 codes of a bernoulli outcome; other values are listed in ``problems`` (coded -1)."""
+    yv = data[outcome].astype("object")
+    ok = yv.isin([0, 1, True, False])
+    for idx in yv.index[~ok.to_numpy()]:
+        problems.append(Problem(rule="bernoulli outcome must be 0/1 or True/False", row=idx, column=outcome,
+                                value=yv[idx]))
+    return np.where(ok, yv.map(lambda v: int(bool(v)) if v in (0, 1, True, False) else -1), -1).astype(int)
+
+
+def _count_response(data: pd.DataFrame, outcome: str, trials: str, share_class: str | None,
+                    problems: list[Problem]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[str] | None]:
+    """Successes, trials (-1 where only a share class is known), share-class codes and levels."""
     y_raw = data[outcome]
-    categories = None
-    trials_arr = None
+    k = pd.to_numeric(y_raw, errors="coerce").to_numpy(dtype=float)
+    n = pd.to_numeric(data[trials], errors="coerce").to_numpy(dtype=float)
+    has = ~np.isnan(k) & ~np.isnan(n)
+    for i, idx in enumerate(data.index):
+        if not has[i]:
+            continue
+        if k[i] < 0 or k[i] != np.round(k[i]):
+            problems.append(Problem(rule="count must be a non-negative integer", row=idx, column=outcome,
+                                    value=y_raw.iloc[i]))
+        if n[i] < k[i] or n[i] != np.round(n[i]):
+            problems.append(Problem(rule=f"trials must be an integer >= {outcome}", row=idx, column=trials,
+                                    value=data[trials].iloc[i]))
+    y = np.where(has, k, -1).astype(int)
+    trials_arr = np.where(has, n, -1).astype(int)
     sc_arr = sc_levels = None
-    if family == "bernoulli":
-        yv = y_raw.astype("object")
-        ok = yv.isin([0, 1, True, False])
-        for idx in yv.index[~ok.to_numpy()]:
-            problems.append(Problem(rule="bernoulli outcome must be 0/1 or True/False", row=idx, column=outcome,
-                                    value=yv[idx]))
-        y = np.where(ok, yv.map(lambda v: int(bool(v)) if v in (0, 1, True, False) else -1), -1).astype(int)
-    elif family in ("binomial", "beta_binomial"):
-        if trials is None:
-            raise ModelSpecError(f"family {family!r} needs the option trials='<column with the number of trials>'")
-        k = pd.to_numeric(y_raw, errors="coerce").to_numpy(dtype=float)
-        n = pd.to_numeric(data[trials], errors="coerce").to_numpy(dtype=float)
-        has = ~np.isnan(k) & ~np.isnan(n)
+    if share_class:
+        cat = data[share_class]
+        levels = list(cat.cat.categories) if isinstance(cat.dtype, pd.CategoricalDtype) else None
+        if levels is None:
+            raise ModelSpecError(f"share_class column {share_class!r} must be an ordered categorical")
+        sc_levels = [str(c) for c in levels]
+        codes = cat.cat.codes.to_numpy()
         for i, idx in enumerate(data.index):
-            if not has[i]:
-                continue
-            if k[i] < 0 or k[i] != np.round(k[i]):
-                problems.append(Problem(rule="count must be a non-negative integer", row=idx, column=outcome,
-                                        value=y_raw.iloc[i]))
-            if n[i] < k[i] or n[i] != np.round(n[i]):
-                problems.append(Problem(rule=f"trials must be an integer >= {outcome}", row=idx, column=trials,
-                                        value=data[trials].iloc[i]))
-        y = np.where(has, k, -1).astype(int)
-        trials_arr = np.where(has, n, -1).astype(int)
-        if share_class:
-            cat = data[share_class]
-            levels = list(cat.cat.categories) if isinstance(cat.dtype, pd.CategoricalDtype) else None
-            if levels is None:
-                raise ModelSpecError(f"share_class column {share_class!r} must be an ordered categorical")
-            sc_levels = [str(c) for c in levels]
-            codes = cat.cat.codes.to_numpy()
-            for i, idx in enumerate(data.index):
-                if not has[i] and codes[i] < 0:
-                    problems.append(Problem(rule=f"neither counts ({outcome}, {trials}) nor {share_class} observed",
-                                            row=idx, column=share_class, value=None))
-            sc_arr = np.where(has, -1, codes).astype(int)
-        elif (~has).any():  # pragma: no cover - caught by _check_missing
-            raise ModelSpecError("missing counts")
-    elif family == "ordinal":
-        if not isinstance(y_raw.dtype, pd.CategoricalDtype) or not y_raw.cat.ordered:
-            raise ModelSpecError(f"family 'ordinal' needs an ordered categorical outcome; {outcome!r} is {y_raw.dtype}")
-        categories = [str(c) for c in y_raw.cat.categories]
-        y = y_raw.cat.codes.to_numpy().astype(int)
-        used = np.unique(y)
-        if len(used) < 2:
-            raise ModelSpecError(f"ordinal outcome {outcome!r} has fewer than two observed categories")
-    else:
-        raise ModelSpecError(f"family={family!r}: valid families are {list(FAMILIES)}")
+            if not has[i] and codes[i] < 0:
+                problems.append(Problem(rule=f"neither counts ({outcome}, {trials}) nor {share_class} observed",
+                                        row=idx, column=share_class, value=None))
+        sc_arr = np.where(has, -1, codes).astype(int)
+    elif (~has).any():  # pragma: no cover - caught by _check_missing
+        raise ModelSpecError("missing counts")
+    return y, trials_arr, sc_arr, sc_levels
+
+
+def _ordinal_response(data: pd.DataFrame, outcome: str) -> tuple[np.ndarray, list[str]]:
+    """Category codes 0..K-1 of an ordered categorical outcome and its categories."""
+    y_raw = data[outcome]
+    if not isinstance(y_raw.dtype, pd.CategoricalDtype) or not y_raw.cat.ordered:
+        raise ModelSpecError(f"family 'ordinal' needs an ordered categorical outcome; {outcome!r} is {y_raw.dtype}")
+    categories = [str(c) for c in y_raw.cat.categories]
+    y = y_raw.cat.codes.to_numpy().astype(int)
+    used = np.unique(y)
+    if len(used) < 2:
+        raise ModelSpecError(f"ordinal outcome {outcome!r} has fewer than two observed categories")
+    return y, categories
+
+
+def _weights(data: pd.DataFrame, weights: str | None, problems: list[Problem]) -> np.ndarray | None:
+    """Survey weights as floats; values that are not finite and > 0 are listed in ``problems``."""
     w = None
     if weights:
         w = pd.to_numeric(data[weights], errors="coerce").to_numpy(dtype=float)
@@ -276,6 +282,47 @@ def build_design(formula: str, data: pd.DataFrame, *, family: str, group: str | 
             if not np.isfinite(w[i]) or w[i] <= 0:
                 problems.append(Problem(rule="weights must be finite and > 0", row=idx, column=weights,
                                         value=data[weights].iloc[i]))
+    return w
+
+
+def build_design(formula: str, data: pd.DataFrame, *, family: str, group: str | None, weights: str | None,
+                 trials: str | None, share_class: str | None, missing: str, drop_intercept: bool,
+                 merges: dict | None = None) -> Design:
+    """Validate inputs and build the :class:`Design` (shared by all engines)."""
+    from irmodels.models.formula import safe_model_matrix
+
+    if not isinstance(data, pd.DataFrame):
+        raise ModelSpecError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    if merges:
+        data = merge_categories(data, merges)
+    outcome, rhs, data, needed, allow_na = _model_columns(formula, data, group=group, weights=weights, trials=trials,
+                                                          share_class=share_class)
+    # group levels come from all rows given, so that a level whose rows are all dropped for
+    # missing values keeps its (prior-identified) intercept and replicates share one set of levels
+    all_levels = sorted(data[group].dropna().astype(str).unique()) if group else None
+    data = _check_missing(data, list(dict.fromkeys(needed)), missing, allow_na=allow_na)
+    data = _drop_zero_trials(data, family, trials, share_class)
+    if len(data) == 0:
+        raise ModelSpecError("no rows left to fit")
+    mm = safe_model_matrix(rhs, data)
+    X = pd.DataFrame(np.asarray(mm, dtype=float), columns=list(mm.columns), index=data.index)
+    if drop_intercept and "Intercept" in X.columns:
+        X = X.drop(columns="Intercept")
+    problems: list[Problem] = []
+    categories = None
+    trials_arr = None
+    sc_arr = sc_levels = None
+    if family == "bernoulli":
+        y = _binary_response(data, outcome, problems)
+    elif family in ("binomial", "beta_binomial"):
+        if trials is None:
+            raise ModelSpecError(f"family {family!r} needs the option trials='<column with the number of trials>'")
+        y, trials_arr, sc_arr, sc_levels = _count_response(data, outcome, trials, share_class, problems)
+    elif family == "ordinal":
+        y, categories = _ordinal_response(data, outcome)
+    else:
+        raise ModelSpecError(f"family={family!r}: valid families are {list(FAMILIES)}")
+    w = _weights(data, weights, problems)
     g = levels_g = None
     if group:
         gcat = data[group].astype(str)

@@ -105,7 +105,8 @@ def prior_predictive(formula: str, data: pd.DataFrame, *, family: str, group: st
     """
     import pymc as pm
 
-    from irmodels.models.fit import Fit, build_design
+    from irmodels.models.fit import Fit
+    from irmodels.models.design import build_design
 
     design = build_design(formula, data, family=family, group=group, weights=None,
                           trials=options.get("trials"), share_class=options.get("share_class"),

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from irmodels.core.errors import ModelSpecError
-from irmodels.models.design import (  # noqa: F401  (FAMILIES, ENGINES, merge_categories, data_hash, Design re-exported)
+from irmodels.models.design import (
     ENGINES,
     FAMILIES,
     Design,
@@ -41,11 +41,9 @@ from irmodels.models.design import (  # noqa: F401  (FAMILIES, ENGINES, merge_ca
     _rhs_variables,
     build_design,
     data_hash,
-    merge_categories,
 )
 
-__all__ = ["fit", "Fit", "merge_categories", "FAMILIES", "ENGINES", "TIDY_COLUMNS", "MCMC_COLUMNS",
-           "FREQUENTIST_COLUMNS", "data_hash", "Design"]
+__all__ = ["fit", "Fit", "TIDY_COLUMNS", "MCMC_COLUMNS", "FREQUENTIST_COLUMNS"]
 
 TIDY_COLUMNS = ["term", "estimate", "std_error", "lower", "upper", "method", "spec_id"]
 #: Columns of engine ``pymc`` after :data:`TIDY_COLUMNS`: convergence diagnostics, then the Monte

@@ -107,9 +107,24 @@ def check_formula(formula: str, columns) -> ParsedFormula:
     tildes = [t for t in toks if t == ("op", "~", t[2])]
     if len(tildes) != 1:
         raise ModelSpecError(f"formula {formula!r}: needs exactly one '~' (outcome ~ predictors)")
-    used: list[str] = []
+    return _Parser(formula, toks, cols).parse()
 
-    def name_ok(tok: tuple[str, str, int], what: str) -> str:
+
+class _Parser:
+    """Recursive descent over the tokens of one formula (the grammar of the module docstring).
+
+    ``i`` is the position of the next token; ``used`` collects the data columns named on the
+    right-hand side, in order of appearance.
+    """
+
+    def __init__(self, formula: str, toks: list[tuple[str, str, int]], cols: set[str]) -> None:
+        self.formula, self.toks, self.cols = formula, toks, cols
+        self.used: list[str] = []
+        self.i = 0
+
+    def name_ok(self, tok: tuple[str, str, int], what: str) -> str:
+        """The column name ``tok``, or a :class:`ModelSpecError` saying why it is refused."""
+        formula, cols = self.formula, self.cols
         kind, val, pos = tok
         if kind != "name":
             raise ModelSpecError(f"formula {formula!r}: expected a column name at position {pos} ({what}), got {val!r}")
@@ -121,71 +136,82 @@ def check_formula(formula: str, columns) -> ParsedFormula:
                                  f"available: {sorted(cols)}")
         return val
 
-    i = 0
-    outcome = name_ok(toks[0], "the outcome") if toks else ""
-    i = 1
-    if i >= len(toks) or toks[i][1] != "~":
-        raise ModelSpecError(f"formula {formula!r}: the left-hand side must be one column name")
-    i += 1
+    def parse(self) -> ParsedFormula:
+        """``outcome ~ rhs``: the whole token list, or an error at the first token out of place."""
+        formula, toks = self.formula, self.toks
+        self.i = 0
+        outcome = self.name_ok(toks[0], "the outcome") if toks else ""
+        self.i = 1
+        if self.i >= len(toks) or toks[self.i][1] != "~":
+            raise ModelSpecError(f"formula {formula!r}: the left-hand side must be one column name")
+        self.i += 1
+        self.term()
+        while self.i < len(toks) and toks[self.i][1] in ("+", "-"):
+            self.i += 1
+            self.term()
+        if self.i != len(toks):
+            raise ModelSpecError(f"formula {formula!r}: unexpected {toks[self.i][1]!r} at position {toks[self.i][2]}")
+        rhs = formula.split("~", 1)[1].strip()
+        return ParsedFormula(outcome=outcome, rhs=rhs, columns=tuple(dict.fromkeys(self.used)))
 
-    def expect(val: str) -> None:
-        nonlocal i
-        if i >= len(toks) or toks[i][1] != val:
-            got = toks[i][1] if i < len(toks) else "the end"
-            raise ModelSpecError(f"formula {formula!r}: expected {val!r}, got {got!r}")
-        i += 1
+    def expect(self, val: str) -> None:
+        """Consume the token ``val`` or raise naming what came instead."""
+        toks = self.toks
+        if self.i >= len(toks) or toks[self.i][1] != val:
+            got = toks[self.i][1] if self.i < len(toks) else "the end"
+            raise ModelSpecError(f"formula {self.formula!r}: expected {val!r}, got {got!r}")
+        self.i += 1
 
-    def factor() -> None:
-        nonlocal i
-        if i >= len(toks):
+    def factor(self) -> None:
+        """A column, ``C(column[, Treatment('level')])``, ``TRANSFORM(column)`` or ``0``/``1``."""
+        formula, toks = self.formula, self.toks
+        if self.i >= len(toks):
             raise ModelSpecError(f"formula {formula!r}: a term is missing at the end")
-        kind, val, pos = toks[i]
-        if kind == "name" and i + 1 < len(toks) and toks[i + 1][1] == "(":
+        kind, val, pos = toks[self.i]
+        if kind == "name" and self.i + 1 < len(toks) and toks[self.i + 1][1] == "(":
             if val == "C":
-                i += 2
-                used.append(name_ok(toks[i], "C(column)"))
-                i += 1
-                if i < len(toks) and toks[i][1] == ",":
-                    i += 1
-                    if i >= len(toks) or toks[i][1] != "Treatment":
+                self.i += 2
+                self._not_at_end(f"{val}(")
+                self.used.append(self.name_ok(toks[self.i], "C(column)"))
+                self.i += 1
+                if self.i < len(toks) and toks[self.i][1] == ",":
+                    self.i += 1
+                    if self.i >= len(toks) or toks[self.i][1] != "Treatment":
                         raise ModelSpecError(f"formula {formula!r}: C(column, ...) accepts only Treatment('level')")
-                    i += 1
-                    expect("(")
-                    if i >= len(toks) or toks[i][0] != "string":
+                    self.i += 1
+                    self.expect("(")
+                    if self.i >= len(toks) or toks[self.i][0] != "string":
                         raise ModelSpecError(f"formula {formula!r}: Treatment() needs a quoted reference level")
-                    i += 1
-                    expect(")")
-                expect(")")
+                    self.i += 1
+                    self.expect(")")
+                self.expect(")")
                 return
             if val in TRANSFORMS:
-                i += 2
-                used.append(name_ok(toks[i], f"{val}(column)"))
-                i += 1
-                expect(")")
+                self.i += 2
+                self._not_at_end(f"{val}(")
+                self.used.append(self.name_ok(toks[self.i], f"{val}(column)"))
+                self.i += 1
+                self.expect(")")
                 return
             raise ModelSpecError(f"formula {formula!r}: {val!r}(...) at position {pos} is not an allowed call; "
                                  f"allowed: C, {', '.join(TRANSFORMS)}")
         if kind == "number":
-            i += 1
+            self.i += 1
             return
-        used.append(name_ok(toks[i], "a predictor"))
-        i += 1
+        self.used.append(self.name_ok(toks[self.i], "a predictor"))
+        self.i += 1
 
-    def term() -> None:
-        nonlocal i
-        factor()
-        while i < len(toks) and toks[i][1] in (":", "*"):
-            i += 1
-            factor()
+    def _not_at_end(self, opened: str) -> None:
+        """A call's argument is missing because the formula ends (``y ~ C(``)."""
+        if self.i >= len(self.toks):
+            raise ModelSpecError(f"formula {self.formula!r}: ends after {opened!r}; a column name and ')' are missing")
 
-    term()
-    while i < len(toks) and toks[i][1] in ("+", "-"):
-        i += 1
-        term()
-    if i != len(toks):
-        raise ModelSpecError(f"formula {formula!r}: unexpected {toks[i][1]!r} at position {toks[i][2]}")
-    rhs = formula.split("~", 1)[1].strip()
-    return ParsedFormula(outcome=outcome, rhs=rhs, columns=tuple(dict.fromkeys(used)))
+    def term(self) -> None:
+        """Factors joined by ``:`` or ``*``."""
+        self.factor()
+        while self.i < len(self.toks) and self.toks[self.i][1] in (":", "*"):
+            self.i += 1
+            self.factor()
 
 
 def safe_model_matrix(rhs: str, data: pd.DataFrame):

@@ -187,7 +187,8 @@ def poststratify(fit, cells: pd.DataFrame, *, by: str | list[str] | None = None,
         ``level`` (``"Europe"``, ``"country"`` or the ``by`` column name),
         ``domain`` (``"Europe"``, the country code, or the ``by`` value),
         ``estimate`` (posterior mean), ``std_error`` (posterior sd), ``lower``,
-        ``upper``, ``N`` (population count of the domain), ``n_respondents``,
+        ``upper``, ``mcse_estimate``, ``mcse_lower``, ``mcse_upper`` (Monte Carlo standard
+        errors of the three, ArviZ), ``N`` (population count of the domain), ``n_respondents``,
         ``method`` (``"mrp"``), ``spec_id``. ``attrs["fallback"]`` counts cells
         whose missing-predictor mix came from a coarser stratum;
         ``attrs["draws"]`` holds the posterior draws of every domain (columns
@@ -202,6 +203,39 @@ def poststratify(fit, cells: pd.DataFrame, *, by: str | list[str] | None = None,
     """
     if fit.engine != "pymc" or not fit.group:
         raise ModelSpecError("poststratify needs a pymc fit with a group (country) intercept")
+    by, in_cells, missing_preds, N = _check_cells(fit, cells, by)
+    theta, fallback, new_levels = _cell_predictions(fit, cells, in_cells, missing_preds, positive=positive, seed=seed,
+                                                    mix=mix)
+    domains = _domains(cells, fit.design.data, fit.group, N, by)
+    # theta_D^s = sum_{c in D} N_c theta_c^s / N_D for every domain at once
+    weights = np.stack([np.where(m, N, 0.0) for _, _, m, _ in domains], axis=1)
+    Nd = weights.sum(axis=0)
+    draws = theta @ (weights / Nd)
+    q = (1 - ci_prob) / 2
+    lower, upper = np.quantile(draws, [q, 1 - q], axis=0)
+    out = pd.DataFrame({"level": [d[0] for d in domains], "domain": [d[1] for d in domains],
+                        "estimate": draws.mean(axis=0), "std_error": draws.std(axis=0, ddof=1),
+                        "lower": lower, "upper": upper,
+                        **_mcse_columns(draws, int(fit.result["posterior"].sizes["chain"]), q),
+                        "N": Nd, "n_respondents": [d[3] for d in domains]})
+    domain_draws = pd.DataFrame(draws, columns=[f"{lv}:{d}" for lv, d, _, _ in domains])
+    res = out
+    res["method"] = "mrp"
+    res["spec_id"] = fit.spec_id
+    res.attrs["fallback"] = fallback
+    res.attrs["new_countries"] = new_levels
+    res.attrs["draws"] = domain_draws
+    res.attrs["mix"] = "respondents" if mix is None else "given"
+    return res
+
+
+def _check_cells(fit, cells: pd.DataFrame, by) -> tuple[list[str], list[str], list[str], np.ndarray]:
+    """``by`` as a list, the model's predictors the cells carry and lack, and the population counts ``N``.
+
+    Raises :class:`ModelSpecError` when the cells lack the group column or ``N``, and one
+    :class:`SchemaError` listing every bad ``N`` and every cell value outside the model's
+    categories.
+    """
     g = fit.group
     need = [g, "N"]
     absent = [c for c in need if c not in cells.columns]
@@ -223,6 +257,20 @@ def poststratify(fit, cells: pd.DataFrame, *, by: str | list[str] | None = None,
                 problems.append(Problem(rule=f"not a category of {p}: {sorted(valid)}", row=i, column=p, value=v))
     if problems:
         raise SchemaError(problems, what="post-stratification cells")
+    return by, in_cells, missing_preds, n_num
+
+
+def _cell_predictions(fit, cells: pd.DataFrame, in_cells: list[str], missing_preds: list[str], *,
+                      positive: list[str] | None, seed: int,
+                      mix: pd.DataFrame | None) -> tuple[np.ndarray, int, list[str]]:
+    """Posterior draws (S, cells) of each cell's expected outcome, averaged over its predictor mix.
+
+    Returns the draws, the number of cells whose mix came from a coarser stratum and the
+    group levels of the cells that the fit has not seen (their intercepts are drawn from
+    ``Normal(0, sd_group)`` with ``seed``).
+    """
+    g = fit.group
+    resp = fit.design.data
     levels = list(fit.design.group_levels)
     cell_g = cells[g].astype(str).to_numpy()
     new_levels = sorted(set(cell_g) - set(levels))
@@ -249,12 +297,18 @@ def poststratify(fit, cells: pd.DataFrame, *, by: str | list[str] | None = None,
     # theta_c^s = sum over the cell's borrowed mix of share x prediction: (S, U) @ (U, cells)
     mix_w = np.zeros((len(uniq), n_cells))
     np.add.at(mix_w, (inverse, owner), share)
-    theta = p_uniq @ mix_w
-    N = n_num
-    q = (1 - ci_prob) / 2
-    n_resp = resp_g.value_counts()
+    return p_uniq @ mix_w, fallback, new_levels
 
-    # domains: (level, name, cell mask, respondents), in the order of the output rows
+
+def _domains(cells: pd.DataFrame, resp: pd.DataFrame, g: str, N: np.ndarray,
+             by: list[str]) -> list[tuple[str, str, np.ndarray, int]]:
+    """Domains as (level, name, cell mask, respondents), in the order of the output rows.
+
+    Europe, then each country with a positive population, then each ``by`` value with one.
+    """
+    n_cells = len(cells)
+    cell_g = cells[g].astype(str).to_numpy()
+    n_resp = resp[g].astype(str).value_counts()
     domains: list[tuple[str, str, np.ndarray, int]] = [("Europe", "Europe", np.ones(n_cells, dtype=bool), len(resp))]
     for c in sorted(set(cell_g)):
         m = cell_g == c
@@ -269,23 +323,7 @@ def poststratify(fit, cells: pd.DataFrame, *, by: str | list[str] | None = None,
             m = vals == v
             if N[m].sum() > 0:
                 domains.append((col, v, m, int(counts.get(v, 0))))
-    # theta_D^s = sum_{c in D} N_c theta_c^s / N_D for every domain at once
-    weights = np.stack([np.where(m, N, 0.0) for _, _, m, _ in domains], axis=1)
-    Nd = weights.sum(axis=0)
-    draws = theta @ (weights / Nd)
-    lower, upper = np.quantile(draws, [q, 1 - q], axis=0)
-    out = pd.DataFrame({"level": [d[0] for d in domains], "domain": [d[1] for d in domains],
-                        "estimate": draws.mean(axis=0), "std_error": draws.std(axis=0, ddof=1),
-                        "lower": lower, "upper": upper, "N": Nd, "n_respondents": [d[3] for d in domains]})
-    domain_draws = pd.DataFrame(draws, columns=[f"{lv}:{d}" for lv, d, _, _ in domains])
-    res = out
-    res["method"] = "mrp"
-    res["spec_id"] = fit.spec_id
-    res.attrs["fallback"] = fallback
-    res.attrs["new_countries"] = new_levels
-    res.attrs["draws"] = domain_draws
-    res.attrs["mix"] = "respondents" if mix is None else "given"
-    return res
+    return domains
 
 
 def _cast_like(resp: pd.DataFrame, p: str, values) -> object:
@@ -383,13 +421,30 @@ def _expand_respondent_mix(cells, resp, resp_g, g, in_cells, missing_preds):
     return sub, owner, 1.0 / size[owner], fallback
 
 
+def _mcse_columns(draws: np.ndarray, n_chain: int, q: float) -> dict[str, np.ndarray]:
+    """Monte Carlo standard errors of each domain's mean and interval ends (ArviZ), from draws in chain order.
+
+    ``draws`` is ``(chains * draws_per_chain, domains)`` flattened chain by chain
+    (:func:`irmodels.models.posterior.posterior_draws`), so the chain structure that the MCSE needs
+    is recovered by a reshape.
+    """
+    import arviz as az
+    import xarray as xr
+
+    x = draws.reshape(n_chain, -1, draws.shape[1])
+    ds = xr.Dataset({"x": (("chain", "draw", "domain"), x)})
+    return {"mcse_estimate": np.asarray(az.mcse(ds, method="mean")["x"]),
+            "mcse_lower": np.asarray(az.mcse(ds, method="quantile", prob=q)["x"]),
+            "mcse_upper": np.asarray(az.mcse(ds, method="quantile", prob=1 - q)["x"])}
+
+
 def poststratify_ensemble(fits: list, cells: pd.DataFrame, **kwargs) -> pd.DataFrame:
     """MRP over the fits of a reconstruction ensemble, pooled by stacking draws.
 
     Each replicate's fit is post-stratified (:func:`poststratify`, same
     ``kwargs``); the domain draws of all replicates are stacked with equal
-    weight (:func:`irmodels.core.pooling.pool_draws`) and summarised
-    (:func:`irmodels.core.pooling.summarise_draws`).
+    weight (:func:`irmodels.core.stacking.pool_draws`) and summarised
+    (:func:`irmodels.core.stacking.summarise_draws`).
 
     Returns
     -------
@@ -398,7 +453,7 @@ def poststratify_ensemble(fits: list, cells: pd.DataFrame, **kwargs) -> pd.DataF
         the first replicate) plus ``frac_var_reconstruction`` (share of the
         posterior variance due to the reconstruction) and ``n_replicates``.
     """
-    from irmodels.core.pooling import pool_draws, summarise_draws
+    from irmodels.core.stacking import pool_draws, summarise_draws
 
     if len(fits) < 2:
         raise ModelSpecError("poststratify_ensemble needs the fits of at least 2 replicates")

@@ -13,13 +13,12 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from irmodels.core.convergence import GATE  # the one convergence gate (also used for pooled replicates)
 from irmodels.core.errors import ModelSpecError
 from irmodels.models.share import share_class_logprob, share_quadrature
 
-__all__ = ["GATE", "check_convergence", "tidy_pymc", "group_effects", "posterior_draws", "pointwise_log_likelihood", "loo", "compare", "ppc_table"]
-
-#: The convergence gate every reported posterior passes (refused or flagged otherwise).
-GATE = {"r_hat_max": 1.01, "ess_bulk_min": 400.0, "ess_tail_min": 400.0, "n_divergent_max": 0}
+__all__ = ["check_convergence", "tidy_pymc", "group_effects", "posterior_draws",
+           "pointwise_log_likelihood", "loo", "compare", "ppc_table"]
 
 
 def _free_vars(idata) -> list[str]:

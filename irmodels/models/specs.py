@@ -91,7 +91,7 @@ class ModelSpec:
     label: str = ""
 
     def __post_init__(self) -> None:
-        from irmodels.models.fit import ENGINES, FAMILIES
+        from irmodels.models.design import ENGINES, FAMILIES
 
         if self.family not in FAMILIES:
             raise ModelSpecError(f"spec {self.spec_id!r}: family {self.family!r} not in {list(FAMILIES)}")
@@ -246,7 +246,7 @@ def identification_labels(tidy: pd.DataFrame, spec: ModelSpec) -> pd.Series:
     """Identification status of every term of a 2017 fit (``identified``/``bounded``/``assumption``).
 
     A regression term of predictor ``x`` in a model of ``y`` estimates the
-    association ``y~x`` (:func:`irmodels.identification.identification_status`;
+    association ``y~x`` (:func:`irmodels.identification.table.identification_status`;
     ``y`` is the 2017 variable observed: the share class for the
     female-representation specs). The intercept, thresholds and the country
     sd depend on joint distributions the paper does not publish: ``assumption``.
@@ -344,7 +344,7 @@ def fit_all_ensemble(ensemble: pd.DataFrame, *, specs: list[ModelSpec] | None = 
     Frequentist estimates are pooled with Rubin's rules
     (:func:`irmodels.core.pooling.pool`); Bayesian posteriors are pooled by
     stacking equal numbers of draws per replicate
-    (:func:`irmodels.core.pooling.pool_draws`, :func:`irmodels.core.pooling.summarise_draws`).
+    (:func:`irmodels.core.stacking.pool_draws`, :func:`irmodels.core.stacking.summarise_draws`).
     Each row carries ``identification`` (:func:`identification_labels`).
 
     Returns
@@ -369,7 +369,8 @@ def fit_all_ensemble(ensemble: pd.DataFrame, *, specs: list[ModelSpec] | None = 
     from irmodels.core.errors import IdentificationError
     from irmodels.models.posterior import _reported
     from irmodels.models.ensemble import fit_ensemble
-    from irmodels.core.pooling import pool, pool_draws, summarise_draws
+    from irmodels.core.pooling import pool
+    from irmodels.core.stacking import pool_draws, summarise_draws
 
     first = ensemble[ensemble[replicate_col] == ensemble[replicate_col].min()]
     wave = str(first["wave"].iloc[0]) if "wave" in first.columns and len(first) else ""

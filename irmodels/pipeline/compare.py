@@ -1,7 +1,7 @@
 """Comparing survey waves: the change in 24/7 coverage and female IR representation, labelled.
 
 :func:`compare_waves` reads the outputs of two or more waves that have been run
-(:func:`irmodels.pipeline.run_wave`) and writes, for each outcome event (24/7 cover; at least
+(:func:`irmodels.pipeline.run.run_wave`) and writes, for each outcome event (24/7 cover; at least
 one female interventional radiologist, i.e. a female-IR share class other than ``0``, which is
 the same event whatever share classes a wave used):
 
@@ -24,7 +24,7 @@ the same event whatever share classes a wave used):
     published counts of the event) and adjusted for bed class. A wave known only from published
     aggregates has no bed class x outcome table: it enters as the expected table at a fixed
     odds ratio between bed class and the outcome
-    (:func:`irmodels.identification.curves.expected_table`), and the adjusted wave term is
+    (:func:`irmodels.identification.expected.expected_table`), and the adjusted wave term is
     reported as a curve over that odds ratio (``assumption``), never as one interval.
 
 Outputs are written atomically into ``output``; ``report.md`` reads every number from them.
@@ -161,7 +161,7 @@ def _change_rows(ref: WaveConfig, new: WaveConfig) -> list[dict[str, Any]]:
 def _cells(cfg: WaveConfig, outcome: str, odds_ratio: float | None) -> pd.DataFrame:
     """Departments answering the outcome by bed class x event (counts; expected for a published wave)."""
     if cfg.kind == "published":
-        from irmodels.identification.curves import expected_table
+        from irmodels.identification.expected import expected_table
 
         ors = {f"{outcome}~beds_class": odds_ratio} if odds_ratio is not None else {}
         t = expected_table(outcome, predictors=("beds_class",), odds_ratios=ors)
@@ -280,7 +280,7 @@ def compare_waves(configs: Sequence[str | Path | WaveConfig], output: str | Path
     """
     from irmodels.core.errors import ConfigError, Problem
     from irmodels.figures.style import save_figure
-    from irmodels.identification.curves import assumption_grid
+    from irmodels.identification.odds_ratios import assumption_grid
     from irmodels.core.io import write_table_atomic, write_text_atomic
 
     cfgs = [c if isinstance(c, WaveConfig) else load_wave_config(c) for c in configs]

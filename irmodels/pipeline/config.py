@@ -3,7 +3,7 @@
 A wave config is one YAML file (read with :func:`irmodels.core.yamlio.load_yaml`, so ``NO`` and
 ``yes`` stay strings) that says where a wave's data are, which frame it is weighted to, which
 outcomes and model specs are run, and where the outputs go. ``irmodels run CONFIG`` runs
-the whole pipeline for it (:func:`irmodels.pipeline.run_wave`). Relative paths are resolved
+the whole pipeline for it (:func:`irmodels.pipeline.run.run_wave`). Relative paths are resolved
 against the folder of the config file. An annotated example is ``waves/example_2025.yaml``.
 
 Fields (``*`` = required)
@@ -24,7 +24,7 @@ Fields (``*`` = required)
     The population the wave is weighted to. ``file: FILE`` (a user frame: CSV with ``country``,
     ``N`` and optionally ``beds_class``, ``teaching``, ``source``; its counts are used as given,
     so its total is the population size) or ``scenario: NAME`` (a named scenario of
-    :data:`irmodels.nonresponse.frame.SCENARIOS`, which covers the 2017 invited countries only) with
+    :data:`irmodels.nonresponse.scenarios.SCENARIOS`, which covers the 2017 invited countries only) with
     ``total: N`` (required with a scenario: the number of departments invited). Also
     ``margins`` (default ``[region, beds_class]``), ``collapse_beds`` (merge ``<200`` and
     ``200-399``, reported; default false), ``pool_countries`` (pool countries with fewer
@@ -258,7 +258,7 @@ def load_wave_config(path: str | Path) -> WaveConfig:
                                     row=_line(lines, ("frame",)), column="frame.total"))
         scen = ([frame["scenario"]] if "scenario" in frame else []) + list(frame.get("scenarios", []))
         if scen:
-            from irmodels.nonresponse.frame import SCENARIOS
+            from irmodels.nonresponse.scenarios import SCENARIOS
             for s in scen:
                 if s not in SCENARIOS:
                     problems.append(Problem(f"unknown frame scenario (known: {', '.join(sorted(SCENARIOS))})",

@@ -55,10 +55,13 @@ def _invited(cfg: WaveConfig) -> float:
 
 def _population(ctx: Context) -> dict[str, Any]:
     from irmodels.core.errors import SchemaError
-    from irmodels.nonresponse.frame import frame_margins, scenario_role
+    from irmodels.nonresponse.frame import frame_margins
+    from irmodels.nonresponse.scenarios import scenario_role
     from irmodels.identification.bounds import NA, _margins as adopted
-    from irmodels.identification.curves import OUTCOME_EVENTS, coverage_curve, load_odds_ratios
-    from irmodels.nonresponse.sensitivity import manski_bounds
+    from irmodels.identification.expected import OUTCOME_EVENTS
+    from irmodels.identification.curves import coverage_curve
+    from irmodels.identification.odds_ratios import load_odds_ratios
+    from irmodels.nonresponse.manski import manski_bounds
 
     cfg = ctx.cfg
     invited = _invited(cfg)
@@ -96,7 +99,7 @@ def _population(ctx: Context) -> dict[str, Any]:
 
 def _associations(ctx: Context) -> dict[str, Any]:
     from irmodels.identification.bounds import bounds
-    from irmodels.identification.curves import MODEL_PREDICTORS, OUTCOME_EVENTS
+    from irmodels.identification.expected import MODEL_PREDICTORS, OUTCOME_EVENTS
 
     parts = [bounds(p, o, facts="published") for o in OUTCOME_EVENTS for p in MODEL_PREDICTORS]
     return {"tables/association_bounds.csv": pd.concat(parts, ignore_index=True)}

@@ -200,7 +200,7 @@ def run_wave(config: str | Path | WaveConfig, *, force: bool = False, steps: lis
     Parameters
     ----------
     config : path or WaveConfig
-        The wave config (:func:`irmodels.pipeline.load_wave_config`).
+        The wave config (:func:`irmodels.pipeline.config.load_wave_config`).
     force : bool
         Rerun every step even when its inputs are unchanged.
     steps : list of str, optional

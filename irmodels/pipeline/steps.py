@@ -2,7 +2,7 @@
 
 Every step reads its inputs from files (the config's inputs and earlier steps' outputs in the
 wave's output folder) and returns its outputs as ``{relative path: DataFrame | Figure | str}``;
-:func:`irmodels.pipeline.run_wave` writes them atomically, records their hashes and skips a
+:func:`irmodels.pipeline.run.run_wave` writes them atomically, records their hashes and skips a
 step whose inputs have not changed. A step never writes files itself.
 
 =============  =========================================================================
@@ -179,7 +179,8 @@ def _no_frame(cfg: WaveConfig) -> str | None:
 
 def _frame_table(cfg: WaveConfig, data: pd.DataFrame) -> tuple[pd.DataFrame, str, pd.DataFrame | None]:
     """(cells, scenario name, user frame or None); cells have the frame's own total."""
-    from irmodels.nonresponse.frame import frame_cells, load_frame
+    from irmodels.nonresponse.frame import frame_cells
+    from irmodels.nonresponse.frame_file import load_frame
 
     fr = cfg.frame or {}
     if fr.get("file"):
@@ -191,7 +192,8 @@ def _frame_table(cfg: WaveConfig, data: pd.DataFrame) -> tuple[pd.DataFrame, str
 
 
 def _frame(ctx: Context) -> dict[str, Any]:
-    from irmodels.nonresponse.frame import FrameContradictionWarning, check_frame, region_of
+    from irmodels.nonresponse.frame_check import FrameContradictionWarning, check_frame
+    from irmodels.nonresponse.frame_keys import region_of
 
     t = ctx.respondents()
     cells, scen, _ = _frame_table(ctx.cfg, t)
@@ -210,7 +212,8 @@ def _frame(ctx: Context) -> dict[str, Any]:
 
 
 def _weight(ctx: Context) -> dict[str, Any]:
-    from irmodels.nonresponse.frame import frame_margins, region_of
+    from irmodels.nonresponse.frame import frame_margins
+    from irmodels.nonresponse.frame_keys import region_of
     from irmodels.nonresponse.weighting import COLLAPSE_BEDS_400, weight
 
     cfg, t = ctx.cfg, ctx.respondents()
@@ -242,7 +245,7 @@ def _weight(ctx: Context) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 
 def _with_weights(ctx: Context) -> tuple[pd.DataFrame, pd.Series]:
-    from irmodels.nonresponse.frame import region_of
+    from irmodels.nonresponse.frame_keys import region_of
 
     t = ctx.respondents()
     t = t.assign(region=region_of(t["country"].astype("string")))
@@ -281,7 +284,8 @@ def _prevalence(ctx: Context) -> dict[str, Any]:
 
 
 def _bounds(ctx: Context) -> dict[str, Any]:
-    from irmodels.nonresponse.sensitivity import manski_bounds, tipping_point
+    from irmodels.nonresponse.manski import manski_bounds
+    from irmodels.nonresponse.sensitivity import tipping_point
 
     cfg = ctx.cfg
     t, w = _with_weights(ctx)

@@ -21,16 +21,11 @@ summing to their total) by :func:`identity_checks`.
 
 from __future__ import annotations
 
-import math
-import re
-from fractions import Fraction
-from typing import Iterable
-
 import pandas as pd
 
-from irmodels.data.rounding import percent_match
+from irmodels.published.audit_checks import _check_restatement, _classify, _item_sums
 
-__all__ = ["audit", "discrepancies", "identity_checks", "percent_match", "AUDIT_COLUMNS"]
+__all__ = ["audit", "discrepancies", "identity_checks", "AUDIT_COLUMNS"]
 
 AUDIT_COLUMNS: tuple[str, ...] = (
     "statement_id",
@@ -61,88 +56,6 @@ def _unknown_wave(wave: str) -> Exception:
 
     return SchemaError([Problem(f"unknown wave {wave!r}; waves with published aggregates: {list(_WAVES)}",
                                 column="wave", value=wave)], what="audit")
-
-
-def _fmt_pct(count: int, den: int, printed: str) -> str:
-    dec = len(printed.split(".")[1]) if "." in printed else 0
-    x = Fraction(100 * count, den) * 10**dec
-    val = Fraction(math.floor(x + Fraction(1, 2)), 10**dec)
-    return f"{float(val):.{dec}f}"
-
-
-EXTERNAL_VARIABLES = ("external",)
-_QUALIFIERS = (
-    ("slightly more than", ">"),
-    ("less than", "<"),
-    ("more than", ">"),
-    ("almost", "<~"),
-    ("nearly", "<~"),
-    ("about", "~"),
-    ("approximately", "~"),
-    ("up to", "<="),
-)
-
-
-def _qualifier(quote: str) -> str:
-    """'exact' or the hedge word in front of a number ('about 60%', 'slightly more than half')."""
-    q = quote.lower()
-    for word, _ in _QUALIFIERS:
-        if re.search(rf"\b{word}\s+(\d|one|two|half|three|a\s)", q):
-            return word
-    return "exact"
-
-
-def _qualified_ok(qualifier: str, pct: float, target: float, tol: float = 2.5) -> bool:
-    """Does the recomputed percentage satisfy a hedged statement? ('about' = within 2.5 points)."""
-    op = dict(_QUALIFIERS).get(qualifier, "~")
-    if op == ">":
-        return pct > target
-    if op == "<":
-        return pct < target
-    if op == "<=":
-        return pct <= target
-    if op == "<~":
-        return target - 2 * tol <= pct <= target
-    return abs(pct - target) <= tol
-
-
-def _alternative(count: int, den: int, printed: str) -> str:
-    """A nearby count that would give the printed percentage over the same denominator."""
-    for c in (count - 1, count + 1, count - 2, count + 2):
-        if 0 <= c <= den and percent_match(c, den, printed) == "round":
-            return f"{c}/{den} = {printed}%"
-    return ""
-
-
-def _base_of(r, by_id: pd.DataFrame, res: dict, item_n: dict) -> tuple[int, int, str] | None:
-    """(count, denominator, source) a percentage without its own count refers to."""
-    pb = res.get("percent_bases", {}).get(r.variable)
-    if pb is not None:
-        return int(pb["count"]), int(pb["denominator"]), pb["source"]
-    if r.use != "restatement" or not r.restates:
-        return None
-    ref = r.restates.split(";")[0].strip()
-    if ref not in by_id.index or pd.isna(by_id.at[ref, "count"]):
-        return None
-    c = int(by_id.at[ref, "count"])
-    d = by_id.at[ref, "denominator"]
-    d = int(d) if not pd.isna(d) else item_n.get(r.variable)
-    if d is None:
-        return None
-    return c, d, f"as in {ref}"
-
-
-def _candidates(stated: int | None, preferred: Iterable[int], lo: int, hi: int) -> list[int]:
-    out: list[int] = []
-    for d in [stated, *preferred, *range(hi, lo - 1, -1)]:
-        if d is not None and d > 0 and d >= lo and d not in out:
-            out.append(d)
-    return out
-
-
-def _item_sums(st: pd.DataFrame) -> dict[tuple[str, str], int]:
-    m = st[st["use"].eq("margin") & st["count"].notna() & st["variable"].ne("")]
-    return m.groupby(["variable", "condition"])["count"].sum().astype(int).to_dict()
 
 
 def audit(wave: str = "esr_cirse_2017", statements: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -202,6 +115,47 @@ def audit(wave: str = "esr_cirse_2017", statements: pd.DataFrame | None = None) 
     item_n: dict[str, int] = res["item_n"]
     sums = _item_sums(st)
     by_id = st.set_index("statement_id")
+    disc_of, rejected = _discrepancy_index(res)
+
+    rows = []
+    for r in st.itertuples(index=False):
+        count = None if pd.isna(r.count) else int(r.count)
+        stated = None if pd.isna(r.denominator) else int(r.denominator)
+        v = _classify(r, count, stated, by_id=by_id, res=res, item_n=item_n, sums=sums,
+                      n_respondents=w.N_RESPONDENTS)
+        _check_restatement(v, r, count, by_id)
+        if r.statement_id in rejected:
+            v.status = "inconsistent"
+            v.reasons.append(rejected[r.statement_id])
+        rows.append(
+            {
+                "statement_id": r.statement_id,
+                "section": r.section,
+                "variable": r.variable,
+                "category": r.category,
+                "condition": r.condition,
+                "use": r.use,
+                "count": count,
+                "denominator": stated,
+                "percent_printed": r.percent_printed,
+                "percent_recomputed": v.recomputed or "",
+                "implied_denominator": v.implied_den,
+                "implied_count": v.implied_count,
+                "status": v.status,
+                "reason": "; ".join(v.reasons),
+                "alternative_reading": v.alternative,
+                "discrepancy_id": ";".join(disc_of.get(r.statement_id, [])),
+                "quote": r.quote,
+            }
+        )
+    out = pd.DataFrame(rows, columns=list(AUDIT_COLUMNS))
+    for col in ("count", "denominator", "implied_denominator", "implied_count"):
+        out[col] = out[col].astype("Int64")
+    return out
+
+
+def _discrepancy_index(res: dict) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """``(discrepancy ids of each statement, why each rejected statement's printed number is not used)``."""
     disc_of: dict[str, list[str]] = {}
     rejected: dict[str, str] = {}
     for d in res.get("discrepancies", []):
@@ -221,140 +175,7 @@ def audit(wave: str = "esr_cirse_2017", statements: pd.DataFrame | None = None) 
                 )
             else:
                 rejected[sid] = f"printed reading rejected by discrepancy {d['id']}"
-
-    rows = []
-    for r in st.itertuples(index=False):
-        count = None if pd.isna(r.count) else int(r.count)
-        stated = None if pd.isna(r.denominator) else int(r.denominator)
-        printed = r.percent_printed
-        status, reasons = "ok", []
-        recomputed = implied_den = implied_count = None
-        alternative = ""
-        pref = [d for d in (item_n.get(r.variable), w.N_RESPONDENTS) if d is not None]
-        base = _base_of(r, by_id, res, item_n)
-        qualifier = _qualifier(r.quote)
-        if r.variable in EXTERNAL_VARIABLES:
-            reasons.append("figure from another source; not recomputable from this survey")
-        elif count is None and (printed or not pd.isna(r.value)) and base is not None:
-            # a percentage (or word fraction) stated without its own count: check it against its base
-            bc, bd, bsrc = base
-            target = printed if printed else f"{float(r.value):g}"
-            implied_count = bc if count is None else None
-            implied_den = bd
-            recomputed = _fmt_pct(bc, bd, printed) if printed else f"{100 * bc / bd:.1f}"
-            pct = 100 * bc / bd
-            if qualifier == "exact":
-                how = percent_match(bc, bd, printed)
-                if how == "round":
-                    reasons.append(f"{bc}/{bd} ({bsrc}) rounds to {printed}")
-                elif how == "trunc":
-                    status = "truncated"
-                    reasons.append(f"only truncation of {bc}/{bd} ({bsrc}) gives {printed}")
-                else:
-                    status = "inconsistent"
-                    reasons.append(f"{bc}/{bd} ({bsrc}) = {_fmt_pct(bc, bd, printed + '0')}%, not {printed}%")
-            else:
-                ok = _qualified_ok(qualifier, pct, float(target))
-                if not ok:
-                    status = "inconsistent"
-                reasons.append(
-                    f"'{qualifier} {target}%' {'agrees' if ok else 'disagrees'} with {bc}/{bd} = {pct:.1f}% ({bsrc})"
-                )
-        elif printed:
-            if count is not None:
-                lo = max(count, sums.get((r.variable, r.condition), 0) if r.use in ("margin", "restatement") else count, 1)
-                hi = stated if stated is not None and stated > w.N_RESPONDENTS else w.N_RESPONDENTS
-                found = {"round": None, "trunc": None}
-                for d in _candidates(stated, pref, lo, hi):
-                    kind = percent_match(count, d, printed)
-                    if kind and found[kind] is None:
-                        found[kind] = d
-                implied_den = found["round"] or found["trunc"]
-                ref = stated if stated is not None else implied_den
-                if ref is not None:
-                    recomputed = _fmt_pct(count, ref, printed)
-                if stated is not None:
-                    how = percent_match(count, stated, printed)
-                    if how == "round":
-                        reasons.append(f"{count}/{stated} rounds to {printed}")
-                    elif how == "trunc":
-                        status = "truncated"
-                        reasons.append(f"{count}/{stated} = {_fmt_pct(count, stated, printed + '0')}..., printed value is truncated")
-                    else:
-                        status = "inconsistent"
-                        msg = f"{count}/{stated} = {_fmt_pct(count, stated, printed + '0')}%, not {printed}%"
-                        if implied_den is not None:
-                            msg += f"; {count}/{implied_den} gives it: the paper silently used denominator {implied_den}"
-                        reasons.append(msg)
-                        alternative = _alternative(count, stated, printed)
-                else:
-                    if found["round"] is not None:
-                        reasons.append(f"{count}/{found['round']} rounds to {printed} (denominator not stated)")
-                    elif found["trunc"] is not None:
-                        status = "truncated"
-                        reasons.append(f"only truncation of {count}/{found['trunc']} gives {printed} (denominator not stated)")
-                    else:
-                        status = "inconsistent"
-                        den = item_n.get(r.variable, w.N_RESPONDENTS)
-                        recomputed = _fmt_pct(count, den, printed)
-                        reasons.append(f"no denominator from {lo} to {hi} gives {printed}%; {count}/{den} = {recomputed}%")
-                        alternative = _alternative(count, den, printed)
-            else:
-                # percentage printed without a count or base: infer the count for plausible denominators
-                for d in _candidates(stated, pref, 1, w.N_RESPONDENTS):
-                    c = round(float(printed) * d / 100)
-                    if percent_match(c, d, printed) == "round":
-                        implied_den, implied_count = d, c
-                        recomputed = _fmt_pct(c, d, printed)
-                        reasons.append(f"percentage without count: {c}/{d} gives {printed}")
-                        break
-                else:
-                    status = "inconsistent"
-                    reasons.append("no count over a plausible denominator gives the printed percentage")
-        else:
-            if count is not None and stated is not None and count > stated:
-                status = "inconsistent"
-                reasons.append("count larger than its denominator")
-            elif count is None and r.use == "constraint":
-                reasons.append("existence statement; checked by the reconstruction")
-            else:
-                reasons.append("count or value only; nothing to recompute")
-        if r.use == "restatement" and r.restates:
-            for ref_id in r.restates.split(";"):
-                ref_id = ref_id.strip()
-                if ref_id in by_id.index:
-                    ref_count = by_id.at[ref_id, "count"]
-                    if count is not None and not pd.isna(ref_count) and int(ref_count) != count:
-                        status = "inconsistent"
-                        reasons.append(f"restates {ref_id}, which prints {int(ref_count)}, not {count}")
-        if r.statement_id in rejected:
-            status = "inconsistent"
-            reasons.append(rejected[r.statement_id])
-        rows.append(
-            {
-                "statement_id": r.statement_id,
-                "section": r.section,
-                "variable": r.variable,
-                "category": r.category,
-                "condition": r.condition,
-                "use": r.use,
-                "count": count,
-                "denominator": stated,
-                "percent_printed": printed,
-                "percent_recomputed": recomputed or "",
-                "implied_denominator": implied_den,
-                "implied_count": implied_count,
-                "status": status,
-                "reason": "; ".join(reasons),
-                "alternative_reading": alternative,
-                "discrepancy_id": ";".join(disc_of.get(r.statement_id, [])),
-                "quote": r.quote,
-            }
-        )
-    out = pd.DataFrame(rows, columns=list(AUDIT_COLUMNS))
-    for col in ("count", "denominator", "implied_denominator", "implied_count"):
-        out[col] = out[col].astype("Int64")
-    return out
+    return disc_of, rejected
 
 
 def _reading_text(reading: object) -> str:

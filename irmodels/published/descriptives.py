@@ -29,6 +29,8 @@ from typing import Any
 
 import pandas as pd
 
+from irmodels.published.count_sources import _Data, _Margins
+
 __all__ = ["descriptive_results", "tabulate", "RESULT_COLUMNS"]
 
 RESULTS_SECTIONS = ("Table 1", "Results")
@@ -104,29 +106,6 @@ def tabulate(data: pd.DataFrame, variable: str) -> pd.DataFrame:
     )
 
 
-def _membership_combination(esr: pd.Series, cirse: pd.Series) -> pd.Series:
-    """The ESR x CIRSE membership combination the paper reports (both / esr_only / cirse_only / neither)."""
-    out = pd.Series(pd.NA, index=esr.index, dtype="object")
-    e, c = esr.astype("boolean"), cirse.astype("boolean")
-    out[(e & c).fillna(False)] = "both"
-    out[(e & ~c).fillna(False)] = "esr_only"
-    out[(~e & c).fillna(False)] = "cirse_only"
-    out[(~e & ~c).fillna(False)] = "neither"
-    return out
-
-
-def _in_range(values: pd.Series, text: str) -> pd.Series | None:
-    """Rows whose integer value lies in a published range text ('<10', '6-12', '>21', '0')."""
-    v = pd.to_numeric(values, errors="coerce")
-    m = re.fullmatch(r"(<=|>=|<|>)?(\d+)(?:-(\d+))?", text)
-    if m is None:
-        return None  # 'max', 'min': values, not counts
-    op, a, b = m.group(1), int(m.group(2)), m.group(3)
-    if b is not None:
-        return ((v >= a) & (v <= int(b))).fillna(False)
-    return {"<": v < a, ">": v > a, "<=": v <= a, ">=": v >= a, None: v == a}[op].fillna(False)
-
-
 def _pct(count: int, den: int, printed: str, mode: str) -> str:
     dec = len(printed.split(".")[1]) if "." in printed else 0
     x = Fraction(100 * count, den) * 10**dec
@@ -148,106 +127,6 @@ def _parse_condition(text: str) -> tuple[str, str]:
     if code is not None:
         return var, code if op == "==" else f"{op}{code}"
     return var, number if op == "==" else f"{op}{number}"
-
-
-class _Margins:
-    """Counts from the adopted published margins (no joint distribution: joint counts are bounded)."""
-
-    basis = "margins"
-
-    def __init__(self, statements: pd.DataFrame, n: int) -> None:
-        from irmodels.data.waves import esr_cirse_2017 as w
-
-        m = w.published_margins(statements)
-        self.n = n
-        self.counts = {(r.variable, r.category): int(r.count) for r in m.itertuples()}
-        self.item_n = {r.variable: int(r.item_n) for r in m.itertuples()}
-
-    def has(self, var: str) -> bool:
-        return var in self.item_n
-
-    def size(self, var: str, cat: str) -> int | None:
-        return self.counts.get((var, cat))
-
-    def count(self, var: str, cat: str, within: tuple[str, str] | None) -> tuple[int | None, int | None]:
-        # a sub-group item's margins are already over its sub-group (e.g. 34 of the 56)
-        return self.counts.get((var, cat)), self.item_n.get(var)
-
-    def joint(self, var: str, cat: str, cvar: str, ccat: str) -> tuple[int | None, int | None, int | None, int | None]:
-        a, b = self.size(var, cat), self.size(cvar, ccat)
-        if a is None or b is None:
-            return None, None, None, None
-        lo, hi = max(0, a + b - self.n), min(a, b)
-        answered = b if self.item_n.get(var) == self.n else None  # everyone answered the item
-        return (lo if lo == hi else None), lo, hi, answered
-
-    def extreme(self, var: str, stat: str, among: tuple[str, str] | None) -> tuple[float | None, int | None]:
-        return None, None  # the margins are counts of classes, not values
-
-
-class _Data:
-    """Counts from a respondent-level table (exact joint counts)."""
-
-    basis = "data"
-
-    def __init__(self, data: pd.DataFrame, codebook: dict[str, Any]) -> None:
-        self.data = data.copy()
-        if {"member_esr", "member_cirse"} <= set(self.data.columns):
-            self.data["member_esr_cirse"] = _membership_combination(self.data["member_esr"], self.data["member_cirse"])
-        self.cb = codebook
-
-    def has(self, var: str) -> bool:
-        return var in self.data.columns
-
-    def mask(self, var: str, cat: str) -> pd.Series | None:
-        if var not in self.data.columns:
-            return None
-        s = self.data[var]
-        if self.cb.get(var, {}).get("type") == "int":
-            return _in_range(s, cat)
-        if self.cb.get(var, {}).get("type") == "bool":
-            if cat not in ("true", "false"):
-                return None
-            return (s.astype("boolean") == (cat == "true")).fillna(False).astype(bool)
-        return (s.astype("string") == cat).fillna(False).astype(bool)
-
-    def answered(self, var: str) -> pd.Series:
-        return self.data[var].notna()
-
-    def size(self, var: str, cat: str) -> int | None:
-        m = self.mask(var, cat)
-        return None if m is None else int(m.sum())
-
-    def count(self, var: str, cat: str, within: tuple[str, str] | None) -> tuple[int | None, int | None]:
-        m = self.mask(var, cat)
-        if m is None:
-            return None, None
-        base = pd.Series(True, index=self.data.index)
-        if within is not None:
-            wm = self.mask(*within)
-            if wm is None:
-                return None, None
-            base = wm
-        return int((m & base).sum()), int((self.answered(var) & base).sum())
-
-    def joint(self, var: str, cat: str, cvar: str, ccat: str) -> tuple[int | None, int | None, int | None, int | None]:
-        m, c = self.mask(var, cat), self.mask(cvar, ccat)
-        if m is None or c is None:
-            return None, None, None, None
-        k = int((m & c).sum())
-        return k, k, k, int((self.answered(var) & c).sum())
-
-    def extreme(self, var: str, stat: str, among: tuple[str, str] | None) -> tuple[float | None, int | None]:
-        v = pd.to_numeric(self.data[var], errors="coerce")
-        if among is not None:
-            am = self.mask(*among)
-            if am is None:
-                return None, None
-            v = v[am]
-        v = v.dropna()
-        if v.empty:
-            return None, 0
-        return float(v.max() if stat == "max" else v.min()), int(len(v))
 
 
 def _all_known(*flags: Any) -> Any:
@@ -341,18 +220,7 @@ def descriptive_results(data: pd.DataFrame | None = None, *, wave: str = "esr_ci
     >>> int(row["count_recomputed"]), row["percent_printed"], row["percent_recomputed"]
     (65, '66.3', '66.3')
     """
-    if wave != "esr_cirse_2017":
-        raise ValueError(f"unknown wave {wave!r}: descriptive_results recomputes the statements of a published "
-                         "paper, and only the 2017 ESR/CIRSE paper's are encoded ('esr_cirse_2017'); for the "
-                         "descriptives of another wave use irmodels.published.descriptives.tabulate or `irmodels run` (Table 1)")
-    if data is not None and "wave" in data.columns:
-        other = sorted(set(data["wave"].dropna().astype(str)) - {wave})
-        if other:
-            from irmodels.core.errors import Problem, SchemaError
-            raise SchemaError([Problem(f"the table is of wave {other[0]!r}, but descriptive_results compares it with "
-                                       f"the statements of {wave!r}: a new wave's counts are not the 2017 paper's; "
-                                       "use tabulate() or `irmodels run` for its Table 1", column="wave",
-                                       value=other[0])], what="descriptive_results")
+    _check_wave(data, wave)
     from irmodels.published.audit import audit
     from irmodels.data.codebook import load_codebook
     from irmodels.data.waves import esr_cirse_2017 as w
@@ -370,118 +238,172 @@ def descriptive_results(data: pd.DataFrame | None = None, *, wave: str = "esr_ci
     rows = []
     for r in sel.itertuples(index=False):
         a = au.loc[r.statement_id]
-        printed = r.percent_printed
-        count_printed = None if pd.isna(r.count) else int(r.count)
-        den_printed = None if pd.isna(r.denominator) else int(r.denominator)
-        row: dict[str, Any] = {
-            "statement_id": r.statement_id, "section": r.section, "kind": r.kind, "use": r.use,
-            "variable": r.variable, "category": r.category, "condition": r.condition, "subgroup": "",
-            "count_printed": count_printed, "denominator_printed": den_printed, "percent_printed": printed,
-            "value_printed": None if pd.isna(r.value) else float(r.value), "basis": src.basis,
-            "count_recomputed": None, "count_lower": None, "count_upper": None, "subgroup_size": None,
-            "answered": None, "denominator_used": None,
-            "rounding": "trunc" if a["status"] == "truncated" else "round",
-            "percent_recomputed": "", "value_recomputed": None,
-            "count_matches": None, "denominator_matches": None, "percent_matches": None, "value_matches": None,
-            "check": "", "audit_status": a["status"], "audit_reason": a["reason"], "discrepancy_id": a["discrepancy_id"],
-        }
-        checks: list[str] = []
-        subgroup_ok = None
-
+        row = _printed_row(r, a, src.basis)
         if r.kind == "value" and r.category in ("min", "max"):
-            # a printed extreme (e.g. "up to 90"), over the departments the resolutions say
-            if not src.has(r.variable):
-                continue
-            among_text = str(extremes.get(r.statement_id, {}).get("among", "") or "")
-            among = _parse_condition(among_text) if among_text else None
-            row["subgroup"] = among_text
-            value, n_over = src.extreme(r.variable, r.category, among)
-            row["value_recomputed"], row["answered"] = value, n_over
-            if value is not None and row["value_printed"] is not None:
-                row["value_matches"] = value == row["value_printed"]
-            what = f"{'maximum' if r.category == 'max' else 'minimum'} of {r.variable}"
-            what += f" among {among_text}" if among_text else ""
-            checks.append(what if value is not None else f"{what}: needs respondent-level data")
+            found = _extreme(row, r, src, extremes)
         elif r.condition:
-            # a conditional statement: a category counted inside a sub-group
-            cvar, ccat = _parse_condition(r.condition)
-            if not (src.has(r.variable) and src.has(cvar)):
-                continue
-            row["subgroup"] = r.condition
-            row["subgroup_size"] = src.size(cvar, ccat)
-            k, lo, hi, answered = src.joint(r.variable, r.category, cvar, ccat)
-            row.update(count_recomputed=k, count_lower=lo, count_upper=hi, answered=answered)
-            siblings = st[
-                st["quote"].eq(r.quote) & st["condition"].eq(r.condition) & st["count"].notna()
-                & st["statement_id"].ne(r.statement_id)
-            ]
-            if count_printed is not None:
-                target, how = count_printed, f"{r.variable} = {r.category} among {r.condition}: printed {count_printed}"
-                test = (lambda x: x == target)
-            elif len(siblings):
-                size = row["subgroup_size"]
-                target = None if size is None else size - int(siblings["count"].sum())
-                how = (f"'all the others': {r.variable} = {r.category} among {r.condition} = sub-group minus "
-                       f"{'+'.join(siblings['statement_id'])}" + ("" if target is None else f" = {target}"))
-                test = (lambda x: target is not None and x == target)
-            else:
-                target, how = 1, f"existence: at least one {r.variable} = {r.category} among {r.condition}"
-                test = (lambda x: x >= 1)
-            if k is not None:
-                row["count_matches"] = bool(test(k))
-            elif lo is not None and hi is not None and (target is not None):
-                exact = count_printed is not None or len(siblings)
-                outside = (target < lo or target > hi) if exact else hi < target
-                if outside:
-                    row["count_matches"] = False
-                how += f"; the margins allow {lo} to {hi}"
-            checks.append(how)
+            found = _conditional(row, r, src, st)
         else:
-            # an unconditional count or percentage; an item asked of a sub-group is counted within it
-            within = subgroups.get(r.variable)
-            if within is not None:
-                row["subgroup"] = f'{within[0]} == "{within[1]}"'
-                row["subgroup_size"] = src.size(*within)
-            if src.has(r.variable):
-                k, answered = src.count(r.variable, r.category, within)
-            else:
-                k, answered = None, None
-            what = f"{r.variable} = {r.category}"
-            if k is None and r.count_source == "derived" and r.restates:
-                # e.g. the eight leading nations: the sum of the Table 1 rows it restates
-                ids = [s.strip() for s in r.restates.split(";") if s.strip()]
-                parts = [by_id.loc[s] for s in ids]
-                got = [src.count(p["variable"], p["category"], None) for p in parts if src.has(p["variable"])]
-                if len(got) == len(parts) and all(g[0] is not None for g in got):
-                    k, answered = sum(g[0] for g in got), got[0][1]
-                    what = f"{r.variable}: sum of {', '.join(ids)}"
-            if k is None and answered is None:
-                continue
-            row.update(count_recomputed=k, count_lower=k, count_upper=k, answered=answered)
-            if count_printed is not None and k is not None:
-                row["count_matches"] = k == count_printed
-            checks.append(what + (f" among {row['subgroup']}" if row["subgroup"] else ""))
-            if row["subgroup_size"] is not None and answered is not None:
-                subgroup_ok = answered <= row["subgroup_size"]
-                checks.append(f"{answered} answers within the sub-group of {row['subgroup_size']}")
-
-        if row["answered"] is not None and den_printed is not None and r.kind != "value":
-            row["denominator_matches"] = row["answered"] == den_printed
-        # the denominator the paper actually used: the implied one when it reproduces the printed
-        # value (e.g. "58 out of 98" printed as 62.4% = 58/93), else the printed one, else the answers
-        den = None if pd.isna(a["implied_denominator"]) else int(a["implied_denominator"])
-        if den is None:
-            den = den_printed if den_printed is not None else row["answered"]
-        row["denominator_used"] = den if r.kind != "value" else None
-        if printed and row["count_recomputed"] is not None and den:
-            row["percent_recomputed"] = _pct(int(row["count_recomputed"]), den, printed, row["rounding"])
-            row["percent_matches"] = row["percent_recomputed"] == printed
-            checks.append(f"{row['count_recomputed']}/{den} {'truncated' if row['rounding'] == 'trunc' else 'rounded'}")
+            found = _unconditional(row, r, src, subgroups, by_id)
+        if found is None:
+            continue  # the basis lacks a variable of the statement: left out
+        checks, subgroup_ok = found
+        _compare_percentage(row, r, a, checks)
         row["matches"] = _all_known(row["count_matches"], row["denominator_matches"], row["percent_matches"],
                                     row["value_matches"], subgroup_ok)
         row["check"] = "; ".join(checks)
         rows.append(row)
+    return _typed_results(rows)
 
+
+def _check_wave(data: pd.DataFrame | None, wave: str) -> None:
+    """Refuse a wave other than 2017's, and a table of another wave (its counts are not the paper's)."""
+    if wave != "esr_cirse_2017":
+        raise ValueError(f"unknown wave {wave!r}: descriptive_results recomputes the statements of a published "
+                         "paper, and only the 2017 ESR/CIRSE paper's are encoded ('esr_cirse_2017'); for the "
+                         "descriptives of another wave use irmodels.published.descriptives.tabulate or `irmodels run` (Table 1)")
+    if data is not None and "wave" in data.columns:
+        other = sorted(set(data["wave"].dropna().astype(str)) - {wave})
+        if other:
+            from irmodels.core.errors import Problem, SchemaError
+            raise SchemaError([Problem(f"the table is of wave {other[0]!r}, but descriptive_results compares it with "
+                                       f"the statements of {wave!r}: a new wave's counts are not the 2017 paper's; "
+                                       "use tabulate() or `irmodels run` for its Table 1", column="wave",
+                                       value=other[0])], what="descriptive_results")
+
+
+def _printed_row(r: Any, a: pd.Series, basis: str) -> dict[str, Any]:
+    """The result row of statement ``r`` with what the paper prints and the audit says; nothing recomputed yet."""
+    return {
+        "statement_id": r.statement_id, "section": r.section, "kind": r.kind, "use": r.use,
+        "variable": r.variable, "category": r.category, "condition": r.condition, "subgroup": "",
+        "count_printed": None if pd.isna(r.count) else int(r.count),
+        "denominator_printed": None if pd.isna(r.denominator) else int(r.denominator),
+        "percent_printed": r.percent_printed,
+        "value_printed": None if pd.isna(r.value) else float(r.value), "basis": basis,
+        "count_recomputed": None, "count_lower": None, "count_upper": None, "subgroup_size": None,
+        "answered": None, "denominator_used": None,
+        "rounding": "trunc" if a["status"] == "truncated" else "round",
+        "percent_recomputed": "", "value_recomputed": None,
+        "count_matches": None, "denominator_matches": None, "percent_matches": None, "value_matches": None,
+        "check": "", "audit_status": a["status"], "audit_reason": a["reason"], "discrepancy_id": a["discrepancy_id"],
+    }
+
+
+def _extreme(row: dict[str, Any], r: Any, src: _Margins | _Data,
+             extremes: dict[str, Any]) -> tuple[list[str], Any] | None:
+    """A printed extreme (e.g. "up to 90"), over the departments the resolutions say."""
+    if not src.has(r.variable):
+        return None
+    checks: list[str] = []
+    among_text = str(extremes.get(r.statement_id, {}).get("among", "") or "")
+    among = _parse_condition(among_text) if among_text else None
+    row["subgroup"] = among_text
+    value, n_over = src.extreme(r.variable, r.category, among)
+    row["value_recomputed"], row["answered"] = value, n_over
+    if value is not None and row["value_printed"] is not None:
+        row["value_matches"] = value == row["value_printed"]
+    what = f"{'maximum' if r.category == 'max' else 'minimum'} of {r.variable}"
+    what += f" among {among_text}" if among_text else ""
+    checks.append(what if value is not None else f"{what}: needs respondent-level data")
+    return checks, None
+
+
+def _conditional(row: dict[str, Any], r: Any, src: _Margins | _Data,
+                 st: pd.DataFrame) -> tuple[list[str], Any] | None:
+    """A conditional statement: a category counted inside a sub-group."""
+    count_printed = row["count_printed"]
+    cvar, ccat = _parse_condition(r.condition)
+    if not (src.has(r.variable) and src.has(cvar)):
+        return None
+    checks: list[str] = []
+    row["subgroup"] = r.condition
+    row["subgroup_size"] = src.size(cvar, ccat)
+    k, lo, hi, answered = src.joint(r.variable, r.category, cvar, ccat)
+    row.update(count_recomputed=k, count_lower=lo, count_upper=hi, answered=answered)
+    siblings = st[
+        st["quote"].eq(r.quote) & st["condition"].eq(r.condition) & st["count"].notna()
+        & st["statement_id"].ne(r.statement_id)
+    ]
+    if count_printed is not None:
+        target, how = count_printed, f"{r.variable} = {r.category} among {r.condition}: printed {count_printed}"
+        test = (lambda x: x == target)
+    elif len(siblings):
+        size = row["subgroup_size"]
+        target = None if size is None else size - int(siblings["count"].sum())
+        how = (f"'all the others': {r.variable} = {r.category} among {r.condition} = sub-group minus "
+               f"{'+'.join(siblings['statement_id'])}" + ("" if target is None else f" = {target}"))
+        test = (lambda x: target is not None and x == target)
+    else:
+        target, how = 1, f"existence: at least one {r.variable} = {r.category} among {r.condition}"
+        test = (lambda x: x >= 1)
+    if k is not None:
+        row["count_matches"] = bool(test(k))
+    elif lo is not None and hi is not None and (target is not None):
+        exact = count_printed is not None or len(siblings)
+        outside = (target < lo or target > hi) if exact else hi < target
+        if outside:
+            row["count_matches"] = False
+        how += f"; the margins allow {lo} to {hi}"
+    checks.append(how)
+    return checks, None
+
+
+def _unconditional(row: dict[str, Any], r: Any, src: _Margins | _Data, subgroups: dict[str, tuple[str, str]],
+                   by_id: pd.DataFrame) -> tuple[list[str], Any] | None:
+    """An unconditional count or percentage; an item asked of a sub-group is counted within it."""
+    count_printed = row["count_printed"]
+    checks: list[str] = []
+    subgroup_ok = None
+    within = subgroups.get(r.variable)
+    if within is not None:
+        row["subgroup"] = f'{within[0]} == "{within[1]}"'
+        row["subgroup_size"] = src.size(*within)
+    if src.has(r.variable):
+        k, answered = src.count(r.variable, r.category, within)
+    else:
+        k, answered = None, None
+    what = f"{r.variable} = {r.category}"
+    if k is None and r.count_source == "derived" and r.restates:
+        # e.g. the eight leading nations: the sum of the Table 1 rows it restates
+        ids = [s.strip() for s in r.restates.split(";") if s.strip()]
+        parts = [by_id.loc[s] for s in ids]
+        got = [src.count(p["variable"], p["category"], None) for p in parts if src.has(p["variable"])]
+        if len(got) == len(parts) and all(g[0] is not None for g in got):
+            k, answered = sum(g[0] for g in got), got[0][1]
+            what = f"{r.variable}: sum of {', '.join(ids)}"
+    if k is None and answered is None:
+        return None
+    row.update(count_recomputed=k, count_lower=k, count_upper=k, answered=answered)
+    if count_printed is not None and k is not None:
+        row["count_matches"] = k == count_printed
+    checks.append(what + (f" among {row['subgroup']}" if row["subgroup"] else ""))
+    if row["subgroup_size"] is not None and answered is not None:
+        subgroup_ok = answered <= row["subgroup_size"]
+        checks.append(f"{answered} answers within the sub-group of {row['subgroup_size']}")
+    return checks, subgroup_ok
+
+
+def _compare_percentage(row: dict[str, Any], r: Any, a: pd.Series, checks: list[str]) -> None:
+    """The printed denominator and percentage against the recomputed ones, in the paper's own rounding."""
+    printed = r.percent_printed
+    den_printed = row["denominator_printed"]
+    if row["answered"] is not None and den_printed is not None and r.kind != "value":
+        row["denominator_matches"] = row["answered"] == den_printed
+    # the denominator the paper actually used: the implied one when it reproduces the printed
+    # value (e.g. "58 out of 98" printed as 62.4% = 58/93), else the printed one, else the answers
+    den = None if pd.isna(a["implied_denominator"]) else int(a["implied_denominator"])
+    if den is None:
+        den = den_printed if den_printed is not None else row["answered"]
+    row["denominator_used"] = den if r.kind != "value" else None
+    if printed and row["count_recomputed"] is not None and den:
+        row["percent_recomputed"] = _pct(int(row["count_recomputed"]), den, printed, row["rounding"])
+        row["percent_matches"] = row["percent_recomputed"] == printed
+        checks.append(f"{row['count_recomputed']}/{den} {'truncated' if row['rounding'] == 'trunc' else 'rounded'}")
+
+
+def _typed_results(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """The result rows as a table of :data:`RESULT_COLUMNS` with nullable dtypes."""
     typed = {
         **{c: ("Int64", int) for c in ("count_printed", "denominator_printed", "count_recomputed", "count_lower",
                                        "count_upper", "subgroup_size", "answered", "denominator_used")},

@@ -19,11 +19,11 @@ Methods (``method`` of :func:`coverage_task`)
     Respondents weighted by raking to the frame's bed-class totals
     (:func:`irmodels.nonresponse.weighting.weight` ``"rake"``; ``"radiologists"`` frame scenario of
     :func:`irmodels.nonresponse.frame.frame_margins`): the weighted logistic regression with design SEs
-    (:func:`irmodels.nonresponse.survey.svyglm_logit`, sandwich with the calibration-aware linearisation)
+    (:func:`irmodels.nonresponse.svyglm.svyglm_logit`, sandwich with the calibration-aware linearisation)
     of every coefficient, and the raked prevalence of 24/7 cover
     (:func:`irmodels.nonresponse.survey.weighted_prevalence`, logit interval) with the linearisation
     variance and with the rescaled-bootstrap variance that re-rakes every replicate
-    (:func:`irmodels.nonresponse.survey.bootstrap_weights`, resampling within bed classes).
+    (:func:`irmodels.nonresponse.bootstrap.bootstrap_weights`, resampling within bed classes).
 
 Design
 ------
@@ -81,7 +81,7 @@ LEVEL = 0.95
 
 
 def _shares_2017() -> dict[str, dict[str, float]]:
-    from irmodels.studies.sbc import _margins_2017
+    from irmodels.studies.sbc_simulate import _margins_2017
 
     mg = _margins_2017()
     out = {}
@@ -115,7 +115,7 @@ def default_settings() -> dict[str, dict[str, Any]]:
     """
     from irmodels.nonresponse.frame import frame_margins
     from irmodels.studies.simulate import DEFAULT_PARAMS
-    from irmodels.studies.sbc import _margins_2017, _share_levels
+    from irmodels.studies.sbc_simulate import _margins_2017, _share_levels
 
     shares = _shares_2017()
     cover = _coef_truth(DEFAULT_PARAMS["cover_24_7"], intercept=True)
@@ -276,7 +276,7 @@ def coverage_task(task_id: int, rng: np.random.Generator, *, method: str, n: int
         t = tid.set_index("term")
         return [_row("firth", n, q, v, t.at[q, "estimate"], t.at[q, "lower"], t.at[q, "upper"]) for q, v in truth.items()]
     if method == "ordinal":
-        from irmodels.studies.sbc import _share_levels
+        from irmodels.studies.sbc_simulate import _share_levels
 
         levels, _ = _share_levels()
         d = _predictors(rng, n, shares, fixed=True)
@@ -304,8 +304,11 @@ def coverage_task(task_id: int, rng: np.random.Generator, *, method: str, n: int
 
 def _survey_rows(rng, n, truth, shares, frame_totals, prev, n_boot) -> list[dict[str, Any]]:
     from irmodels.core.errors import SeparationWarning
-    from irmodels.nonresponse.survey import bootstrap_weights, svyglm_logit, weighted_prevalence
-    from irmodels.nonresponse.weighting import rake, weight
+    from irmodels.nonresponse.bootstrap import bootstrap_weights
+    from irmodels.nonresponse.survey import weighted_prevalence
+    from irmodels.nonresponse.svyglm import svyglm_logit
+    from irmodels.nonresponse.raking import rake
+    from irmodels.nonresponse.weighting import weight
 
     d = _predictors(rng, n, shares, fixed=False)
     d["cover_24_7"] = rng.random(n) < special.expit(_eta(d, truth))

@@ -15,7 +15,7 @@ Design (2017-like; every default read from the package's data, never typed here)
   ``"radiologists"`` frame scenario (:func:`irmodels.nonresponse.frame.frame_margins`), rounded to
   whole departments by largest remainders (the same frame in every simulation).
 * **Teaching status and 24/7 cover**: within bed class :math:`b` (score
-  :math:`s_b` = 0, 1, 2, 3 as in :data:`irmodels.identification.curves.SCORES`) the pair
+  :math:`s_b` = 0, 1, 2, 3 as in :data:`irmodels.identification.expected.SCORES`) the pair
   (teaching :math:`t`, cover :math:`c`) follows the log-linear model
 
   .. math:: P(t, c \mid b) \propto \exp(\alpha_t t + \alpha_c c + \theta_{tb} t s_b
@@ -27,7 +27,7 @@ Design (2017-like; every default read from the package's data, never typed here)
   :math:`\mathrm{logit}\,P(c=1 \mid b, t) = \alpha_c + s_b\log\psi + t\log OR_t`, so the
   true log odds ratio of cover for >= 800 vs < 200 beds (adjusted for teaching) is
   :math:`3\log\psi`; and the population is exactly the linear-by-linear log-linear model
-  :func:`~irmodels.identification.curves.expected_table` fits, with ``teaching~beds_class``
+  :func:`~irmodels.identification.expected.expected_table` fits, with ``teaching~beds_class``
   = ``or_teaching_beds``. When ``or_teaching`` = 1 (the default) teaching given bed class
   is logistic in the bed-class score with per-step odds ratio ``or_teaching_beds`` and the
   cover-size association is the same with and without teaching in the model.
@@ -48,7 +48,7 @@ Per simulation (one row of :func:`coverage_study`)
    The truth must lie inside in every simulation.
 2. *Identified quantity* (``share_*``, ``manski_*``): the respondents' share with cover,
    read from the margins, equals the truth among respondents; the Manski bound
-   (:func:`irmodels.nonresponse.sensitivity.manski_bounds`) contains the frame-wide prevalence.
+   (:func:`irmodels.nonresponse.manski.manski_bounds`) contains the frame-wide prevalence.
    Both must hold in every simulation.
 3. *Assumption-conditional estimates at the true parameter* (``poststrat_*``,
    ``regression_*``):
@@ -79,52 +79,37 @@ undefined in.
 Randomness: simulation ``i`` draws from ``numpy.random.default_rng`` seeded with the
 ``i``-th child of ``numpy.random.SeedSequence(seed)`` (``spawn_key=(i,)``), so its result
 does not depend on ``n_sims`` nor on the order simulations are run in.
+
+Parts: :mod:`~irmodels.studies.identification_coverage_simulate` (the design, simulating and
+publishing a survey), :mod:`~irmodels.studies.identification_coverage_estimate` (the estimates
+and checks of one survey); this module runs the study and summarises it.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import stats
 
 from irmodels.core.errors import Problem, SchemaError
+from irmodels.studies.identification_coverage_estimate import (_identified_checks, _poststrat, _region_checks,
+                                                              _regression, _respondent_ml)
+from irmodels.studies.identification_coverage_simulate import (
+    _NA,
+    _SAFE,
+    BEDS,
+    _Design,
+    _is_real,
+    _resolve_design,
+    _simulate,
+)
 
-__all__ = [
-    "BEDS",
-    "DEFAULT_DESIGN",
-    "PublishedSurvey",
-    "simulate_published_survey",
-    "simulation_rng",
-    "simulate_one",
-    "coverage_study",
-    "summarise_coverage",
-    "QUANTITIES",
-]
+__all__ = ["simulation_rng", "simulate_one", "coverage_study", "summarise_coverage", "QUANTITIES"]
 
-BEDS: tuple[str, ...] = ("<200", "200-399", "400-799", ">=800")
-_NA = "<NA>"
-_SAFE = {"<200": "lt200", "200-399": "200_399", "400-799": "400_799", ">=800": "ge800"}  # in column names
-_FRAME_SCENARIO = "radiologists"
-
-#: Defaults of the generator (see the module docstring); ``frame_shares`` and
-#: ``response_rates`` of None mean: the ``"radiologists"`` frame scenario and the 2017
-#: response rate per bed class.
-DEFAULT_DESIGN: dict[str, Any] = {
-    "n_frame": 1180,
-    "psi": 1.5,
-    "or_teaching": 1.0,
-    "or_teaching_beds": 2.0,
-    "teaching_intercept": 1.0,
-    "cover_intercept": -0.45,
-    "frame_shares": None,
-    "response_rates": None,
-    "item_missing": 0.01,
-}
 
 #: The summary's quantities: (quantity, column of the per-simulation table, kind, nominal
 #: (None: the intervals' level), condition (column, value) restricting the simulations or
@@ -164,443 +149,6 @@ QUANTITIES: tuple[tuple[str, str, str, float | None, tuple[str, str] | None, str
      ("ml_status", "finite"),
      "as respondent_ml_covers_true_log_or, among simulations whose ML estimate is finite"),
 )
-
-
-# --------------------------------------------------------------------------- design
-
-
-@dataclass(frozen=True)
-class _Design:
-    n_frame: int
-    psi: float
-    or_teaching: float
-    or_teaching_beds: float
-    teaching_intercept: float
-    cover_intercept: float
-    frame_counts: dict[str, int]
-    response_rates: dict[str, float]
-    item_missing: float
-
-    @property
-    def frame_shares(self) -> dict[str, float]:
-        return {b: self.frame_counts[b] / self.n_frame for b in BEDS}
-
-
-def _is_real(x: Any) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, bool) and math.isfinite(float(x))
-
-
-def _largest_remainder(shares: Mapping[str, float], total: int) -> dict[str, int]:
-    raw = np.array([float(shares[b]) for b in BEDS])
-    raw = raw / raw.sum() * total
-    base = np.floor(raw).astype(int)
-    order = np.argsort(-(raw - base), kind="stable")
-    base[order[: total - int(base.sum())]] += 1
-    return {b: int(n) for b, n in zip(BEDS, base)}
-
-
-def _default_frame_shares(n_frame: int) -> dict[str, float]:
-    from irmodels.nonresponse.frame import frame_margins
-
-    return dict(frame_margins(_FRAME_SCENARIO, variables=("beds_class",), total=n_frame)["beds_class"])
-
-
-def _default_response_rates(frame_counts: Mapping[str, int]) -> dict[str, float]:
-    """The 2017 response rate of each bed class: published respondents over frame departments."""
-    from irmodels.identification.bounds import _margins
-
-    resp = _margins()["beds_class"]
-    return {b: min(1.0, resp[b] / frame_counts[b]) if frame_counts[b] else 0.0 for b in BEDS}
-
-
-def _resolve_design(_problems: list[Problem] | None = None, _what: str = "identification coverage design",
-                    **kw: Any) -> _Design:
-    """Check every design argument (all problems at once, after ``_problems``) and fill in the defaults."""
-    unknown = sorted(set(kw) - set(DEFAULT_DESIGN))
-    problems: list[Problem] = list(_problems or [])
-    problems += [Problem(f"unknown design argument; valid: {sorted(DEFAULT_DESIGN)}", column=k) for k in unknown]
-    d = {**DEFAULT_DESIGN, **{k: v for k, v in kw.items() if k in DEFAULT_DESIGN}}
-    n_frame = d["n_frame"]
-    if not (isinstance(n_frame, numbers.Integral) and not isinstance(n_frame, bool) and n_frame >= len(BEDS)):
-        problems.append(Problem(f"must be an integer >= {len(BEDS)}", column="n_frame", value=n_frame))
-    for k in ("psi", "or_teaching", "or_teaching_beds"):
-        if not (_is_real(d[k]) and d[k] > 0):
-            problems.append(Problem("odds ratio must be a positive finite number", column=k, value=d[k]))
-    for k in ("teaching_intercept", "cover_intercept"):
-        if not _is_real(d[k]):
-            problems.append(Problem("must be a finite number (log odds)", column=k, value=d[k]))
-    if not (_is_real(d["item_missing"]) and 0 <= d["item_missing"] < 1):
-        problems.append(Problem("must be a probability in [0, 1)", column="item_missing", value=d["item_missing"]))
-    for k in ("frame_shares", "response_rates"):
-        v = d[k]
-        if v is None:
-            continue
-        if not isinstance(v, Mapping) or set(v) != set(BEDS):
-            problems.append(Problem(f"must map exactly the bed classes {list(BEDS)}", column=k,
-                                    value=None if not isinstance(v, Mapping) else sorted(map(str, v))))
-            continue
-        for b in BEDS:
-            x = v[b]
-            ok = _is_real(x) and (0 <= x if k == "frame_shares" else 0 <= x <= 1)
-            if not ok:
-                rule = "share must be a finite number >= 0" if k == "frame_shares" else "rate must be in [0, 1]"
-                problems.append(Problem(rule, column=f"{k}[{b}]", value=x))
-        if k == "frame_shares" and all(_is_real(v[b]) for b in BEDS) and sum(float(v[b]) for b in BEDS) <= 0:
-            problems.append(Problem("shares must not all be zero", column=k, value=dict(v)))
-    if problems:
-        raise SchemaError(problems, what=_what)
-    shares = d["frame_shares"] if d["frame_shares"] is not None else _default_frame_shares(int(n_frame))
-    counts = _largest_remainder(shares, int(n_frame))
-    rates = dict(d["response_rates"]) if d["response_rates"] is not None else _default_response_rates(counts)
-    return _Design(n_frame=int(n_frame), psi=float(d["psi"]), or_teaching=float(d["or_teaching"]),
-                   or_teaching_beds=float(d["or_teaching_beds"]), teaching_intercept=float(d["teaching_intercept"]),
-                   cover_intercept=float(d["cover_intercept"]), frame_counts=counts,
-                   response_rates={b: float(rates[b]) for b in BEDS}, item_missing=float(d["item_missing"]))
-
-
-# --------------------------------------------------------------------------- simulation
-
-
-@dataclass
-class PublishedSurvey:
-    """One simulated 2017-like survey: the frame (the truth) and what was published.
-
-    Attributes
-    ----------
-    frame : pandas.DataFrame
-        One row per invited department: ``beds_class`` (str), ``teaching`` (bool),
-        ``cover_24_7`` (bool, the true value), ``responded`` (bool), ``answered`` (bool:
-        responded and answered the cover item).
-    margins : dict
-        The published one-way margins of the respondents,
-        ``{"beds_class": {level: n}, "teaching": {"true": n, "false": n},
-        "cover_24_7": {"true": n, "false": n, "<NA>": n}}`` (every level listed, zeros
-        included), in the form ``margins=`` of :mod:`irmodels.identification` accepts.
-    frame_shares : dict
-        Share of the frame in each bed class (the post-stratification weights).
-    design : dict
-        The generator's parameters (odds ratios, intercepts, response rates, frame counts).
-    """
-
-    frame: pd.DataFrame
-    margins: dict[str, dict[str, int]]
-    frame_shares: dict[str, float]
-    design: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def respondents(self) -> pd.DataFrame:
-        """The respondents as published would have them: cover missing (``<NA>``) when not answered."""
-        r = self.frame.loc[self.frame["responded"], ["beds_class", "teaching", "cover_24_7", "answered"]].copy()
-        cover = r["cover_24_7"].astype("boolean")
-        cover[~r["answered"]] = pd.NA
-        r["cover_24_7"] = cover
-        return r.drop(columns="answered").reset_index(drop=True)
-
-
-def _expit(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
-
-
-def _simulate(rng: np.random.Generator, d: _Design) -> PublishedSurvey:
-    beds = np.repeat(np.arange(len(BEDS)), [d.frame_counts[b] for b in BEDS])
-    s = beds.astype(float)
-    lt, lc = math.log(d.or_teaching_beds), math.log(d.psi)
-    lct = math.log(d.or_teaching)
-    # P(t = 1 | b) of the log-linear model: cover summed out (logistic in s when or_teaching = 1)
-    w1 = np.exp(d.teaching_intercept + lt * s) * (1 + np.exp(d.cover_intercept + lc * s + lct))
-    w0 = 1 + np.exp(d.cover_intercept + lc * s)
-    teaching = rng.random(d.n_frame) < w1 / (w0 + w1)
-    cover = rng.random(d.n_frame) < _expit(d.cover_intercept + lc * s + lct * teaching)
-    rates = np.array([d.response_rates[b] for b in BEDS])[beds]
-    responded = rng.random(d.n_frame) < rates
-    answered = responded & (rng.random(d.n_frame) >= d.item_missing)
-    frame = pd.DataFrame({"beds_class": np.array(BEDS, dtype=object)[beds], "teaching": teaching,
-                          "cover_24_7": cover, "responded": responded, "answered": answered})
-    r = frame[responded]
-    margins = {
-        "beds_class": {b: int((r["beds_class"] == b).sum()) for b in BEDS},
-        "teaching": {"true": int(r["teaching"].sum()), "false": int((~r["teaching"]).sum())},
-        "cover_24_7": {"true": int((r["answered"] & r["cover_24_7"]).sum()),
-                       "false": int((r["answered"] & ~r["cover_24_7"]).sum()),
-                       _NA: int((~r["answered"]).sum())},
-    }
-    design = {"n_frame": d.n_frame, "psi": d.psi, "or_teaching": d.or_teaching,
-              "or_teaching_beds": d.or_teaching_beds, "teaching_intercept": d.teaching_intercept,
-              "cover_intercept": d.cover_intercept, "item_missing": d.item_missing,
-              "frame_counts": dict(d.frame_counts), "response_rates": dict(d.response_rates)}
-    return PublishedSurvey(frame=frame, margins=margins, frame_shares=d.frame_shares, design=design)
-
-
-def simulate_published_survey(rng: np.random.Generator, *, n_frame: int = 1180, psi: float = 1.5,
-                              or_teaching: float = 1.0, or_teaching_beds: float = 2.0,
-                              teaching_intercept: float = 1.0, cover_intercept: float = -0.45,
-                              frame_shares: Mapping[str, float] | None = None,
-                              response_rates: Mapping[str, float] | None = None,
-                              item_missing: float = 0.01) -> PublishedSurvey:
-    r"""Simulate a frame of departments, a 2017-like survey of it, and its published margins.
-
-    Parameters
-    ----------
-    rng : numpy.random.Generator
-        The only source of randomness.
-    n_frame : int
-        Invited departments (1180 in 2017).
-    psi : float
-        True odds ratio of 24/7 cover per bed class (one class up), given teaching status.
-    or_teaching : float
-        True odds ratio of cover, teaching vs not, given bed class.
-    or_teaching_beds : float
-        True odds ratio of teaching per bed class (the log-linear ``teaching~beds_class``
-        parameter; teaching given bed class is logistic in the bed-class score with this
-        per-step odds ratio when ``or_teaching`` = 1).
-    teaching_intercept, cover_intercept : float
-        Log odds of teaching and of cover in the smallest bed class (non-teaching for
-        cover). The defaults give about 92% teaching and 62% with cover among
-        respondents (2017: 93/98 and 60/97).
-    frame_shares : mapping, optional
-        Share of the frame in each bed class (default: the ``"radiologists"`` frame
-        scenario, :func:`irmodels.nonresponse.frame.frame_margins`); rounded to whole departments.
-    response_rates : mapping, optional
-        Response probability of each bed class (default: the 2017 respondents of the class
-        over the frame's departments in it; 98 respondents expected).
-    item_missing : float
-        Probability that a respondent leaves 24/7 cover unanswered (completely at random).
-
-    Returns
-    -------
-    PublishedSurvey
-        The frame with the true values, the published margins, the frame shares and the
-        design.
-
-    Raises
-    ------
-    SchemaError
-        Listing every invalid argument.
-
-    Examples
-    --------
-    >>> s = simulate_published_survey(np.random.default_rng(1))
-    >>> sorted(s.margins), sum(s.margins["beds_class"].values()) == int(s.frame["responded"].sum())
-    (['beds_class', 'cover_24_7', 'teaching'], True)
-    """
-    problems = [] if isinstance(rng, np.random.Generator) else [
-        Problem("must be a numpy.random.Generator (no global random state)", column="rng", value=type(rng).__name__)]
-    d = _resolve_design(problems, "simulate_published_survey", n_frame=n_frame, psi=psi, or_teaching=or_teaching, or_teaching_beds=or_teaching_beds,
-                        teaching_intercept=teaching_intercept, cover_intercept=cover_intercept,
-                        frame_shares=frame_shares, response_rates=response_rates, item_missing=item_missing)
-    return _simulate(rng, d)
-
-
-# --------------------------------------------------------------------------- estimates
-
-
-def _contrast(x1: float, d1: float, x0: float, d0: float) -> tuple[float, float]:
-    """Risk difference and odds ratio (inf when a denominator cell is empty; NaN when 0/0)."""
-    if d1 == 0 or d0 == 0:
-        return math.nan, math.nan
-    rd = x1 / d1 - x0 / d0
-    num, den = x1 * (d0 - x0), (d1 - x1) * x0
-    if den == 0:
-        return rd, (math.inf if num > 0 else math.nan)
-    return rd, num / den
-
-
-def _inside(v: float, lo: float, hi: float, tol: float = 1e-9) -> float:
-    """1.0/0.0 whether ``v`` lies in ``[lo, hi]`` (relative tolerance for odds ratios); NaN when undefined."""
-    if math.isnan(v):
-        return math.nan
-    if math.isinf(v):
-        return float(math.isinf(hi) and v > 0 or math.isinf(lo) and v < 0)
-    t = tol * max(1.0, abs(v))
-    return float(lo - t <= v <= hi + t)
-
-
-def _region_checks(s: PublishedSurvey) -> dict[str, float]:
-    from irmodels.identification.bounds import _contrast_bounds, _Pair
-
-    out: dict[str, float] = {}
-    a = s.frame[s.frame["answered"]]
-    y = a["cover_24_7"].to_numpy()
-    for name, pred, s1, s0, g1, g0 in (
-        ("beds", "beds_class", {">=800"}, {"<200"}, (a["beds_class"] == ">=800").to_numpy(),
-         (a["beds_class"] == "<200").to_numpy()),
-        ("teaching", "teaching", {"true"}, {"false"}, a["teaching"].to_numpy(), ~a["teaching"].to_numpy()),
-    ):
-        rd, orr = _contrast(float(y[g1].sum()), float(g1.sum()), float(y[g0].sum()), float(g0.sum()))
-        p = _Pair(pred, "cover_24_7", "published", margins=s.margins, groups=(), joint={})
-        b = _contrast_bounds(p, s1, s0, {"true"})
-        # a region is empty (inf, -inf) only when a compared group has no answering department
-        rd_lo, rd_hi = (b["rd_lower"], b["rd_upper"]) if b["rd_lower"] <= b["rd_upper"] else (math.nan, math.nan)
-        or_lo, or_hi = (b["or_lower"], b["or_upper"]) if b["or_lower"] <= b["or_upper"] else (math.nan, math.nan)
-        out.update({
-            f"region_rd_{name}_true": rd, f"region_rd_{name}_lower": rd_lo, f"region_rd_{name}_upper": rd_hi,
-            f"region_rd_{name}_inside": _inside(rd, rd_lo, rd_hi) if not math.isnan(rd_lo) or math.isnan(rd)
-            else 0.0,
-            f"region_or_{name}_true": orr, f"region_or_{name}_lower": or_lo, f"region_or_{name}_upper": or_hi,
-            f"region_or_{name}_inside": _inside(orr, or_lo, or_hi) if not math.isnan(or_lo) or math.isnan(orr)
-            else 0.0,
-        })
-    return out
-
-
-def _identified_checks(s: PublishedSurvey) -> dict[str, float]:
-    from irmodels.nonresponse.sensitivity import manski_bounds
-
-    m = s.margins["cover_24_7"]
-    y, n = m["true"], m["true"] + m["false"]
-    a = s.frame[s.frame["answered"]]
-    share_true = float(a["cover_24_7"].mean()) if len(a) else math.nan
-    share_pub = y / n if n else math.nan
-    prev = float(s.frame["cover_24_7"].mean())
-    mb = manski_bounds(n_positive=y, n_answered=n, frame_size=s.design["n_frame"]).iloc[0]
-    return {
-        "frame_prevalence": prev, "share_published": share_pub, "share_true": share_true,
-        "share_exact": math.nan if n == 0 else float(abs(share_pub - share_true) < 1e-12),
-        "manski_lower": float(mb["lower"]), "manski_upper": float(mb["upper"]),
-        "manski_contains": _inside(prev, float(mb["lower"]), float(mb["upper"]), tol=1e-12),
-    }
-
-
-def _poststrat(s: PublishedSurvey, level: float) -> dict[str, float]:
-    from irmodels.identification.curves import coverage_curve
-
-    psi = s.design["psi"]
-    a = s.frame[s.frame["answered"]]
-    nan = {"poststrat_estimate": math.nan, "poststrat_std_error": math.nan, "poststrat_lower": math.nan,
-           "poststrat_upper": math.nan, "poststrat_covers": math.nan}
-    # post-stratification needs an answering department in every bed class (an empty class has no estimate)
-    if any((a["beds_class"] == b).sum() == 0 for b in BEDS):
-        return nan
-    cc = coverage_curve(s.frame_shares, s.design["n_frame"], grid=[psi], margins=s.margins, structure=False,
-                        level=level).iloc[0]
-    prev = float(s.frame["cover_24_7"].mean())
-    return {"poststrat_estimate": float(cc["estimate"]), "poststrat_std_error": float(cc["std_error"]),
-            "poststrat_lower": float(cc["lower"]), "poststrat_upper": float(cc["upper"]),
-            "poststrat_covers": _inside(prev, float(cc["lower"]), float(cc["upper"]), tol=0.0)}
-
-
-_TERM = "beds_class[T.>=800]"
-
-
-def _design_matrix(cells: pd.DataFrame) -> pd.DataFrame:
-    X = pd.DataFrame({"Intercept": 1.0}, index=cells.index)
-    for b in BEDS[1:]:
-        X[f"beds_class[T.{b}]"] = (cells["beds_class"] == b).astype(float)
-    X["teaching"] = cells["teaching"].astype(float)
-    return X
-
-
-def _separable_rows(X: np.ndarray, sign: np.ndarray) -> np.ndarray:
-    """Rows (cell x outcome) that some separating direction fits perfectly (one LP).
-
-    Maximise the number of rows ``i`` with ``sign_i x_i b >= 1`` over directions ``b`` of
-    the recession cone ``{b: sign_i x_i b >= 0 for all i}`` (Konis 2007); the MLE exists
-    when no row is separable.
-    """
-    n, p = X.shape
-    A = sign[:, None] * X
-    # variables [b (p, bounded), t (n, in [0, 1])]; t_i <= A_i b; A_i b >= 0
-    c = np.concatenate([np.zeros(p), -np.ones(n)])
-    A_ub = np.vstack([np.hstack([-A, np.eye(n)]), np.hstack([-A, np.zeros((n, n))])])
-    b_ub = np.zeros(2 * n)
-    bounds = [(-1e3, 1e3)] * p + [(0.0, 1.0)] * n
-    res = optimize.linprog(c, A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs")
-    if res.status != 0:  # pragma: no cover - the LP is feasible (b = 0) and bounded
-        raise RuntimeError(f"separation LP failed: {res.message}")
-    return res.x[p:] > 0.5
-
-
-def _term_direction(X: np.ndarray, sign: np.ndarray, k: int) -> tuple[float, float]:
-    """Range of component ``k`` over the recession cone scaled to ``|b| <= 1``."""
-    A = sign[:, None] * X
-    out = []
-    for direction in (1.0, -1.0):
-        c = np.zeros(X.shape[1])
-        c[k] = -direction
-        res = optimize.linprog(c, A_ub=-A, b_ub=np.zeros(len(A)), bounds=[(-1.0, 1.0)] * X.shape[1], method="highs")
-        out.append(-res.fun * direction)
-    return out[1], out[0]
-
-
-def _respondent_ml(s: PublishedSurvey) -> dict[str, Any]:
-    """ML logistic regression of cover on bed class and teaching, on the answering respondents.
-
-    Returns the estimate of ``beds_class[T.>=800]`` (``inf``/``-inf`` when it diverges under
-    separation; the extended MLE of the other cells otherwise), its Wald standard error and a
-    status: ``finite``, ``infinite`` or ``undefined`` (a level without answering respondents).
-    """
-    import statsmodels.api as sm
-
-    a = s.frame[s.frame["answered"]]
-    cells = (a.groupby(["beds_class", "teaching"])["cover_24_7"].agg(events="sum", n="size").reset_index())
-    cells["events"] = cells["events"].astype(float)
-    cells["n"] = cells["n"].astype(float)
-    if set(cells["beds_class"]) != set(BEDS) or cells["teaching"].nunique() < 2:
-        return {"ml_estimate": math.nan, "ml_std_error": math.nan, "ml_status": "undefined"}
-    X = _design_matrix(cells)
-    k = list(X.columns).index(_TERM)
-    # one LP row per cell and outcome present
-    rows = [(i, 1.0) for i in range(len(cells)) if cells["events"].iloc[i] > 0]
-    rows += [(i, -1.0) for i in range(len(cells)) if cells["events"].iloc[i] < cells["n"].iloc[i]]
-    Xr = X.to_numpy()[[i for i, _ in rows]]
-    sign = np.array([sg for _, sg in rows])
-    sep = _separable_rows(Xr, sign)
-    keep_cells = np.ones(len(cells), dtype=bool)
-    if sep.any():
-        lo, hi = _term_direction(Xr, sign, k)
-        if hi > 1e-9 or lo < -1e-9:
-            est = math.inf if hi > 1e-9 and lo >= -1e-9 else (-math.inf if lo < -1e-9 and hi <= 1e-9 else math.nan)
-            return {"ml_estimate": est, "ml_std_error": math.nan, "ml_status": "infinite"}
-        for (i, _), v in zip(rows, sep):
-            if v:
-                keep_cells[i] = False  # a separable cell is fitted perfectly in the limit
-    cols = _independent_columns(X[keep_cells])
-    if _TERM not in cols:  # pragma: no cover - the term's cells are kept when its estimate is finite
-        return {"ml_estimate": math.nan, "ml_std_error": math.nan, "ml_status": "undefined"}
-    # the fit itself on the respondent-level rows of the cells kept (all of them without separation)
-    kept = cells.loc[keep_cells, ["beds_class", "teaching"]]
-    d = a.merge(kept, on=["beds_class", "teaching"], how="inner")
-    Xd = _design_matrix(d)[cols].to_numpy()
-    res = sm.GLM(d["cover_24_7"].astype(float).to_numpy(), Xd, family=sm.families.Binomial()).fit(tol=1e-12,
-                                                                                                  maxiter=200)
-    j = cols.index(_TERM)
-    return {"ml_estimate": float(res.params[j]), "ml_std_error": float(res.bse[j]), "ml_status": "finite"}
-
-
-def _independent_columns(X: pd.DataFrame) -> list[str]:
-    """Columns kept in order while each adds rank (drops e.g. a level left without cells)."""
-    keep: list[str] = []
-    for c in X.columns:
-        trial = keep + [c]
-        if np.linalg.matrix_rank(X[trial].to_numpy()) == len(trial):
-            keep = trial
-    return keep
-
-
-def _regression(s: PublishedSurvey, ml: Mapping[str, Any], level: float) -> dict[str, float]:
-    from irmodels.identification.curves import expected_table, fit_expected
-
-    d = s.design
-    truth = 3.0 * math.log(d["psi"])
-    out = {"regression_truth": truth, "regression_estimate": math.nan, "regression_std_error": math.nan,
-           "regression_lower": math.nan, "regression_upper": math.nan, "regression_covers_truth": math.nan,
-           "regression_covers_ml": math.nan}
-    m = s.margins
-    if any(m["beds_class"][b] == 0 for b in BEDS) or min(m["teaching"].values()) == 0 or \
-            m["cover_24_7"]["true"] == 0 or m["cover_24_7"]["false"] == 0:
-        return out  # a level without respondents: the model's term does not exist
-    ors = {"cover_24_7~beds_class": d["psi"], "cover_24_7~teaching": d["or_teaching"],
-           "teaching~beds_class": d["or_teaching_beds"]}
-    tab = expected_table("cover_24_7", ("beds_class", "teaching"), ors, margins=m, structure=False)
-    f = fit_expected(tab, ("beds_class", "teaching"), level=level).set_index("term").loc[_TERM]
-    lo, hi = float(f["lower"]), float(f["upper"])
-    out.update({"regression_estimate": float(f["estimate"]), "regression_std_error": float(f["std_error"]),
-                "regression_lower": lo, "regression_upper": hi,
-                "regression_covers_truth": _inside(truth, lo, hi, tol=0.0)})
-    if ml["ml_status"] != "undefined":
-        est = ml["ml_estimate"]  # infinite (or indeterminate) under separation: a finite interval misses it
-        out["regression_covers_ml"] = 0.0 if math.isnan(est) else _inside(est, lo, hi, tol=0.0)
-    return out
 
 
 # --------------------------------------------------------------------------- the study

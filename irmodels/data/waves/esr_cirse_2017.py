@@ -5,7 +5,8 @@ Raw files live in ``data/raw/esr_cirse_2017/`` (never edited by code):
 quote included) and ``paper.txt`` (the open-access text, CC BY 4.0).
 The resolutions of the paper's internal contradictions, and the item
 denominators irmodels adopts, are decisions rather than data; they live
-next to this module in ``esr_cirse_2017_resolutions.yaml``.
+next to this module in ``esr_cirse_2017_resolutions.yaml``. The rules every row of the
+statements file must satisfy are in :mod:`irmodels.data.waves.esr_cirse_2017_statements`.
 
 Reference: European Society of Radiology (ESR) and CIRSE (2019),
 "Interventional radiology in European radiology departments: a joint survey
@@ -26,51 +27,15 @@ import pandas as pd
 import yaml
 
 from irmodels.core.errors import Problem, SchemaError
+from irmodels.data.waves.esr_cirse_2017_statements import STATEMENT_COLUMNS, _check_statements
 
-__all__ = [
-    "WAVE",
-    "N_RESPONDENTS",
-    "N_INVITED",
-    "STATEMENT_COLUMNS",
-    "data_dir",
-    "load_statements",
-    "load_resolutions",
-    "published_margins",
-    "item_denominators",
-    "membership_readings",
-    "subgroup_items",
-    "MEMBERSHIP_COMBINATIONS",
-    "DISCREPANCY_STATUSES",
-]
+__all__ = ["WAVE", "N_RESPONDENTS", "N_INVITED", "data_dir", "load_statements", "load_resolutions",
+           "published_margins", "item_denominators", "membership_readings", "subgroup_items",
+           "MEMBERSHIP_COMBINATIONS", "DISCREPANCY_STATUSES"]
 
 WAVE = "esr_cirse_2017"
 N_RESPONDENTS = 98
 N_INVITED = 1180
-
-STATEMENT_COLUMNS: tuple[str, ...] = (
-    "statement_id",
-    "section",
-    "variable",
-    "category",
-    "condition",
-    "kind",
-    "count",
-    "count_source",
-    "denominator",
-    "percent_printed",
-    "value",
-    "use",
-    "restates",
-    "quote",
-    "note",
-)
-KINDS = ("count", "value", "percent")
-USES = ("margin", "restatement", "constraint", "derived", "context")
-COUNT_SOURCES = ("", "stated", "derived")
-_ID_RE = re.compile(r"^(ABS|KP|MM|RES|T1|R[1-5]|DIS|AP)-\d{2}$")
-_PCT_RE = re.compile(r"^\d+(\.\d+)?$")
-_INT_RE = re.compile(r"^\d+$")
-_NUM_RE = re.compile(r"^\d+(\.\d+)?$")
 
 #: The ESR x CIRSE membership combinations of the chair (pseudo-variable ``member_esr_cirse``).
 MEMBERSHIP_COMBINATIONS: tuple[str, ...] = ("both", "esr_only", "cirse_only", "neither")
@@ -96,79 +61,6 @@ def data_dir() -> Path:
             f"raw data of wave {WAVE!r} not found at {path}; set IRMODELS_DATA to the repository's data/ folder"
         )
     return path
-
-
-def _check_statements(raw: pd.DataFrame, file: str) -> list[Problem]:
-    """All problems of a raw statements table (strings as read)."""
-    problems: list[Problem] = []
-    missing = [c for c in STATEMENT_COLUMNS if c not in raw.columns]
-    for c in missing:
-        problems.append(Problem(rule=f"required column is missing (columns must be {list(STATEMENT_COLUMNS)})", file=file, column=c))
-    extra = [c for c in raw.columns if c not in STATEMENT_COLUMNS]
-    for c in extra:
-        problems.append(Problem(rule="unknown column", file=file, column=c))
-    if missing:
-        return problems
-    seen: dict[str, int] = {}
-    for i, r in raw.iterrows():
-        line = int(i) + 2  # header is line 1
-        sid = r["statement_id"]
-
-        def bad(col: str, rule: str) -> None:
-            problems.append(Problem(rule=rule, file=file, row=line, column=col, value=r[col]))
-
-        if not _ID_RE.match(sid):
-            bad("statement_id", "must look like SEC-NN with SEC in ABS, KP, MM, RES, T1, R1..R5, DIS, AP")
-        if sid in seen:
-            bad("statement_id", f"duplicate id (first on line {seen[sid]})")
-        else:
-            seen[sid] = line
-        if r["kind"] not in KINDS:
-            bad("kind", f"must be one of {list(KINDS)}")
-        if r["use"] not in USES:
-            bad("use", f"must be one of {list(USES)}")
-        if r["count_source"] not in COUNT_SOURCES:
-            bad("count_source", "must be empty, 'stated' or 'derived'")
-        for col in ("count", "denominator"):
-            if r[col] != "" and not _INT_RE.match(r[col]):
-                bad(col, "must be a non-negative integer or empty")
-        if r["denominator"] != "" and _INT_RE.match(r["denominator"]) and int(r["denominator"]) == 0:
-            bad("denominator", "must be positive")
-        if r["count"] != "" and r["count_source"] == "":
-            bad("count_source", "a count needs count_source 'stated' or 'derived'")
-        if (
-            r["count"] != ""
-            and r["denominator"] != ""
-            and _INT_RE.match(r["count"])
-            and _INT_RE.match(r["denominator"])
-            and int(r["count"]) > int(r["denominator"])
-        ):
-            bad("count", f"count {r['count']} is larger than its denominator {r['denominator']}")
-        if r["percent_printed"] != "" and not _PCT_RE.match(r["percent_printed"]):
-            bad("percent_printed", "must be the printed number without '%' (digits, optional decimals)")
-        elif r["percent_printed"] != "" and float(r["percent_printed"]) > 100:
-            bad("percent_printed", "a percentage cannot exceed 100")
-        if r["value"] != "" and not _NUM_RE.match(r["value"]):
-            bad("value", "must be a number or empty")
-        if r["kind"] == "count" and r["count"] == "" and r["use"] != "constraint":
-            # only constraints may state existence without a number ("there are both ... and ...")
-            bad("count", "kind 'count' needs a count (only a constraint may state mere existence)")
-        if r["kind"] == "percent" and r["percent_printed"] == "":
-            bad("percent_printed", "kind 'percent' needs a printed percentage")
-        if r["kind"] == "value" and r["value"] == "" and r["count"] == "":
-            bad("value", "kind 'value' needs a value")
-        if r["quote"].strip() == "":
-            bad("quote", "every statement needs its verbatim quote")
-        if r["use"] == "restatement" and r["restates"] == "":
-            bad("restates", "a restatement must name the statement it restates")
-    ids = set(raw["statement_id"])
-    for i, r in raw.iterrows():
-        for ref in filter(None, (s.strip() for s in r["restates"].split(";"))):
-            if ref not in ids:
-                problems.append(
-                    Problem(rule="restates an id that does not exist", file=file, row=int(i) + 2, column="restates", value=ref)
-                )
-    return problems
 
 
 def load_statements(path: str | os.PathLike | None = None) -> pd.DataFrame:
