@@ -67,3 +67,15 @@ def test_file_errors(tmp_path):
 
 def test_key_lines():
     assert key_lines("a:\n  b: 1\n  c:\n    - x\n") == {("a",): 1, ("a", "b"): 2, ("a", "c"): 3, ("a", "c", 0): 4}
+
+
+def test_line_of_and_dotted_path_name_where_a_schema_error_is():
+    from irmodels.core.yamlio import dotted_path, line_of
+
+    text = "models:\n  specs:\n    - outcome: cover_24_7\n      engines: [pymc]\n"
+    lines = key_lines(text)
+    assert line_of(lines, ("models", "specs", 0, "engines", 0)) == 4  # the list item has no line: its key's
+    assert line_of(lines, ("models", "specs")) == 2
+    assert line_of(lines, ("nope",)) is None
+    assert dotted_path(("models", "specs", 0, "engines")) == "models.specs[0].engines"
+    assert dotted_path((True, "x")) == "True.x"  # a boolean key is not a list index

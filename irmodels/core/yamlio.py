@@ -30,7 +30,7 @@ import yaml
 
 from irmodels.core.errors import ConfigError, Problem
 
-__all__ = ["load_yaml", "load_yaml_text", "key_lines", "MAX_BYTES", "MAX_DEPTH"]
+__all__ = ["line_of", "dotted_path", "load_yaml", "load_yaml_text", "key_lines", "MAX_BYTES", "MAX_DEPTH"]
 
 MAX_BYTES = 10_000_000
 MAX_DEPTH = 50
@@ -212,3 +212,26 @@ def key_lines(text: str) -> dict[tuple, int]:
     if root is not None:
         walk(root, ())
     return out
+
+
+def line_of(lines: dict[tuple, int], path: tuple | list) -> int | None:
+    """The line of the innermost key of ``path`` that :func:`key_lines` knows (walking up the path).
+
+    A JSON-Schema error's ``absolute_path`` often ends below the last key with a line (a list
+    item, a missing key); its nearest ancestor is the line to show. None when no ancestor has one.
+    """
+    path = tuple(path)
+    while path:
+        if path in lines:
+            return lines[path]
+        path = path[:-1]
+    return None
+
+
+def dotted_path(path: tuple | list) -> str:
+    """A key path as a reader writes it: ``models.specs[0].outcome`` (list indexes in brackets)."""
+    out = ""
+    for p in path:
+        out += f"[{p}]" if isinstance(p, int) and not isinstance(p, bool) else (f".{p}" if out else str(p))
+    return out
+

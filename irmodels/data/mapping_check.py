@@ -12,6 +12,7 @@ from typing import Any
 
 from irmodels.core.errors import Problem
 from irmodels.data.readers import PRESETS, cell_text
+from irmodels.core.yamlio import dotted_path, line_of
 
 __all__ = ["MAPPING_SCHEMA", "EXTRA_TYPES", "mapping_problems"]
 
@@ -119,20 +120,6 @@ MAPPING_SCHEMA: dict[str, Any] = {
 
 
 
-def _dotted(path: tuple | list) -> str:
-    out = ""
-    for p in path:
-        out += f"[{p}]" if isinstance(p, int) else (f".{p}" if out else str(p))
-    return out
-
-
-def _line(lines: dict[tuple, int], path: tuple) -> int | None:
-    path = tuple(path)
-    while path:
-        if path in lines:
-            return lines[path]
-        path = path[:-1]
-    return None
 
 
 def _schema_problems(spec: Any, lines: dict[tuple, int], where: str) -> list[Problem]:
@@ -151,13 +138,13 @@ def _schema_problems(spec: Any, lines: dict[tuple, int], where: str) -> list[Pro
                     if key not in seen:
                         seen.add(key)
                         msg = f"unknown field; allowed: {allowed}" if allowed else "unknown field"
-                        out.append(Problem(msg, file=where, row=_line(lines, path + (k,)), column=_dotted(path + (k,))))
+                        out.append(Problem(msg, file=where, row=line_of(lines, path + (k,)), column=dotted_path(path + (k,))))
             continue
         if e.validator == "required" and not rule:
             for k in e.validator_value:
                 if isinstance(e.instance, dict) and k not in e.instance:
-                    out.append(Problem("required field is missing", file=where, row=_line(lines, path),
-                                       column=_dotted(path + (k,))))
+                    out.append(Problem("required field is missing", file=where, row=line_of(lines, path),
+                                       column=dotted_path(path + (k,))))
             continue
         rule = rule or f"invalid value ({e.message})"
         key = (path, rule)
@@ -165,7 +152,7 @@ def _schema_problems(spec: Any, lines: dict[tuple, int], where: str) -> list[Pro
             continue
         seen.add(key)
         val = None if isinstance(e.instance, (dict, list)) else e.instance
-        out.append(Problem(rule, file=where, row=_line(lines, path), column=_dotted(path) or None, value=val))
+        out.append(Problem(rule, file=where, row=line_of(lines, path), column=dotted_path(path) or None, value=val))
     return out
 
 
@@ -193,7 +180,7 @@ def _typed_key_problems(text: str, where: str) -> list[Problem]:
                     kind = {"bool": "a boolean", "null": "null"}.get(k.tag.rsplit(":", 1)[-1], "a number")
                     out.append(Problem(
                         f"an answer code must be text, but this key is {kind}; quote it (\"{k.value}\": ...)",
-                        file=where, row=k.start_mark.line + 1, column=_dotted(path), value=k.value))
+                        file=where, row=k.start_mark.line + 1, column=dotted_path(path), value=k.value))
                 walk(v, path + (k.value,))
 
     walk(root, ())
@@ -231,7 +218,7 @@ class _Problems:
         self.probs: list[Problem] = []
 
     def __call__(self, rule: str, path: tuple, value: Any = None) -> None:
-        self.probs.append(Problem(rule, file=self.where, row=_line(self.lines, path), column=_dotted(path), value=value))
+        self.probs.append(Problem(rule, file=self.where, row=line_of(self.lines, path), column=dotted_path(path), value=value))
 
 
 def _semantic_problems(spec: dict[str, Any], lines: dict[tuple, int], where: str,

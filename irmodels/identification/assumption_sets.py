@@ -29,6 +29,7 @@ import numpy as np
 
 from irmodels.core.errors import Problem, SchemaError
 from irmodels.identification.targets import _PREDICTORS, _RANK_ORDER, _TARGETS, GENERATION_ORDER
+from irmodels.core.yamlio import dotted_path, line_of
 
 __all__ = ["ASSUMPTION_SCHEMA", "load_assumptions", "read_assumption_set", "shipped_assumption_sets"]
 
@@ -139,28 +140,14 @@ class AssumptionFile:
 
     def problem(self, rule: str, path: tuple, value: Any = None) -> Problem:
         """A :class:`Problem` at a key path, located by entry (row) or by line (row) as the module says."""
-        line = _line(self.lines, path)
+        line = line_of(self.lines, path)
         if len(path) >= 2 and path[0] in _LISTS and isinstance(path[1], int):
-            rest = _dotted(path[2:]) or None
+            rest = dotted_path(path[2:]) or None
             return Problem(rule if line is None else f"{rule} (line {line})", file=self.where,
                            row=f"{path[0]}[{path[1]}]", column=rest, value=value)
-        return Problem(rule, file=self.where, row=line, column=_dotted(path) or None, value=value)
+        return Problem(rule, file=self.where, row=line, column=dotted_path(path) or None, value=value)
 
 
-def _dotted(path: tuple) -> str:
-    out = ""
-    for p in path:
-        out += f"[{p}]" if isinstance(p, int) and not isinstance(p, bool) else (f".{p}" if out else str(p))
-    return out
-
-
-def _line(lines: dict[tuple, int], path: tuple) -> int | None:
-    path = tuple(path)
-    while path:
-        if path in lines:
-            return lines[path]
-        path = path[:-1]
-    return None
 
 
 def read_assumption_set(assumptions: str | os.PathLike) -> AssumptionFile:

@@ -71,7 +71,7 @@ from typing import Any
 import jsonschema
 
 from irmodels.core.errors import ConfigError, Problem
-from irmodels.core.yamlio import key_lines, load_yaml
+from irmodels.core.yamlio import key_lines, line_of, load_yaml
 
 __all__ = ["WaveConfig", "load_wave_config", "CONFIG_SCHEMA", "DEFAULT_OUTCOMES"]
 
@@ -182,13 +182,6 @@ class WaveConfig:
         return out
 
 
-def _line(lines: dict[tuple, int], path: tuple) -> int | None:
-    while path:
-        if path in lines:
-            return lines[path]
-        path = path[:-1]
-    return None
-
 
 def _schema_problems(spec: Any, name: str, text: str) -> list[Problem]:
     lines = key_lines(text)
@@ -204,7 +197,7 @@ def _schema_problems(spec: Any, name: str, text: str) -> list[Problem]:
             msg = f"{err.message} (allowed: {', '.join(sorted(err.schema.get('properties', {})))})"
         else:
             msg = err.message
-        out.append(Problem(msg, file=name, row=_line(lines, path), column=".".join(map(str, path)) or None))
+        out.append(Problem(msg, file=name, row=line_of(lines, path), column=".".join(map(str, path)) or None))
     return out
 
 
@@ -251,24 +244,24 @@ def load_wave_config(path: str | Path) -> WaveConfig:
         n_src = sum(k in frame for k in ("file", "scenario", "scenarios"))
         if n_src != 1:
             problems.append(Problem("frame needs exactly one of file, scenario or scenarios", file=name,
-                                    row=_line(lines, ("frame",)), column="frame"))
+                                    row=line_of(lines, ("frame",)), column="frame"))
         if ("scenario" in frame or "scenarios" in frame) and "total" not in frame:
             problems.append(Problem("a named frame scenario needs total: the number of departments invited in this "
                                     "wave (scenarios are shares; 2017's 1180 is never assumed)", file=name,
-                                    row=_line(lines, ("frame",)), column="frame.total"))
+                                    row=line_of(lines, ("frame",)), column="frame.total"))
         scen = ([frame["scenario"]] if "scenario" in frame else []) + list(frame.get("scenarios", []))
         if scen:
             from irmodels.nonresponse.scenarios import SCENARIOS
             for s in scen:
                 if s not in SCENARIOS:
                     problems.append(Problem(f"unknown frame scenario (known: {', '.join(sorted(SCENARIOS))})",
-                                            file=name, row=_line(lines, ("frame",)), column="frame.scenario", value=s))
+                                            file=name, row=line_of(lines, ("frame",)), column="frame.scenario", value=s))
     for k in ("export", "mapping", "table"):
         if k in data and not Path(data[k]).is_file():
-            problems.append(Problem("file not found", file=name, row=_line(lines, ("data", k)), column=f"data.{k}",
+            problems.append(Problem("file not found", file=name, row=line_of(lines, ("data", k)), column=f"data.{k}",
                                     value=spec["data"][k]))
     if frame and frame.get("file") and not Path(frame["file"]).is_file():
-        problems.append(Problem("file not found", file=name, row=_line(lines, ("frame", "file")), column="frame.file",
+        problems.append(Problem("file not found", file=name, row=line_of(lines, ("frame", "file")), column="frame.file",
                                 value=spec["frame"]["file"]))
     models = spec.get("models", {})
     if models is not False:
@@ -280,7 +273,7 @@ def load_wave_config(path: str | Path) -> WaveConfig:
             for s in models["specs"]:
                 if s not in known:
                     problems.append(Problem(f"unknown model spec (known: {', '.join(sorted(known))})", file=name,
-                                            row=_line(lines, ("models", "specs")), column="models.specs", value=s))
+                                            row=line_of(lines, ("models", "specs")), column="models.specs", value=s))
     output = resolve(spec["output"])
     cfg = WaveConfig(path=p, wave=spec["wave"], output=output, data=data, year=spec.get("year"),
                      title=spec.get("title", ""), description=spec.get("description", ""), frame=frame,
@@ -297,10 +290,10 @@ def load_wave_config(path: str | Path) -> WaveConfig:
         f = f.resolve()
         if f == output or output in f.parents:
             problems.append(Problem("the output folder contains an input file (outputs never overwrite inputs)",
-                                    file=name, row=_line(lines, ("output",)), column="output", value=str(f)))
+                                    file=name, row=line_of(lines, ("output",)), column="output", value=str(f)))
     if re.search(r"(^|/)data/raw(/|$)", output.as_posix()):
         problems.append(Problem("the output folder is inside data/raw (raw inputs are never written)", file=name,
-                                row=_line(lines, ("output",)), column="output", value=spec["output"]))
+                                row=line_of(lines, ("output",)), column="output", value=spec["output"]))
     if problems:
         raise ConfigError(problems)
     return cfg
