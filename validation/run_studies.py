@@ -130,20 +130,24 @@ def _run(name: str, task, n_tasks: int, seed: int, params: dict, n_workers: int,
     return res
 
 
-def _sbc_study(fam: str, replicate: int) -> tuple[str, int, dict]:
-    """Study directory name, seed and task parameters of the SBC of ``fam`` (replicate 0: the primary)."""
+def _sbc_study(fam: str, replicate: int, target_accept: float | None = None) -> tuple[str, int, dict]:
+    """Study directory name, seed and task parameters of the SBC of ``fam`` (replicate 0: the primary;
+    ``target_accept``: a study of its own, ``sbc_<fam>_ta<100 x value>``, same seed as the primary)."""
     params: dict = {"family": "share" if fam == "share_reduced" else fam}
     if fam == "share_reduced":
         params["settings"] = dict(SHARE_REDUCED_SETTINGS)
-    name = f"sbc_{fam}" + (f"_replicate{replicate}" if replicate else "")
+    if target_accept is not None:
+        params["settings"] = {**params.get("settings", {}), "target_accept": float(target_accept)}
+    name = (f"sbc_{fam}" + (f"_replicate{replicate}" if replicate else "")
+            + (f"_ta{round(100 * target_accept)}" if target_accept is not None else ""))
     return name, SBC_SEED + int(replicate), params
 
 
-def run_sbc(families, n_sims: int, n_workers: int, replicate: int = 0) -> None:
+def run_sbc(families, n_sims: int, n_workers: int, replicate: int = 0, target_accept: float | None = None) -> None:
     from irmodels.studies.sbc import sbc_task
 
     for fam in families:
-        name, seed, params = _sbc_study(fam, replicate)
+        name, seed, params = _sbc_study(fam, replicate, target_accept)
         _run(name, sbc_task, n_sims, seed, params, n_workers, batch_size=1)
 
 
@@ -154,10 +158,10 @@ def run_coverage(n_sims: int, n_workers: int) -> None:
         _run(f"coverage_{name}", coverage_task, n_sims, COVERAGE_SEED, params, n_workers, batch_size=None)
 
 
-def _family_results(fam: str, replicate: int = 0):
+def _family_results(fam: str, replicate: int = 0, target_accept: float | None = None):
     from irmodels.studies.runner import load_study
 
-    out = STUDIES / _sbc_study(fam, replicate)[0]
+    out = STUDIES / _sbc_study(fam, replicate, target_accept)[0]
     if not (out / "manifest.json").exists():
         return None
     st = load_study(out)
@@ -165,14 +169,15 @@ def _family_results(fam: str, replicate: int = 0):
     return st.results.assign(family=fam), fails
 
 
-def write_sbc_summary(families, replicate: int = 0) -> pd.DataFrame | None:
-    """Tables and figures of the SBC studies; ``replicate > 0``: ``validation/sbc_replicate<K>_*``."""
+def write_sbc_summary(families, replicate: int = 0, target_accept: float | None = None) -> pd.DataFrame | None:
+    """Tables and figures of the SBC studies; ``replicate > 0``: ``validation/sbc_replicate<K>_*``;
+    ``target_accept``: ``validation/sbc_ta<100 x value>_*``."""
     from irmodels.core.io import write_table_atomic
     from irmodels.studies.sbc_ecdf import ecdf_band, failure_rates, summarise_sbc
 
     res, fails = [], []
     for fam in families:
-        got = _family_results(fam, replicate)
+        got = _family_results(fam, replicate, target_accept)
         if got is None or got[0].empty:
             continue
         res.append(got[0])
@@ -182,7 +187,8 @@ def write_sbc_summary(families, replicate: int = 0) -> pd.DataFrame | None:
     results = pd.concat(res, ignore_index=True)
     failures = pd.concat(fails, ignore_index=True)
     summary = summarise_sbc(results, failures)
-    prefix = f"sbc_replicate{replicate}_" if replicate else "sbc_"
+    prefix = (f"sbc_replicate{replicate}_" if replicate else "sbc_") + (
+        f"ta{round(100 * target_accept)}_" if target_accept is not None else "")
     if replicate:
         summary.insert(1, "seed", SBC_SEED + replicate)
     write_table_atomic(summary, HERE / f"{prefix}summary.csv", float_format="%.6g")
@@ -260,6 +266,9 @@ def main(argv=None) -> None:
                     help="SBC replicate number K >= 1: an independent study with seed SBC_SEED + K in "
                          "studies/sbc_<family>_replicate<K>, summarised in sbc_replicate<K>_*; 0 (default): "
                          "the primary studies")
+    ap.add_argument("--target-accept", type=float, default=None,
+                    help="NUTS target acceptance of the SBC fits (default: the package's 0.9): a study of its "
+                         "own, studies/sbc_<family>_ta<100 x value>, summarised in sbc_ta<100 x value>_*")
     ap.add_argument("--steps", nargs="+", default=["sbc", "coverage", "summary"],
                     choices=["sbc", "coverage", "summary"])
     ap.add_argument("--n-workers", type=int, default=2)
@@ -269,14 +278,15 @@ def main(argv=None) -> None:
     if "coverage" in a.steps:
         run_coverage(a.coverage_sims, a.n_workers)
     if "sbc" in a.steps:
-        run_sbc(a.families, a.sbc_sims, a.n_workers, a.replicate)
+        run_sbc(a.families, a.sbc_sims, a.n_workers, a.replicate, a.target_accept)
     if "summary" in a.steps:
         with pd.option_context("display.width", 220, "display.max_columns", 30, "display.max_rows", 200):
-            s = write_sbc_summary(SUMMARY_FAMILIES if not a.replicate else a.families, a.replicate)
+            s = write_sbc_summary(SUMMARY_FAMILIES if not (a.replicate or a.target_accept) else a.families,
+                                  a.replicate, a.target_accept)
             if s is not None:
                 print(s[["family", "parameter", "n_sims", "n_failed", "n_used", "ecdf_pass", "max_abs_ecdf_diff",
                          "band_half_width", "p_value"]].to_string(index=False))
-            c = write_coverage_summary() if not a.replicate else None
+            c = write_coverage_summary() if not (a.replicate or a.target_accept) else None
             if c is not None:
                 print(c.to_string(index=False))
 

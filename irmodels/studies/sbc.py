@@ -94,9 +94,10 @@ __all__ = ["FIT_SETTINGS", "FAST_FIT_SETTINGS", "sbc_task", "thinned_rank"]
 #: MCMC settings of the full-scale study: the package's defaults (4 chains x 1000 draws after
 #: 1000 tuning steps), one core per fit (the workers run fits in parallel), ``L = 99``; a fit
 #: counts as converged when it passes the package's gate (:data:`irmodels.core.convergence.GATE`:
-#: R-hat <= 1.01, bulk and tail ESS >= 400, no divergent transitions).
+#: R-hat <= 1.01, bulk and tail ESS >= 400, no divergent transitions). ``target_accept`` None is
+#: the package's default (0.9).
 FIT_SETTINGS: dict[str, Any] = {"draws": 1000, "tune": 1000, "chains": 4, "cores": 1, "L": 99,
-                                "r_hat_max": None, "ess_min": None}
+                                "r_hat_max": None, "ess_min": None, "target_accept": None}
 #: Settings of the fast configuration (tests): few draws, ``L = 19``, and a gate scaled to the
 #: short chains (R-hat <= 1.05, ESS >= 50; the package's ESS >= 400 is out of reach of 200 draws).
 FAST_FIT_SETTINGS: dict[str, Any] = {"draws": 100, "tune": 150, "chains": 2, "cores": 1, "L": 19,
@@ -129,7 +130,8 @@ def _fit(family: str, data: pd.DataFrame, args: Mapping[str, Any], seed: int, se
     f = fit(args["formula"], data, family=args["family"], engine="pymc", group=args["group"], seed=int(seed),
             priors=dict(priors or {}) or None, _defer_sampling=True, collapse=False, on_fail="warn",
             draws=int(settings["draws"]), tune=int(settings["tune"]), chains=int(settings["chains"]),
-            cores=int(settings["cores"]), **args["options"])
+            cores=int(settings["cores"]), **args["options"],
+            **({} if settings.get("target_accept") is None else {"target_accept": float(settings["target_accept"])}))
     model, prep = f.extra["model"], f.extra["prepared"]
     st = bayes._settings(f, prep)
     key = _structure_key(family, args, model)
