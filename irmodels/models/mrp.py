@@ -46,6 +46,7 @@ import pandas as pd
 from scipy import special
 
 from irmodels.core.errors import ModelSpecError, Problem, SchemaError
+from irmodels.models.posterior import mcse_columns
 
 __all__ = ["poststratify", "poststratify_ensemble", "population_mix", "TEACHING_SHARE_RANGE"]
 
@@ -216,7 +217,7 @@ def poststratify(fit, cells: pd.DataFrame, *, by: str | list[str] | None = None,
     out = pd.DataFrame({"level": [d[0] for d in domains], "domain": [d[1] for d in domains],
                         "estimate": draws.mean(axis=0), "std_error": draws.std(axis=0, ddof=1),
                         "lower": lower, "upper": upper,
-                        **_mcse_columns(draws, int(fit.result["posterior"].sizes["chain"]), q),
+                        **mcse_columns(draws.reshape(int(fit.result["posterior"].sizes["chain"]), -1, draws.shape[1]), q),
                         "N": Nd, "n_respondents": [d[3] for d in domains]})
     domain_draws = pd.DataFrame(draws, columns=[f"{lv}:{d}" for lv, d, _, _ in domains])
     res = out
@@ -419,23 +420,6 @@ def _expand_respondent_mix(cells, resp, resp_g, g, in_cells, missing_preds):
             sub[p] = pd.array(cells[p].to_numpy()[owner], dtype=col.dtype)
     size = np.bincount(owner, minlength=n_cells)
     return sub, owner, 1.0 / size[owner], fallback
-
-
-def _mcse_columns(draws: np.ndarray, n_chain: int, q: float) -> dict[str, np.ndarray]:
-    """Monte Carlo standard errors of each domain's mean and interval ends (ArviZ), from draws in chain order.
-
-    ``draws`` is ``(chains * draws_per_chain, domains)`` flattened chain by chain
-    (:func:`irmodels.models.posterior.posterior_draws`), so the chain structure that the MCSE needs
-    is recovered by a reshape.
-    """
-    import arviz as az
-    import xarray as xr
-
-    x = draws.reshape(n_chain, -1, draws.shape[1])
-    ds = xr.Dataset({"x": (("chain", "draw", "domain"), x)})
-    return {"mcse_estimate": np.asarray(az.mcse(ds, method="mean")["x"]),
-            "mcse_lower": np.asarray(az.mcse(ds, method="quantile", prob=q)["x"]),
-            "mcse_upper": np.asarray(az.mcse(ds, method="quantile", prob=1 - q)["x"])}
 
 
 def poststratify_ensemble(fits: list, cells: pd.DataFrame, **kwargs) -> pd.DataFrame:

@@ -17,7 +17,7 @@ from irmodels.core.convergence import GATE  # the one convergence gate (also use
 from irmodels.core.errors import ModelSpecError
 from irmodels.models.share import share_class_logprob, share_quadrature
 
-__all__ = ["check_convergence", "tidy_pymc", "group_effects", "posterior_draws",
+__all__ = ["mcse_columns", "check_convergence", "tidy_pymc", "group_effects", "posterior_draws",
            "pointwise_log_likelihood", "loo", "compare", "ppc_table"]
 
 
@@ -73,6 +73,33 @@ def _reported(f) -> list[tuple[str, np.ndarray]]:
     return out
 
 
+def mcse_columns(x: np.ndarray, q: float) -> dict[str, np.ndarray]:
+    """Monte Carlo standard errors of the mean and of the ``q`` / ``1 - q`` quantiles (ArviZ).
+
+    Stored beside the reported numbers so that a printed number carries only the digits its MCSE
+    supports (:func:`irmodels.pipeline.paper.round_to_mcse`).
+
+    Parameters
+    ----------
+    x : ndarray
+        Draws with shape ``(chain, draw)`` or ``(chain, draw, k)`` (one MCSE per ``k``).
+    q : float
+        Lower tail probability of the interval (0.025 for a 95% interval).
+
+    Returns
+    -------
+    dict
+        ``mcse_estimate``, ``mcse_lower``, ``mcse_upper``: arrays of shape ``x.shape[2:]``.
+    """
+    import arviz as az
+    import xarray as xr
+
+    ds = xr.Dataset({"x": (("chain", "draw", *(f"d{i}" for i in range(x.ndim - 2))), x)})
+    return {"mcse_estimate": np.asarray(az.mcse(ds, method="mean")["x"]),
+            "mcse_lower": np.asarray(az.mcse(ds, method="quantile", prob=q)["x"]),
+            "mcse_upper": np.asarray(az.mcse(ds, method="quantile", prob=1 - q)["x"])}
+
+
 def _summ(draws: np.ndarray, ci_prob: float) -> dict:
     import arviz as az
     import xarray as xr
@@ -87,12 +114,7 @@ def _summ(draws: np.ndarray, ci_prob: float) -> dict:
         "r_hat": float(az.rhat(ds)["x"]),
         "ess_bulk": float(az.ess(ds, method="bulk")["x"]),
         "ess_tail": float(az.ess(ds, method="tail")["x"]),
-        # Monte Carlo standard errors of the three reported numbers (ArviZ: mean, and the
-        # quantile MCSE of the interval ends), stored beside them so that a printed number
-        # carries only the digits its MCSE supports (irmodels.pipeline.paper.round_to_mcse)
-        "mcse_estimate": float(az.mcse(ds, method="mean")["x"]),
-        "mcse_lower": float(az.mcse(ds, method="quantile", prob=q)["x"]),
-        "mcse_upper": float(az.mcse(ds, method="quantile", prob=1 - q)["x"]),
+        **{k: float(v) for k, v in mcse_columns(draws, q).items()},
     }
 
 
