@@ -112,15 +112,25 @@ def test_latent_model_structure_counts_and_classes():
     f = _unfitted("n_female_ir ~ beds_class + teaching", df, "binomial", trials="n_ir",
                   share_class="female_ir_share_class")
     model, prep = bayes.build_model(f)
-    assert len(model.coords["obs"]) == 80  # one latent per counted department
+    # teams of 1-8 IRs: every counted department's latent is integrated out (no sampled latent)
+    assert "obs" not in model.coords and "u_department" not in model.named_vars
+    assert prep.mult_q.sum() == 80 and len(prep.kq) == len(model.coords["count_cell"]) < 80  # counts, collapsed
+    assert np.bincount(prep.count_row_cell).tolist() == prep.mult_q.tolist()
     assert prep.mult.sum() == 120  # class-only departments, collapsed
-    assert "share_class_loglik" in model.named_vars
-    assert model.named_vars_to_dims["u_department"] == ("obs",)
-    J = len(model.coords["class_cell"])
-    P = len(model.coords["class_pair"])
-    for name in ("pair_trials", "pair_successes", "pair_log_weight"):
-        assert model.named_vars_to_dims[name] == ("class_cell", "class_pair")
-        assert model[name].get_value().shape == (J, P)
+    assert {"count_loglik", "share_class_loglik"} <= set(model.named_vars)
+    for dim in ("count_cell", "class_cell"):
+        J, P = len(model.coords[dim]), len(model.coords[f"{dim}_term"])
+        for name in (f"{dim}_trials", f"{dim}_successes", f"{dim}_log_weight"):
+            assert model.named_vars_to_dims[name] == (dim, f"{dim}_term")
+            assert model[name].get_value().shape == (J, P)
+    assert len(model.coords["count_cell_term"]) == 1  # a count is one term: C(n, k) p^k q^(n - k)
+    # a team above QUADRATURE_MAX_TRIALS keeps a sampled latent
+    big = df.copy()
+    big.loc[[0, 1], "n_ir"] = share.QUADRATURE_MAX_TRIALS + 5
+    big_model, big_prep = bayes.build_model(_unfitted("n_female_ir ~ beds_class + teaching", big, "binomial",
+                                                      trials="n_ir", share_class="female_ir_share_class"))
+    assert len(big_model.coords["obs"]) == 2 and big_model.named_vars_to_dims["u_department"] == ("obs",)
+    assert big_prep.row_is_sampled.tolist() == [True, True] + [False] * 198 and big_prep.mult_q.sum() == 78
     # class-only rows report no n: it is marginalised over the empirical n of the count rows
     n_counts = df["n_ir"].dropna().astype(int)
     assert list(prep.n_values) == sorted(n_counts.unique())
@@ -210,6 +220,30 @@ def test_share_quadrature_matches_adaptive_integral():
     assert worst_abs < QUAD_ABS_TOL and worst_log < QUAD_LOG_TOL, (worst_abs, worst_log)
 
 
+def test_count_quadrature_matches_adaptive_integral():
+    """Counts with the latent integrated out (the model's quadrature) vs scipy's adaptive quadrature."""
+    from scipy import integrate, stats
+
+    worst_abs = worst_log = 0.0
+    for eta in (-4.0, -1.5, 1.0):
+        for sd in (0.0, 0.5, 2.0):
+            for n in (0, 1, 4, 7, share.QUADRATURE_MAX_TRIALS):
+                ks = np.arange(n + 1)
+                got = share.count_logprob(np.full((1, len(ks)), eta), np.array([sd]), np.full(len(ks), n), ks)[0]
+                if sd == 0:
+                    ref = stats.binom.pmf(ks, n, expit(eta))
+                else:
+                    ref = np.array([integrate.quad(lambda x: stats.norm.pdf(x) * stats.binom.pmf(k, n, expit(eta + sd * x)),
+                                                   -12, 12, epsabs=1e-14, epsrel=1e-12, limit=500)[0] for k in ks])
+                worst_abs = max(worst_abs, np.abs(np.exp(got) - ref).max())
+                # relative accuracy where it can matter: counts with probability >= 1e-8 (k = 10 of 10
+                # at eta = -4, probability 2e-13, lives beyond the nodes' +-7: log error 3e-4)
+                worst_log = max(worst_log, np.abs(got - np.log(ref))[ref >= 1e-8].max())
+                assert np.exp(got).sum() == pytest.approx(1.0, abs=1e-12)  # a distribution over k
+    print(f"count quadrature: worst absolute error {worst_abs:.2g}, worst log error {worst_log:.2g}")
+    assert worst_abs < QUAD_ABS_TOL and worst_log < QUAD_LOG_TOL, (worst_abs, worst_log)
+
+
 def test_trials_distribution_option_and_errors():
     df, _ = latent_data(200, 80)
     cls_only = df.iloc[80:].copy()
@@ -251,6 +285,21 @@ def test_prior_predictive_is_weakly_informative():
     # weakly informative: the prior allows almost any prevalence, but is not piled up at 0 and 1
     assert 0.3 < np.mean((prop > 0.1) & (prop < 0.9)) < 0.95
     assert prop.min() < 0.1 and prop.max() > 0.9
+
+
+def test_prior_predictive_of_the_share_model_replicates_every_count_row():
+    df, _ = latent_data(200, 80)
+    kw = dict(family="binomial", trials="n_ir", share_class="female_ir_share_class", draws=2000)
+    pp = ensemble.prior_predictive("n_female_ir ~ teaching", df, seed=4, **kw)
+    again = ensemble.prior_predictive("n_female_ir ~ teaching", df, seed=4, **kw)
+    assert pp.equals(again)  # the seed is the only randomness
+    prop = pp["proportion"].to_numpy()
+    assert ((prop >= 0) & (prop <= 1)).all()
+    # priors symmetric about 0 on the logit scale: the expected share of women is 1/2 (4 MC SEs)
+    assert abs(prop.mean() - 0.5) < 4 * prop.std() / np.sqrt(len(prop))
+    with pytest.raises(ModelSpecError, match="no observed count rows"):
+        ensemble.prior_predictive("n_female_ir ~ teaching", df.iloc[80:], trials_distribution={2: 0.5, 6: 0.5},
+                                  seed=4, **kw)
 
 
 # ---------------------------------------------------------------- seeded fits
@@ -405,9 +454,15 @@ def test_share_model_pointwise_loglik_and_ppc(share_fit_no_heterogeneity):
     pot = model.compile_fn(model["share_class_loglik"], inputs=[model["b"], model["sd_department"]],
                            point_fn=False)
     b, sd = posterior.posterior_draws(f, "b"), posterior.posterior_draws(f, "sd_department")
+    pot_counts = model.compile_fn(model["count_loglik"], inputs=[model["b"], model["sd_department"]],
+                                  point_fn=False)
     cls_rows = ~prep.row_is_count
+    assert not prep.row_is_sampled.any()  # teams of at most QUADRATURE_MAX_TRIALS: latents integrated out
     for s in (0, 1777, 3999):
         assert ll.reshape(-1, ll.shape[2])[s, cls_rows].sum() == pytest.approx(float(pot(b[s], sd[s])), rel=1e-10)
+        # count rows: the marginal binomial, the model's count term (which includes log C(n, k))
+        assert ll.reshape(-1, ll.shape[2])[s, prep.row_is_count].sum() == pytest.approx(
+            float(pot_counts(b[s], sd[s])), rel=1e-10)
     ppc = posterior.ppc_table(f, seed=1).set_index("category")
     assert list(ppc.index) == ["success"] + SHARE
     observed = f.design.data["female_ir_share_class"][cls_rows].value_counts(normalize=True)

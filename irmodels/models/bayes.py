@@ -21,8 +21,11 @@ when every group has at least ``AUTO_CENTRED_MIN_TRIALS`` trials):
 * ``binomial`` with ``share_class=...`` (female IR representation): a latent
   logit-proportion per department ``logit p_i = eta_i + sd_department * u_i``,
   ``u_i ~ Normal(0, 1)``, observed through a **binomial measurement model**.
-  Departments with counts contribute ``Binomial(k_i; n_i, p_i)`` (``u_i``
-  sampled, non-centred). A department known only by its share class ``c_i``
+  Departments with counts contribute ``Binomial(k_i; n_i, p_i)``: with ``u_i``
+  integrated out by the quadrature below when ``n_i <= QUADRATURE_MAX_TRIALS``
+  (10; :mod:`irmodels.models.share`), so the sampler sees no per-department
+  latent, and with ``u_i`` sampled (non-centred) for larger teams, where the
+  fixed quadrature would lose accuracy. A department known only by its share class ``c_i``
   contributes the probability that its ``n_i`` IRs include a number of women
   ``k`` whose share falls in that class, with ``u_i`` integrated out::
 
@@ -238,11 +241,35 @@ def _ordinal_likelihood(model, prep, pri, b, group_effect) -> None:
                           dims=("obs", "category"))
 
 
+def _quadrature_loglik(name: str, dim: str, eta, sd_dep, pairs, mult) -> None:
+    """Potential ``name``: ``sum_j mult_j log sum_q w_q sum_terms exp(log_w) p^k (1 - p)^(n - k)``.
+
+    ``p = expit(eta_j + sd_department x_q)`` at the nodes of :func:`share_quadrature`; ``pairs``
+    are the cells' Bernstein terms ``(n, k, log weight)`` (``-inf`` pads).
+    """
+    import pymc as pm
+    import pytensor.tensor as pt
+
+    pair_n, pair_k, pair_logw = pairs
+    pm.modelcontext(None).add_coord(f"{dim}_term", np.arange(pair_n.shape[1]))
+    n_val = pm.Data(f"{dim}_trials", pair_n, dims=(dim, f"{dim}_term"))
+    k_val = pm.Data(f"{dim}_successes", pair_k, dims=(dim, f"{dim}_term"))
+    log_w = pm.Data(f"{dim}_log_weight", pair_logw, dims=(dim, f"{dim}_term"))
+    m = pm.Data(f"{dim}_multiplicity", mult, dims=dim)
+    xq, wq = share_quadrature()
+    t = eta[:, None] + sd_dep * pt.as_tensor(xq)[None, :]  # (cell, node) latent logits
+    log_p, log_q = -pt.softplus(-t), -pt.softplus(t)
+    term = (log_w[:, None, :] + pt.as_tensor(np.log(wq))[None, :, None]
+            + k_val[:, None, :] * log_p[:, :, None] + (n_val - k_val)[:, None, :] * log_q[:, :, None])
+    pm.Potential(name, pt.sum(m * pt.logsumexp(term, axis=(1, 2))))
+
+
 def _latent_likelihood(model, prep, pri, b, group_effect) -> None:
     """Latent department proportion: binomial counts where known, the share class elsewhere.
 
-    The class likelihood is the quadrature of the module notes over Bernstein terms
-    (:func:`_class_pairs`), added as the potential ``share_class_loglik``.
+    Counts of small teams (``n <= QUADRATURE_MAX_TRIALS``) and share classes have the department
+    latent integrated out by quadrature (potentials ``count_loglik`` and ``share_class_loglik``,
+    :func:`_quadrature_loglik`); counts of larger teams keep a sampled non-centred latent.
     """
     import pymc as pm
     import pytensor.tensor as pt
@@ -255,25 +282,17 @@ def _latent_likelihood(model, prep, pri, b, group_effect) -> None:
         eta_c = pt.dot(Xc, b) + group_effect(_gdata(prep.gc, "g", "obs")) + sd_dep * u
         pm.Binomial("y", n=pm.Data("n", prep.nc, dims="obs"), logit_p=eta_c,
                     observed=pm.Data("k", prep.kc, dims="obs"), dims="obs")
+    if len(prep.kq):
+        model.add_coord("count_cell", np.arange(len(prep.kq)))
+        Xq = pm.Data("X_count", prep.Xq, dims=("count_cell", "term"))
+        eta_q = pt.dot(Xq, b) + group_effect(_gdata(prep.gq, "g_count", "count_cell"))
+        _quadrature_loglik("count_loglik", "count_cell", eta_q, sd_dep, prep.count_pairs(), prep.mult_q)
     if len(prep.cls):
         model.add_coord("class_cell", np.arange(len(prep.cls)))
         Xs = pm.Data("X_class", prep.Xs, dims=("class_cell", "term"))
         eta_s = pt.dot(Xs, b) + group_effect(_gdata(prep.gs, "g_class", "class_cell"))
         # each cell's class probability (schema rule) as Bernstein terms (n, k, log coefficient), padded
-        pair_n, pair_k, pair_logw = prep.class_pairs()
-        model.add_coord("class_pair", np.arange(pair_n.shape[1]))
-        n_val = pm.Data("pair_trials", pair_n, dims=("class_cell", "class_pair"))
-        k_val = pm.Data("pair_successes", pair_k, dims=("class_cell", "class_pair"))
-        # log P(trials = n) + log C(n, k); -inf pads
-        log_w = pm.Data("pair_log_weight", pair_logw, dims=("class_cell", "class_pair"))
-        mult = pm.Data("multiplicity", prep.mult, dims="class_cell")
-        xq, wq = share_quadrature()
-        t = eta_s[:, None] + sd_dep * pt.as_tensor(xq)[None, :]  # (cell, node) latent logits
-        log_p, log_q = -pt.softplus(-t), -pt.softplus(t)
-        term = (log_w[:, None, :] + pt.as_tensor(np.log(wq))[None, :, None]
-                + k_val[:, None, :] * log_p[:, :, None] + (n_val - k_val)[:, None, :] * log_q[:, :, None])
-        lp = pt.logsumexp(term, axis=(1, 2))
-        pm.Potential("share_class_loglik", pt.sum(mult * lp))
+        _quadrature_loglik("share_class_loglik", "class_cell", eta_s, sd_dep, prep.class_pairs(), prep.mult)
 
 
 #: likelihood builder per prepared kind (anything else: the latent-proportion model)

@@ -118,16 +118,38 @@ def prior_predictive(formula: str, data: pd.DataFrame, *, family: str, group: st
     model, prep = build_model(f)
     with model:
         pp = pm.sample_prior_predictive(draws=draws, random_seed=seed)
-    if "y" not in pp["prior_predictive"]:
-        raise ModelSpecError("this model has no observed count rows to predict (share classes only)")
+    if prep.kind == "latent":
+        prop = _latent_prior_proportion(f, prep, pp["prior"], draws, seed)
+        return pd.DataFrame({"draw": np.arange(draws), "proportion": prop})
     y = np.asarray(pp["prior_predictive"]["y"]).reshape(draws, *np.asarray(pp["prior_predictive"]["y"]).shape[2:])
     if prep.kind == "ordinal":
         prop = y[..., -1].sum(axis=1) / prep.counts.sum()
-    elif prep.kind == "latent":
-        prop = y.sum(axis=1) / max(prep.nc.sum(), 1)
     else:
         prop = y.sum(axis=1) / prep.n.sum()
     return pd.DataFrame({"draw": np.arange(draws), "proportion": prop})
+
+
+def _latent_prior_proportion(f, prep, prior, draws: int, seed: int) -> np.ndarray:
+    """Prior predictive share of successes over the count rows of the latent-proportion model.
+
+    Counts of small teams enter the model with their department latent integrated out (a
+    potential, not an observed variable), so every count row is replicated here from the prior
+    draws: ``k ~ Binomial(n, expit(x b + a[g] + sd_department z))``, ``z ~ N(0, 1)``.
+    """
+    rows = prep.row_is_count
+    if not rows.any():
+        raise ModelSpecError("this model has no observed count rows to predict (share classes only)")
+    d = f.design
+    b = np.asarray(prior["b"]).reshape(draws, -1)
+    eta = b @ d.X.to_numpy()[rows].T
+    if prep.group_name:
+        a = np.asarray(prior[f"a_{prep.group_name}"]).reshape(draws, -1)
+        eta = eta + a[:, np.asarray(d.group)[rows]]
+    sd = np.asarray(prior["sd_department"]).reshape(draws, 1)
+    rng = np.random.default_rng(np.random.SeedSequence([int(seed), 1]))
+    n = np.asarray(d.trials, dtype=float)[rows].astype(int)
+    k = rng.binomial(n[None, :], 1.0 / (1.0 + np.exp(-(eta + sd * rng.standard_normal(eta.shape)))))
+    return k.sum(axis=1) / max(int(n.sum()), 1)
 
 
 def prior_sensitivity(formula: str, data: pd.DataFrame, *, scales: tuple[float, ...] = (0.5, 1.0, 2.0),

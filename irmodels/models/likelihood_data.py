@@ -5,8 +5,10 @@
 posterior summaries read back: binomial cells of equal group and covariates
 (:func:`collapse`; exact, the Bernoulli likelihood of a cell is the binomial one up to a
 constant), multinomial counts per covariate pattern for the ordinal model, and for the
-latent-proportion model the counted departments and the cells of class-only departments
-with their trials distribution and class mask (:mod:`irmodels.models.share`).
+latent-proportion model the counted departments (cells of small teams, whose department
+latent the model integrates out, and the larger teams, each with a sampled latent) and the
+cells of class-only departments with their trials distribution and class mask
+(:mod:`irmodels.models.share`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from irmodels.core.errors import ModelSpecError
-from irmodels.models.share import _class_pairs, _trials_distribution, share_class_mask
+from irmodels.models.share import (QUADRATURE_MAX_TRIALS, _class_pairs, _trials_distribution, count_pairs,
+                                   share_class_mask)
 
 __all__ = ["collapse"]
 
@@ -61,9 +64,14 @@ class _Prepared:
         elif f.family == "binomial":
             has = d.share_class < 0
             self.kind = "latent"
-            self.Xc, self.gc = X[has], (d.group[has] if d.group is not None else None)
-            self.kc, self.nc = d.y[has], d.trials[has]
             self.row_is_count = has
+            # counts of small teams: latent integrated out (cells); larger teams: a sampled latent
+            quad = has & (np.asarray(d.trials, dtype=float) <= QUADRATURE_MAX_TRIALS)
+            sampled = has & ~quad
+            self.row_is_sampled = sampled
+            self.Xc, self.gc = X[sampled], (d.group[sampled] if d.group is not None else None)
+            self.kc, self.nc = d.y[sampled], d.trials[sampled]
+            self._prepare_counts(X, d, quad, do_collapse)
             self._prepare_classes(f, X, has, do_collapse)
         elif f.family == "beta_binomial":
             self.X, self.g, self.k, self.n = X, d.group, d.y, d.trials
@@ -83,6 +91,28 @@ class _Prepared:
             self.categories = d.categories
             self.row_cell = inv
             self.kind = "ordinal"
+
+    def _prepare_counts(self, X: np.ndarray, d, quad: np.ndarray, do_collapse: bool) -> None:
+        """Count rows of small teams: cells of (covariates, group, n, k) with the latent integrated out.
+
+        Sets ``Xq``, ``gq``, ``nq``, ``kq``, ``mult_q`` (rows per cell), ``count_row_cell`` (cell of
+        each such row, in the order of ``row_is_count & ~row_is_sampled``).
+        """
+        Xq, gq = X[quad], (d.group[quad] if d.group is not None else None)
+        nq, kq = np.asarray(d.trials[quad], dtype=float), np.asarray(d.y[quad], dtype=float)
+        if do_collapse and quad.any():
+            uniq, inv, cnt = collapse(Xq, gq, nq, kq)
+            p = X.shape[1]
+            Xq, nq, kq = uniq[:, :p], uniq[:, -2], uniq[:, -1]
+            gq = uniq[:, p].astype(int) if d.group is not None else None
+            self.mult_q, self.count_row_cell = cnt.astype(float), inv
+        else:
+            self.mult_q, self.count_row_cell = np.ones(int(quad.sum())), np.arange(int(quad.sum()))
+        self.Xq, self.gq, self.nq, self.kq = Xq, gq, nq, kq
+
+    def count_pairs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """:func:`~irmodels.models.share.count_pairs` of the count cells."""
+        return count_pairs(self.nq, self.kq)
 
     def _prepare_classes(self, f, X: np.ndarray, has: np.ndarray, do_collapse: bool) -> None:
         """Class-only rows: cells of (covariates, group, class, reported number of trials or none).

@@ -15,7 +15,7 @@ from scipy import special, stats
 
 from irmodels.core.convergence import GATE  # the one convergence gate (also used for pooled replicates)
 from irmodels.core.errors import ModelSpecError
-from irmodels.models.share import share_class_logprob, share_quadrature
+from irmodels.models.share import count_logprob, share_class_logprob, share_quadrature
 
 __all__ = ["mcse_columns", "check_convergence", "tidy_pymc", "group_effects", "posterior_draws",
            "pointwise_log_likelihood", "loo", "compare", "ppc_table"]
@@ -174,8 +174,9 @@ def pointwise_log_likelihood(f) -> np.ndarray:
 
     Rows, not collapsed cells, are the units, so PSIS-LOO compares models
     with different predictors on the same observations. For the latent
-    proportion model, count rows are conditional on the sampled department
-    latent ``u_i``; class rows are marginal (see the module notes).
+    proportion model, class rows and count rows of small teams are marginal over the
+    department latent (as in the model); count rows of larger teams are conditional
+    on their sampled latent ``u_i`` (see :mod:`irmodels.models.bayes`).
     """
     d = f.design
     post = f.result["posterior"]
@@ -205,10 +206,17 @@ def pointwise_log_likelihood(f) -> np.ndarray:
         sd = posterior_draws(f, "sd_department")[:, None]
         ll = np.zeros_like(eta)
         has = prep.row_is_count
-        if has.any():
+        sampled = prep.row_is_sampled
+        if sampled.any():
+            # conditional on the sampled latent (larger teams)
             u = posterior_draws(f, "u_department")
-            ll[:, has] = stats.binom.logpmf(d.y[has][None, :], d.trials[has][None, :],
-                                            special.expit(eta[:, has] + sd * u))
+            ll[:, sampled] = stats.binom.logpmf(d.y[sampled][None, :], d.trials[sampled][None, :],
+                                                special.expit(eta[:, sampled] + sd * u))
+        quad = has & ~sampled
+        if quad.any():
+            # the latent integrated out, per count cell, then given to each of its rows
+            eta_cell = _linear_predictor(f, prep.Xq, prep.gq)
+            ll[:, quad] = count_logprob(eta_cell, sd[:, 0], prep.nq, prep.kq)[:, prep.count_row_cell]
         if (~has).any():
             # the class likelihood of the model, per collapsed cell, then given to each of its rows
             eta_cell = _linear_predictor(f, prep.Xs, prep.gs)
