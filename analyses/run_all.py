@@ -1,144 +1,293 @@
-"""Run every analysis script in order (``make reproduce``), skipping the ones that are up to date.
+"""Run every analysis script (``make reproduce``), in parallel where the scripts' declared inputs allow,
+skipping the ones that are up to date.
 
-Scripts are ``analyses/NN_name.py``; each writes one product. A failing script stops the run
-with its name and exit status (its own output is atomic).
+Scripts are ``analyses/NN_name.py``; each writes one product. :data:`DEPENDS` declares, per script,
+the scripts whose outputs it reads (or whose cached fits it re-uses); a script with no entry reads
+only the package, ``data/raw/``, ``validation/`` and ``waves/``. The scripts form a graph that
+**Dask** executes (``dask.delayed``, threaded scheduler: each task is one script in its own Python
+process), ``--workers N`` at a time (default: the machine's cores). A failing script stops the
+scripts that depend on it; the independent ones finish; the run then exits with the failure.
 
-A script is **up to date** when nothing it can read has changed since it last ran: its own
-source, ``analyses/paths.py``, every source file of the ``irmodels`` package, every file
-under ``data/raw/``, ``validation/`` and ``waves/`` (inputs), and every output the earlier scripts
-wrote (``data/derived/``, ``paper/generated/``, ``figures/``, ``results/``; a file counts as a
-script's output when the script rewrote it, same bytes or not), and when the outputs it wrote
-then are still there with the same content. The record is a content hash (sha256) per
-script in ``.cache/steps/<script>.json`` listing the hash of its inputs and of the files it
-wrote. A change to one script therefore reruns it and every later script whose inputs its
-outputs changed; with nothing changed the run only hashes files. ``--force`` reruns all.
+A script is **up to date** when nothing it can read has changed since it last ran: its own source,
+``analyses/paths.py``, every source file of the ``irmodels`` package, every file under
+``data/raw/``, ``validation/`` and ``waves/``, and the outputs of the scripts it depends on; and
+when the outputs it wrote then are still there with the same content. The record is a content hash
+(sha256) per script in ``.cache/steps/<script>.json``. A change to one script therefore reruns it
+and the scripts whose inputs its outputs changed; with nothing changed the run only hashes files.
+``--force`` reruns all.
+
+**What a script read and wrote is traced**, not guessed: each runs under a Python audit hook
+(:data:`_BOOT`) that records the files it opened and the targets of its ``os.replace`` calls. Its
+outputs are the files under ``data/derived/``, ``paper/``, ``figures/`` and ``results/`` it wrote;
+reading a file that another script writes without declaring that script in :data:`DEPENDS` fails
+the run, naming the file and its writer (reads in C libraries or subprocesses, e.g. pdflatex, are
+not traced: their scripts declare what they need).
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-STEPS = ROOT / ".cache" / "steps"
 INPUT_DIRS = ("irmodels", "data/raw", "validation", "waves")
-OUTPUT_DIRS = ("data/derived", "paper/generated", "figures", "paper", "results")
+OUTPUT_DIRS = ("data/derived", "paper", "figures", "results")
 SKIP_SUFFIXES = (".pyc", ".aux", ".log", ".out", ".toc")
 # written by this runner after the scripts (provenance: they change with the commit), so they are
 # neither a script's input nor its output
 PROVENANCE_FILES = ("data/derived/manifest.json", "paper/generated/version.tex")
 
+#: a script that depends on every script before it (the paper: its numbers, tables and figures)
+EVERY_EARLIER = ("*",)
+#: Per script, the scripts it must follow: it reads their outputs, or re-uses the Bayesian fits they
+#: cache under .cache/models (the fits are not files the scripts declare; running after the script
+#: that fits them saves fitting them twice at once). Checked on every run against the traced reads.
+DEPENDS: dict[str, tuple[str, ...]] = {
+    "25_tipping_point_summary": ("23_tipping_point_curves",),
+    "26_tipping_point_figure": ("23_tipping_point_curves", "25_tipping_point_summary"),
+    "31_forest_plot": ("30_model_results",),
+    "32_country_caterpillar": ("30_model_results",),
+    "33_mrp_estimates": ("21_weighted_coverage", "30_model_results"),
+    "34_ppc_figure": ("30_model_results",),
+    "35_sensitivity_curves_figure": ("14_association_curves",),
+    "36_coverage_curve_figure": ("27_coverage_curve",),
+    "40_waves": ("30_model_results", "13_association_bounds"),
+    "41_wave_comparison": ("40_waves",),
+    "90_paper_numbers": EVERY_EARLIER,
+    "91_audit_table": ("01_audit",),
+    "99_paper_pdf": EVERY_EARLIER,
+}
 
-def _files(dirs: tuple[str, ...]) -> list[Path]:
-    out = []
-    for d in dirs:
-        base = ROOT / d
-        if base.is_file():
-            out.append(base)
-            continue
-        for p in sorted(base.rglob("*")):
-            rel = p.relative_to(ROOT)
-            if p.is_file() and "__pycache__" not in p.parts and not any(part.startswith(".") for part in rel.parts) \
-                    and not p.name.endswith(SKIP_SUFFIXES) and "studies" not in rel.parts[:2] \
-                    and str(rel) not in PROVENANCE_FILES:
-                out.append(p)
-    return out
-
-
-_SHA_MEMO: dict[tuple[str, int, int], str] = {}
-
-
-def _sha(p: Path) -> str:
-    st = p.stat()
-    k = (str(p), st.st_size, st.st_mtime_ns)
-    if k not in _SHA_MEMO:  # within one run a file is hashed again only when it changed
-        _SHA_MEMO[k] = hashlib.sha256(p.read_bytes()).hexdigest()
-    return _SHA_MEMO[k]
-
-
-def _snapshot(dirs: tuple[str, ...]) -> dict[str, str]:
-    return {str(p.relative_to(ROOT)): _sha(p) for p in _files(dirs)}
-
-
-def _stamps(dirs: tuple[str, ...]) -> dict[str, int]:
-    """Modification time of every output file: a script that rewrites a file (atomic writers
-    replace it, same bytes or not) is the file's writer, even when the content is unchanged."""
-    return {str(p.relative_to(ROOT)): p.stat().st_mtime_ns for p in _files(dirs)}
-
-
-def _input_key(script: Path, outputs_now: dict[str, str]) -> str:
-    h = hashlib.sha256()
-    for p in [script, HERE / "paths.py", *_files(INPUT_DIRS)]:
-        h.update(str(p.relative_to(ROOT)).encode() + b"\0" + _sha(p).encode() + b"\n")
-    for k in sorted(outputs_now):
-        h.update(k.encode() + b"\0" + outputs_now[k].encode() + b"\n")
-    h.update(sys.version.encode())
-    return h.hexdigest()
+#: The child process of every script: records the files it opens and the targets of os.replace /
+#: os.rename (atomic writers) through a Python audit hook, then runs the script as __main__.
+_BOOT = r"""
+import json, os, runpy, sys
+script, trace = sys.argv[1], os.environ.pop("IRMODELS_TRACE")
+reads, writes = set(), set()
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+def _hook(event, args):
+    if event == "open":
+        path, mode, flags = args
+        if isinstance(path, int):
+            return
+        p = os.path.abspath(os.fsdecode(path))
+        if (mode is not None and any(c in mode for c in "wax+")) or (mode is None and flags & WRITE_FLAGS):
+            writes.add(p)
+        else:
+            reads.add(p)
+    elif event == "os.rename":
+        writes.add(os.path.abspath(os.fsdecode(args[1])))
+sys.addaudithook(_hook)
+sys.argv = [script]
+sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
+try:
+    runpy.run_path(script, run_name="__main__")
+finally:
+    record = {"reads": sorted(reads), "writes": sorted(writes)}
+    with open(trace, "w", encoding="utf-8") as fh:
+        json.dump(record, fh)
+"""
 
 
 def _write_json_atomic(path: Path, obj: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_text(json.dumps(obj, indent=1, sort_keys=True), encoding="utf-8")
     os.replace(tmp, path)
 
 
-def main(argv: list[str]) -> int:
-    force = "--force" in argv
-    scripts = sorted(p for p in HERE.glob("[0-9][0-9]_*.py"))
-    t_all = time.perf_counter()
-    ran = 0
-    records = {s: json.loads((STEPS / f"{s.stem}.json").read_text(encoding="utf-8"))
-               for s in scripts if (STEPS / f"{s.stem}.json").is_file()}
-    for i, script in enumerate(scripts):
-        before = _snapshot(OUTPUT_DIRS)
-        record_path = STEPS / f"{script.stem}.json"
-        record = records.get(script, {})
-        # inputs: what the earlier scripts wrote (their records are current: each was run or found
-        # up to date before this one); files no earlier script wrote are not its inputs
-        earlier = {k for s in scripts[:i] for k in records.get(s, {}).get("outputs", {})}
-        key = _input_key(script, {k: v for k, v in before.items() if k in earlier})
-        outputs_ok = all(before.get(k) == v for k, v in record.get("outputs", {}).items())
-        if not force and record.get("inputs") == key and outputs_ok:
-            print(f"[reproduce] {script.name}: up to date", flush=True)
-            continue
+class Runner:
+    """The scripts of ``scripts_dir`` as a Dask graph over ``root`` (see the module notes)."""
+
+    def __init__(self, root: Path, scripts_dir: Path, depends: dict[str, tuple[str, ...]], *, force: bool = False,
+                 log=print) -> None:
+        self.root, self.force, self.log = Path(root), force, log
+        self.steps = self.root / ".cache" / "steps"
+        self.scripts = sorted(Path(scripts_dir).glob("[0-9][0-9]_*.py"))
+        self.paths_py = Path(scripts_dir) / "paths.py"
+        names = [s.stem for s in self.scripts]
+        unknown = {k: [d for d in v if d not in names and v != EVERY_EARLIER] for k, v in depends.items()}
+        unknown = {k: v for k, v in unknown.items() if v or k not in names}
+        if unknown:
+            raise ValueError(f"DEPENDS names scripts that do not exist: {unknown} (scripts: {names})")
+        self.depends = {s: (names[:i] if depends.get(s) == EVERY_EARLIER else list(depends.get(s, ())))
+                        for i, s in enumerate(names)}
+        late = {s: [d for d in ds if names.index(d) >= names.index(s)] for s, ds in self.depends.items()}
+        late = {s: d for s, d in late.items() if d}
+        if late:
+            raise ValueError(f"a script may depend only on scripts numbered before it: {late}")
+        self.records = {s.stem: json.loads((self.steps / f"{s.stem}.json").read_text(encoding="utf-8"))
+                        for s in self.scripts if (self.steps / f"{s.stem}.json").is_file()}
+        self._sha_memo: dict[tuple[str, int, int], str] = {}
+        self._base = self._base_hash()
+
+    # -- hashing -------------------------------------------------------------------------------
+    def _sha(self, p: Path) -> str:
+        st = p.stat()
+        k = (str(p), st.st_size, st.st_mtime_ns)
+        if k not in self._sha_memo:  # within one run a file is hashed again only when it changed
+            self._sha_memo[k] = hashlib.sha256(p.read_bytes()).hexdigest()
+        return self._sha_memo[k]
+
+    def _files(self, dirs: tuple[str, ...]) -> list[Path]:
+        out = []
+        for d in dirs:
+            base = self.root / d
+            for p in sorted(base.rglob("*")) if base.is_dir() else ([base] if base.is_file() else []):
+                rel = p.relative_to(self.root)
+                if p.is_file() and "__pycache__" not in p.parts and not any(x.startswith(".") for x in rel.parts) \
+                        and not p.name.endswith(SKIP_SUFFIXES) and "studies" not in rel.parts[:2] \
+                        and str(rel) not in PROVENANCE_FILES:
+                    out.append(p)
+        return out
+
+    def _base_hash(self) -> str:
+        """What every script reads: paths.py, the package, raw data, validation outputs, wave configs."""
+        h = hashlib.sha256(sys.version.encode())
+        for p in [self.paths_py, *self._files(INPUT_DIRS)]:
+            if p.is_file():
+                h.update(str(p.relative_to(self.root)).encode() + b"\0" + self._sha(p).encode() + b"\n")
+        return h.hexdigest()
+
+    def _key(self, stem: str) -> str:
+        script = next(s for s in self.scripts if s.stem == stem)
+        h = hashlib.sha256((self._base + "\n" + self._sha(script)).encode())
+        for dep in self.depends[stem]:
+            for rel in sorted(self.records.get(dep, {}).get("outputs", {})):
+                p = self.root / rel
+                h.update(f"{dep}\0{rel}\0{self._sha(p) if p.is_file() else 'missing'}\n".encode())
+        return h.hexdigest()
+
+    def _current(self, rel: str) -> str | None:
+        p = self.root / rel
+        return self._sha(p) if p.is_file() else None
+
+    def _rel_output(self, p: str) -> str | None:
+        """``p`` relative to the root when it is an output file (under OUTPUT_DIRS, not provenance)."""
+        try:
+            rel = Path(p).resolve().relative_to(self.root.resolve())
+        except ValueError:
+            return None
+        r = rel.as_posix()
+        if not any(r == d or r.startswith(d + "/") for d in OUTPUT_DIRS) or r in PROVENANCE_FILES \
+                or any(x.startswith(".") for x in rel.parts) or r.endswith(SKIP_SUFFIXES):
+            return None
+        return r if (self.root / rel).is_file() else None
+
+    # -- one script ----------------------------------------------------------------------------
+    def _spawn(self, script: Path) -> tuple[int, str, dict]:
+        self.steps.mkdir(parents=True, exist_ok=True)
+        fd, trace = tempfile.mkstemp(prefix=f".{script.stem}.", suffix=".trace.json", dir=self.steps)
+        os.close(fd)
+        try:
+            proc = subprocess.run([sys.executable, "-c", _BOOT, str(script)], cwd=self.root,
+                                  env=dict(os.environ, IRMODELS_TRACE=trace), capture_output=True, text=True)
+            text = Path(trace).read_text(encoding="utf-8")
+            traced = json.loads(text) if text.strip() else {"reads": [], "writes": []}
+        finally:
+            Path(trace).unlink(missing_ok=True)
+        return proc.returncode, (proc.stdout + proc.stderr).rstrip(), traced
+
+    def step(self, stem: str, *upstream: str) -> str:
+        """Run ``stem`` unless it is up to date or an input script failed; its status."""
+        if any(u in ("failed", "skipped") for u in upstream):
+            self.log(f"[reproduce] {stem}.py: skipped (a script it depends on failed)")
+            return "skipped"
+        rec = self.records.get(stem, {})
+        key = self._key(stem)
+        outputs_ok = all(self._current(k) == v for k, v in rec.get("outputs", {}).items())
+        if not self.force and rec.get("inputs") == key and outputs_ok:
+            self.log(f"[reproduce] {stem}.py: up to date")
+            return "up to date"
+        self.log(f"[reproduce] {stem}.py ...")
         t0 = time.perf_counter()
-        stamps = _stamps(OUTPUT_DIRS)
-        print(f"[reproduce] {script.name} ...", flush=True)
-        proc = subprocess.run([sys.executable, str(script)], cwd=ROOT)
+        rc, text, traced = self._spawn(next(s for s in self.scripts if s.stem == stem))
         dt = time.perf_counter() - t0
-        if proc.returncode != 0:
-            record_path.unlink(missing_ok=True)
-            print(f"[reproduce] FAILED: {script.name} (exit {proc.returncode}) after {dt:.1f} s", file=sys.stderr)
-            return proc.returncode
-        after = _snapshot(OUTPUT_DIRS)
-        restamped = _stamps(OUTPUT_DIRS)
-        written = {k: v for k, v in after.items() if before.get(k) != v or stamps.get(k) != restamped.get(k)}
-        # a rerun that rewrote identical bytes keeps its earlier outputs on record
-        outputs = {**{k: after[k] for k in record.get("outputs", {}) if k in after}, **written}
-        key = _input_key(script, {k: v for k, v in before.items() if k in earlier and k not in outputs})
-        records[script] = {"inputs": key, "outputs": outputs, "seconds": round(dt, 1)}
-        _write_json_atomic(record_path, records[script])
-        ran += 1
-        print(f"[reproduce] {script.name} done in {dt:.1f} s", flush=True)
+        body = "\n".join(f"  {line}" for line in text.splitlines())
+        if rc != 0:
+            (self.steps / f"{stem}.json").unlink(missing_ok=True)
+            self.records.pop(stem, None)
+            self.log(f"[reproduce] FAILED: {stem}.py (exit {rc}) after {dt:.1f} s\n{body}")
+            return "failed"
+        writes = {r for p in traced["writes"] if (r := self._rel_output(p))}
+        # a rerun keeps on record the earlier outputs it did not rewrite (e.g. the PDF without pdflatex)
+        outputs = {k: c for k in sorted(set(rec.get("outputs", {})) | writes) if (c := self._current(k))}
+        reads = sorted({r for p in traced["reads"] if (r := self._rel_output(p)) and r not in writes})
+        self.records[stem] = {"inputs": key, "outputs": outputs, "reads": reads, "seconds": round(dt, 1)}
+        _write_json_atomic(self.steps / f"{stem}.json", self.records[stem])
+        self.log(f"[reproduce] {stem}.py done in {dt:.1f} s" + (f"\n{body}" if body else ""))
+        return "ran"
+
+    # -- the graph -----------------------------------------------------------------------------
+    def run(self, workers: int) -> dict[str, str]:
+        """Every script through Dask's threaded scheduler, ``workers`` at a time; status per script."""
+        import dask
+
+        tasks: dict[str, object] = {}
+        for s in self.scripts:
+            tasks[s.stem] = dask.delayed(self.step, pure=False, name=f"reproduce-{s.stem}")(
+                s.stem, *[tasks[d] for d in self.depends[s.stem]])
+        done = dask.compute(*tasks.values(), scheduler="threads", num_workers=max(1, int(workers)))
+        return dict(zip(tasks, done))
+
+    def undeclared_reads(self) -> list[str]:
+        """Reads of another script's outputs by a script that does not declare it (:data:`DEPENDS`)."""
+        writer = {o: s for s, r in self.records.items() for o in r.get("outputs", {})}
+        bad = []
+        for s, r in sorted(self.records.items()):
+            for f in r.get("reads", []):
+                w = writer.get(f)
+                if w and w != s and w not in self.depends.get(s, []):
+                    bad.append(f"analyses/{s}.py reads {f}, written by analyses/{w}.py, which is not in "
+                               f"DEPENDS[{s!r}] (analyses/run_all.py)")
+        return bad
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description="Run the analysis scripts (make reproduce).")
+    ap.add_argument("--force", action="store_true", help="rerun every script")
+    ap.add_argument("--workers", type=int, default=int(os.environ.get("IRMODELS_REPRODUCE_WORKERS", 0))
+                    or os.cpu_count() or 1, help="scripts run at once (default: the machine's cores; "
+                    "environment variable IRMODELS_REPRODUCE_WORKERS)")
+    args = ap.parse_args(argv)
+    lock = threading.Lock()
+
+    def log(msg: str) -> None:
+        with lock:
+            print(msg, flush=True)
+
+    t_all = time.perf_counter()
+    runner = Runner(ROOT, HERE, DEPENDS, force=args.force, log=log)
+    status = runner.run(args.workers)
+    total = time.perf_counter() - t_all
+    failed = [s for s, v in status.items() if v == "failed"]
+    bad = runner.undeclared_reads()
+    for b in bad:
+        log(f"[reproduce] UNDECLARED INPUT: {b}")
+    counts = {v: sum(1 for x in status.values() if x == v) for v in ("ran", "up to date", "failed", "skipped")}
+    if failed or bad:
+        log(f"[reproduce] {counts}, {total:.1f} s; failed: {failed}")
+        return 1
     # every script is now up to date with this code, so the outputs are this commit's: the manifest
     # is rewritten when anything ran or when it names another commit, version or dirty state
     stale = True
     if MANIFEST.is_file() and VERSION_TEX.is_file():
         old = json.loads(MANIFEST.read_text(encoding="utf-8"))
         stale = any(old.get(k) != v for k, v in provenance().items())
-    if ran or force or stale:
-        _write_manifest(scripts)
-    total = time.perf_counter() - t_all
-    print(f"[reproduce] {len(scripts)} scripts, {ran} run, {len(scripts) - ran} up to date, {total:.1f} s; "
-          "outputs in data/derived/, figures/, paper/generated/, results/; provenance in "
-          f"{MANIFEST.relative_to(ROOT)}")
+    if counts["ran"] or args.force or stale:
+        _write_manifest(runner.scripts)
+    log(f"[reproduce] {len(status)} scripts, {counts['ran']} run, {counts['up to date']} up to date, {total:.1f} s "
+        f"({args.workers} at a time); outputs in data/derived/, figures/, paper/generated/, results/; "
+        f"provenance in {MANIFEST.relative_to(ROOT)}")
     return 0
 
 
@@ -171,7 +320,7 @@ def _write_manifest(scripts: list[Path]) -> None:
     prov = provenance()
     steps = {}
     for script in scripts:
-        rec_path = STEPS / f"{script.stem}.json"
+        rec_path = ROOT / ".cache" / "steps" / f"{script.stem}.json"
         if rec_path.is_file():
             rec = json.loads(rec_path.read_text(encoding="utf-8"))
             steps[script.name] = {"inputs_sha256": rec.get("inputs"), "outputs": dict(sorted(rec.get("outputs", {}).items()))}

@@ -66,7 +66,8 @@ call (``validation/studies/timings.csv``):
 * SBC ``logit`` 1000 simulations: 1378 s; ``ordinal`` 1000: 1948 s; ``beta_binomial`` 1000:
   1462 s; ``share`` at the package's defaults: about 160 s per fit on an idle core with the
   pair-sum likelihood (1.7 ms per gradient; 0.5 ms since the class probability is evaluated in
-  the Bernstein basis, ``irmodels.models.share._class_pairs``), hours per hundred fits;
+  the Bernstein basis, ``irmodels.models.share._class_pairs``), hours per hundred fits; 54 s per
+  fit since counted departments have their latent integrated out (``QUADRATURE_MAX_TRIALS``);
   ``share_reduced``: 35 s per fit at load 5, 110-130 s at load 15; see ``timings.csv``, the
   counts in ``sbc_failure_rate.csv`` and docs/studies.md for how many were run;
 * coverage, 1000 simulations per setting: Firth 67 s (n = 98) and 108 s (n = 500); ordinal 212 s
