@@ -302,13 +302,18 @@ def _git(*args: str) -> str:
         return ""
 
 
+CODE_PATHS = ("irmodels", "analyses", "data/raw", "waves", "pyproject.toml")
+
+
 def provenance() -> dict:
-    """irmodels version, and the commit of the code that made the outputs (``dirty`` if the package,
-    the analyses, the raw data or the wave configs differ from it)."""
+    """irmodels version, and the commit of the code that made the outputs: the last commit that
+    changed the package, the analyses, the raw data, the wave configs or pyproject.toml (so that
+    committing the outputs, or docs, does not make the provenance stale), ``dirty`` if the working
+    tree differs from it there."""
     import importlib.metadata
 
-    commit = _git("rev-parse", "--short=12", "HEAD") or "unknown"
-    dirty = bool(_git("status", "--porcelain", "--", "irmodels", "analyses", "data/raw", "waves", "pyproject.toml"))
+    commit = (_git("log", "-1", "--format=%H", "--", *CODE_PATHS) or "unknown")[:12]
+    dirty = bool(_git("status", "--porcelain", "--", *CODE_PATHS))
     return {"irmodels_version": importlib.metadata.version("irmodels"), "commit": commit, "dirty": dirty}
 
 
