@@ -60,6 +60,7 @@ _EXPORTS: dict[str, str] = {
     "association_by_replicate": "irmodels.identification.table",
     "bounds": "irmodels.identification.bounds",
     "run_study": "irmodels.studies.runner",
+    "reconstruct_study": "irmodels.studies.reconstruction_study",
     "load_study": "irmodels.studies.runner",
     "check_formula": "irmodels.models.formula",
     "expected_table": "irmodels.identification.expected",

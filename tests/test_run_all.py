@@ -108,9 +108,11 @@ def test_second_run_is_up_to_date_and_a_change_reruns_what_it_affects(tmp_path):
 
 
 def test_undeclared_read_of_another_scripts_output_is_reported(tmp_path):
-    _project(tmp_path, {k: v for k, v in SCRIPTS.items() if "fail" not in k})
+    an = _project(tmp_path, {k: v for k, v in SCRIPTS.items() if "fail" not in k})
+    _run(tmp_path, 1)
+    (an / "20_c.py").write_text((an / "20_c.py").read_text() + "# edited\n")
     status, runner, _ = _run(tmp_path, 1, depends={})  # 20_c reads a.csv without declaring 10_a
-    assert status["20_c"] == "ran"
+    assert status == {"10_a": "up to date", "11_b": "up to date", "20_c": "ran"}
     assert runner.undeclared_reads() == [
         "analyses/20_c.py reads data/derived/a.csv, written by analyses/10_a.py, which is not in "
         "DEPENDS['20_c'] (analyses/run_all.py)"]

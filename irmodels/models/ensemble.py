@@ -6,6 +6,7 @@ Built on :func:`irmodels.models.fit.fit` (the one entry point) and the sampling 
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -116,8 +117,13 @@ def prior_predictive(formula: str, data: pd.DataFrame, *, family: str, group: st
             priors=dict(priors or {}), options=dict(options), spec_id="prior_predictive", design=design,
             result=None, data_hash="")
     model, prep = build_model(f)
-    with model:
-        pp = pm.sample_prior_predictive(draws=draws, random_seed=seed)
+    with warnings.catch_warnings():
+        # the latent model's likelihood terms are potentials; the prior draws of its parameters
+        # (all this function uses of them) are exact, so PyMC's warning about them does not apply
+        if prep.kind == "latent":
+            warnings.filterwarnings("ignore", message="The effect of Potentials", category=UserWarning)
+        with model:
+            pp = pm.sample_prior_predictive(draws=draws, random_seed=seed)
     if prep.kind == "latent":
         prop = _latent_prior_proportion(f, prep, pp["prior"], draws, seed)
         return pd.DataFrame({"draw": np.arange(draws), "proportion": prop})

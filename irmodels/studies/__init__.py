@@ -3,7 +3,8 @@
 * :mod:`~irmodels.studies.runner`: Dask distributed runner (LocalCluster by default, a scheduler
   address for a cluster), child seeds per task, incremental results, resume (its parts:
   ``runner_tasks`` on the workers, ``runner_store`` the study directory, ``runner_dask`` the
-  scheduling);
+  scheduling); :mod:`~irmodels.studies.reconstruction_study` runs reconstruction ensembles of any
+  size through it, in chunks of replicates;
 * :mod:`~irmodels.studies.sbc`, :mod:`~irmodels.studies.coverage`: simulation-based calibration of
   every Bayesian family (``sbc_simulate``: the data sets, ``sbc_ecdf``: the rank test and
   summaries) and frequentist coverage;
