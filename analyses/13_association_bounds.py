@@ -10,7 +10,7 @@ plausibility constraints (e.g. no 24/7 IR cover without IR).
 """
 
 import pandas as pd
-from paths import DERIVED, ROOT
+from paths import CACHE, DERIVED, ROOT
 
 from irmodels.identification.bounds import bounds
 from irmodels.identification.expected import MODEL_PREDICTORS, OUTCOME_EVENTS
@@ -21,7 +21,8 @@ if __name__ == "__main__":
     for outcome in OUTCOME_EVENTS:
         for predictor in MODEL_PREDICTORS:
             for facts in ("published", "plausibility"):
-                parts.append(bounds(predictor, outcome, facts=facts))
+                # cached by arguments and package source: the published wave's pipeline (analyses/40) re-uses them
+                parts.append(bounds(predictor, outcome, facts=facts, cache_dir=CACHE / "bounds"))
     out = pd.concat(parts, ignore_index=True)
     path = write_table_atomic(out, DERIVED / "association_bounds.csv", float_format="%.6g")
     print(f"wrote {path.relative_to(ROOT)} ({len(out)} rows)")

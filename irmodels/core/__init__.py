@@ -10,7 +10,9 @@
   quantities); :mod:`~irmodels.core.stacking`: stacking posterior draws of replicates;
   :mod:`~irmodels.core.convergence`: the one convergence gate (``GATE``) and per-replicate
   diagnostics;
-* :mod:`~irmodels.core.version`: the one version (package metadata).
+* :mod:`~irmodels.core.version`: the one version (package metadata);
+* :mod:`~irmodels.core.tablecache`: content-addressed disk cache of result tables (keyed by the
+  call's arguments and the package source; parquet, never pickle).
 
 Imports nothing from another irmodels layer (checked by ``tests/test_layering.py``).
 """

@@ -39,6 +39,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import os
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,6 +47,7 @@ import pandas as pd
 from scipy import optimize, sparse
 
 from irmodels.core.errors import Problem, SchemaError
+from irmodels.core.tablecache import cached_table
 
 __all__ = ["bounds", "GROUPS", "JOINT_TABLES", "SUPPORTED_WAVES", "pair_table_feasible"]
 
@@ -376,7 +378,7 @@ def _level_order(var: str, levels: list[str]) -> list[str]:
 
 
 def bounds(predictor: str, outcome: str, wave: str = "esr_cirse_2017", *, event: str | None = None,
-           facts: str = "published") -> pd.DataFrame:
+           facts: str = "published", cache_dir: str | os.PathLike | None = None) -> pd.DataFrame:
     """Sharp identification region of the association of ``predictor`` with ``outcome``.
 
     Parameters
@@ -395,6 +397,10 @@ def bounds(predictor: str, outcome: str, wave: str = "esr_cirse_2017", *, event:
         ``"published"`` (default): the margins, item non-response and the published and
         audit-resolved joint facts. ``"plausibility"`` adds the reconstruction's
         plausibility constraints (assumptions, e.g. no 24/7 IR cover without IR).
+    cache_dir : path-like, optional
+        Folder of a disk cache of these tables (:func:`irmodels.core.tablecache.cached_table`:
+        keyed by the arguments and the package source): callers that need the same regions
+        (the analyses and the published wave's pipeline) solve the programmes once.
 
     Returns
     -------
@@ -440,6 +446,10 @@ def bounds(predictor: str, outcome: str, wave: str = "esr_cirse_2017", *, event:
         if event not in valid:
             raise SchemaError([Problem(f"not a published level of {outcome}; valid: {valid}", column="event",
                                        value=event)], what="bounds")
+    if cache_dir is not None:
+        return cached_table(cache_dir, "bounds", {"predictor": predictor, "outcome": outcome, "facts": facts,
+                                                  "event": event}, lambda: _bounds_cached(predictor, outcome, facts,
+                                                                                           event).copy())
     return _bounds_cached(predictor, outcome, facts, event).copy()
 
 

@@ -58,7 +58,9 @@ Fields (``*`` = required)
     Output folder of this wave (created; must not be inside or equal to an input folder).
 ``cache``
     Folder of the fitted-model cache (default ``<output>/.cache/models``); fits are keyed by
-    the content of spec, data, seed and sampler settings, so a shared cache is safe.
+    the content of spec, data, seed and sampler settings, so a shared cache is safe. Its
+    sibling folder ``bounds/`` caches the identification regions of a published wave
+    (keyed by the arguments and the package source).
 """
 
 from __future__ import annotations

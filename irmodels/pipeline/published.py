@@ -101,7 +101,8 @@ def _associations(ctx: Context) -> dict[str, Any]:
     from irmodels.identification.bounds import bounds
     from irmodels.identification.expected import MODEL_PREDICTORS, OUTCOME_EVENTS
 
-    parts = [bounds(p, o, facts="published") for o in OUTCOME_EVENTS for p in MODEL_PREDICTORS]
+    cache = ctx.cfg.cache.parent / "bounds" if ctx.cfg.cache else None  # shared with analyses/13
+    parts = [bounds(p, o, facts="published", cache_dir=cache) for o in OUTCOME_EVENTS for p in MODEL_PREDICTORS]
     return {"tables/association_bounds.csv": pd.concat(parts, ignore_index=True)}
 
 

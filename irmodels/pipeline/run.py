@@ -30,28 +30,11 @@ from typing import Any, Callable
 import pandas as pd
 
 from irmodels.core.io import write_table_atomic, write_text_atomic
+from irmodels.core.tablecache import file_sha256 as _sha_file
+from irmodels.core.tablecache import package_source_hash
 from irmodels.pipeline.config import WaveConfig, load_wave_config
 
-__all__ = ["run_wave", "RunResult", "package_source_hash"]
-
-_PKG = Path(__file__).resolve().parents[1]
-
-
-def _sha_file(p: Path) -> str:
-    h = hashlib.sha256()
-    with open(p, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def package_source_hash() -> str:
-    """sha256 over the package's source files (``*.py``, ``*.yaml``), in path order."""
-    h = hashlib.sha256()
-    for p in sorted(_PKG.rglob("*")):
-        if p.suffix in (".py", ".yaml") and "__pycache__" not in p.parts:
-            h.update(str(p.relative_to(_PKG)).encode() + b"\0" + _sha_file(p).encode() + b"\n")
-    return h.hexdigest()
+__all__ = ["run_wave", "RunResult"]
 
 
 @dataclass
