@@ -3,7 +3,7 @@
 The output of each script is also kept in ``benchmarks/results/<script>.txt`` (with the date,
 machine, versions and the load average at start and end), so the figures of the last run can be
 cited without re-running; the peer benchmarks (``bench_peers_*.py``: irmodels beside ipfn,
-balance, bambi, PyMC, numpyro, pandas) and ``bench_reconstruct.py`` also write
+balance, bambi, PyMC, numpyro, pandas, statsmodels) and ``bench_reconstruct.py`` also write
 ``benchmarks/results/<script>.csv``. ``benchmarks/README.md`` collects the tables.
 """
 
@@ -30,7 +30,7 @@ def _version(p: str) -> str:
 
 def _header(started: str) -> str:
     versions = ", ".join(f"{p} {_version(p)}" for p in ("irmodels", "pymc", "nutpie", "pytensor", "numba", "ipfn",
-                                                         "balance", "bambi", "numpyro", "jax"))
+                                                         "balance", "bambi", "numpyro", "jax", "statsmodels"))
     load = "/".join(f"{x:.2f}" for x in os.getloadavg())
     return (f"# {dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; {platform.machine()}, {os.cpu_count()} CPUs; "
             f"Python {platform.python_version()}; {versions}; load average (1/5/15 min) at start {started}, "

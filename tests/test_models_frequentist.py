@@ -21,6 +21,7 @@ reference data sets stored next to it. Compared:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import warnings
 
@@ -225,6 +226,125 @@ def test_ordinal_separation_is_named():
     with pytest.warns(SeparationWarning, match="teaching"):
         fit("female_ir_share_class ~ beds_class + teaching", d, family="ordinal", engine="statsmodels")
 
+
+
+# --- the engine's own work at scale (issue 13): same answers from the distinct rows ------------
+
+
+def _lp_on_every_row(X, y, names):
+    """The separation LP of Konis (2007) with one constraint per row (the form before issue 13)."""
+    from scipy import optimize
+
+    s = 2.0 * np.asarray(y, dtype=float) - 1.0
+    A = -(s[:, None] * X)
+    res = optimize.linprog(A.sum(axis=0), A_ub=A, b_ub=np.zeros(len(y)), bounds=[(-1, 1)] * X.shape[1],
+                           method="highs")
+    if res.status != 0 or -res.fun <= 1e-7:
+        return []
+    return [n for n, v in zip(names, res.x) if abs(v) > 1e-7]
+
+
+def _separation_cases():
+    """Designs with and without (quasi-)complete separation, many rows per covariate pattern."""
+    rng = np.random.default_rng(11)
+    n = 4000
+    d = pd.DataFrame({"beds_class": pd.Categorical(rng.choice(BEDS, n), categories=BEDS, ordered=True),
+                      "teaching": rng.random(n) < 0.5,
+                      "chair_profile": pd.Categorical(rng.choice(CHAIR, n), categories=CHAIR, ordered=True)})
+    d["cover_24_7"] = rng.random(n) < 0.4
+    one = d.assign(cover_24_7=d["cover_24_7"] | (d["beds_class"] == ">=800"))  # one term
+    two = one.assign(cover_24_7=one["cover_24_7"] & ~(d["chair_profile"] == "IR_mostly"))  # two terms
+    cont = pd.DataFrame({"x": rng.normal(size=300), "teaching": rng.random(300) < 0.5})
+    cont["cover_24_7"] = cont["x"] > 0.1  # complete separation by a continuous predictor: rows all distinct
+    return [(FORMULA, load_ref("ref_logit"), []), ("cover_24_7 ~ beds_class + teaching", _separated(), None),
+            (FORMULA, d, []), (FORMULA, one, None), (FORMULA, two, None),
+            ("cover_24_7 ~ x + teaching", cont, None)]
+
+
+def test_separation_from_distinct_rows_equals_the_lp_on_every_row():
+    """Separation depends on which (x, y) pairs occur, not how often: the LP on the distinct rows
+    (counts as objective weights) names the same terms as the LP with one constraint per row."""
+    found = []
+    for formula, d, expected in _separation_cases():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            f = fit(formula, d, family="bernoulli", engine="statsmodels")
+        X, y, names = f.design.X.to_numpy(), f.design.y, list(f.design.X.columns)
+        every_row = _lp_on_every_row(X, y, names)
+        assert detect_separation(X, y, names) == every_row, formula
+        assert f.result["separation"] == every_row, formula
+        if expected is not None:
+            assert every_row == expected
+        found.append(every_row)
+    # the cases do cover both answers: none, one term, two terms, a continuous predictor
+    assert found[1] == ["beds_class[T.>=800]"] and found[3] == ["beds_class[T.>=800]"]
+    assert set(found[4]) >= {"beds_class[T.>=800]", "chair_profile[T.IR_mostly]"} and found[5]
+
+
+def test_separation_of_counts_equals_the_lp_on_success_and_failure_records():
+    d = load_ref("ref_counts").copy()
+    d.loc[d["teaching"], "n_female_ir"] = 0  # no woman in any teaching department: teaching diverges
+    with pytest.warns(SeparationWarning, match="teaching"):
+        f = fit("n_female_ir ~ beds_class + teaching", d, family="binomial", engine="statsmodels", trials="n_ir")
+    X, k, n = f.design.X.to_numpy(), f.design.y, f.design.trials
+    rows, ys = [], []
+    for i in range(len(k)):  # one success record if k > 0, one failure record if n - k > 0
+        if k[i] > 0:
+            rows.append(X[i]); ys.append(1)
+        if n[i] - k[i] > 0:
+            rows.append(X[i]); ys.append(0)
+    expected = _lp_on_every_row(np.array(rows), np.array(ys), list(f.design.X.columns))
+    assert "teaching" in expected and f.result["separation"] == expected
+
+
+def test_rank_check_from_distinct_rows_sees_the_singular_values_of_x():
+    from irmodels.models.frequentist import _representatives, _row_codes
+
+    d = load_ref("ref_logit")
+    X = fit(FORMULA, d, family="bernoulli", engine="statsmodels").design.X.to_numpy()
+    X = np.vstack([X, X[:150]])  # repeated rows
+    rep, counts = _representatives(_row_codes(len(X), *X.T))
+    uniq, ref_counts = np.unique(X, axis=0, return_counts=True)
+    assert len(rep) == len(uniq)
+    assert dict(zip(map(tuple, X[rep]), counts)) == dict(zip(map(tuple, uniq), ref_counts))  # rows and counts
+    np.testing.assert_allclose(np.linalg.svd(np.sqrt(counts)[:, None] * X[rep], compute_uv=False),
+                               np.linalg.svd(X, compute_uv=False), rtol=1e-12)
+    collinear = d.assign(teaching2=d["teaching"])
+    with pytest.raises(ModelSpecError, match="rank deficient"):
+        fit(FORMULA + " + teaching2", collinear, family="bernoulli", engine="statsmodels")
+
+
+def test_statsmodels_fit_hashes_its_data_only_when_read(monkeypatch):
+    """The CSV hash of the data keys the posterior cache only: a statsmodels fit computes it on
+    first read, from the data as they were at fit time."""
+    import irmodels.models.fit as fit_module
+    from irmodels.models.design import data_hash
+
+    calls = []
+    monkeypatch.setattr(fit_module, "data_hash", lambda df: calls.append(1) or data_hash(df))
+    d = load_ref("ref_logit")
+    expected = data_hash(d[["cover_24_7", "beds_class", "teaching", "chair_profile", "w"]])
+    f = fit(FORMULA, d, family="bernoulli", engine="statsmodels", weights="w")
+    assert calls == []
+    d.loc[0, "w"] = 99.0  # the caller's frame changes after the fit
+    assert f.data_hash == expected and f.data_hash == expected and len(calls) == 1
+    call = fit_module._canonical(fit_module._call_record(f))
+    assert f.content_hash == hashlib.sha256((call + expected + fit_module._code_hash()).encode()).hexdigest()
+
+
+def test_vectorised_checks_list_every_bad_value_in_row_order():
+    d = load_ref("ref_logit").iloc[:40].copy()
+    d["w"] = d["w"].astype(float)
+    d.loc[[3, 17], "w"] = [0.0, np.inf]
+    d["cover_24_7"] = d["cover_24_7"].astype(float)
+    d.loc[[5, 9], "cover_24_7"] = [0.5, 2.0]
+    with pytest.raises(SchemaError) as e:
+        fit(FORMULA, d, family="bernoulli", engine="statsmodels", weights="w")
+    got = [(p.row, p.column, p.value) for p in e.value.problems]
+    assert got == [(5, "cover_24_7", 0.5), (9, "cover_24_7", 2.0), (3, "w", 0.0), (17, "w", np.inf)]
+    ok = fit(FORMULA, d.drop(index=[3, 5, 9, 17]), family="bernoulli", engine="statsmodels", weights="w")
+    flags = load_ref("ref_logit").iloc[:40].drop(index=[3, 5, 9, 17])["cover_24_7"].to_numpy()
+    assert ok.design.y.dtype.kind == "i" and (ok.design.y == flags.astype(int)).all()
 
 # --- Firth: profile penalised-likelihood intervals against R logistf ----------------------------
 

@@ -216,7 +216,15 @@ def _drop_zero_trials(data: pd.DataFrame, family: str, trials: str | None, share
 
 def _binary_response(data: pd.DataFrame, outcome: str, problems: list[Problem]) -> np.ndarray:
     """0/1 codes of a bernoulli outcome; other values are listed in ``problems`` (coded -1)."""
-    yv = data[outcome].astype("object")
+    col = data[outcome]
+    if pd.api.types.is_bool_dtype(col.dtype) or (pd.api.types.is_numeric_dtype(col.dtype)
+                                                   and not pd.api.types.is_complex_dtype(col.dtype)):
+        # vectorised (missing values were refused or dropped before): a 0/1 or boolean column
+        v = col.to_numpy(dtype=float, na_value=np.nan)
+        if np.all((v == 0) | (v == 1)):
+            return v.astype(int)
+    # anything else, or values to report: element by element, each bad value named
+    yv = col.astype("object")
     ok = yv.isin([0, 1, True, False])
     for idx in yv.index[~ok.to_numpy()]:
         problems.append(Problem(rule="bernoulli outcome must be 0/1 or True/False", row=idx, column=outcome,
@@ -231,13 +239,14 @@ def _count_response(data: pd.DataFrame, outcome: str, trials: str, share_class: 
     k = pd.to_numeric(y_raw, errors="coerce").to_numpy(dtype=float)
     n = pd.to_numeric(data[trials], errors="coerce").to_numpy(dtype=float)
     has = ~np.isnan(k) & ~np.isnan(n)
-    for i, idx in enumerate(data.index):
-        if not has[i]:
-            continue
-        if k[i] < 0 or k[i] != np.round(k[i]):
+    bad_k = has & ((k < 0) | (k != np.round(k)))
+    bad_n = has & ((n < k) | (n != np.round(n)))
+    for i in np.flatnonzero(bad_k | bad_n):  # the bad rows only, in row order
+        idx = data.index[i]
+        if bad_k[i]:
             problems.append(Problem(rule="count must be a non-negative integer", row=idx, column=outcome,
                                     value=y_raw.iloc[i]))
-        if n[i] < k[i] or n[i] != np.round(n[i]):
+        if bad_n[i]:
             problems.append(Problem(rule=f"trials must be an integer >= {outcome}", row=idx, column=trials,
                                     value=data[trials].iloc[i]))
     y = np.where(has, k, -1).astype(int)
@@ -250,10 +259,9 @@ def _count_response(data: pd.DataFrame, outcome: str, trials: str, share_class: 
             raise ModelSpecError(f"share_class column {share_class!r} must be an ordered categorical")
         sc_levels = [str(c) for c in levels]
         codes = cat.cat.codes.to_numpy()
-        for i, idx in enumerate(data.index):
-            if not has[i] and codes[i] < 0:
-                problems.append(Problem(rule=f"neither counts ({outcome}, {trials}) nor {share_class} observed",
-                                        row=idx, column=share_class, value=None))
+        for idx in data.index[~has & (codes < 0)]:
+            problems.append(Problem(rule=f"neither counts ({outcome}, {trials}) nor {share_class} observed",
+                                    row=idx, column=share_class, value=None))
         sc_arr = np.where(has, -1, codes).astype(int)
     elif (~has).any():  # pragma: no cover - caught by _check_missing
         raise ModelSpecError("missing counts")
@@ -277,11 +285,10 @@ def _weights(data: pd.DataFrame, weights: str | None, problems: list[Problem]) -
     """Survey weights as floats; values that are not finite and > 0 are listed in ``problems``."""
     w = None
     if weights:
-        w = pd.to_numeric(data[weights], errors="coerce").to_numpy(dtype=float)
-        for i, idx in enumerate(data.index):
-            if not np.isfinite(w[i]) or w[i] <= 0:
-                problems.append(Problem(rule="weights must be finite and > 0", row=idx, column=weights,
-                                        value=data[weights].iloc[i]))
+        w = pd.to_numeric(data[weights], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        for i in np.flatnonzero(~(np.isfinite(w) & (w > 0))):  # the bad rows only, in row order
+            problems.append(Problem(rule="weights must be finite and > 0", row=data.index[i], column=weights,
+                                    value=data[weights].iloc[i]))
     return w
 
 

@@ -60,6 +60,28 @@ COEF_PREFIXES_NOT = ("threshold[", "sd(", "phi", "sd_department")
 _NOT_HASHED = ("cache_dir", "spec_id", "on_fail", "progressbar", "cores", "_defer_sampling")
 
 
+class _LazyDataHash:
+    """``Fit.data_hash``, computed on first read.
+
+    Hashing writes the used columns as CSV (about 2 s per 10^6 rows); only the PyMC engine's
+    cache keys on it, so :func:`fit` computes it at once for ``engine="pymc"`` and leaves it to
+    the first read otherwise, from a snapshot of the used columns taken at fit time (a
+    copy-on-write selection: later edits of the caller's frame do not reach it).
+    """
+
+    def __get__(self, obj, owner=None):
+        if obj is None:  # the dataclass default: computed lazily
+            return None
+        value = obj.__dict__.get("_data_hash")
+        if value is None and obj.__dict__.get("_hash_source") is not None:
+            value = obj.__dict__["_data_hash"] = data_hash(obj.__dict__["_hash_source"])
+            del obj.__dict__["_hash_source"]  # hashed: the snapshot is not needed any more
+        return value
+
+    def __set__(self, obj, value) -> None:
+        obj.__dict__["_data_hash"] = value
+
+
 def _code_hash() -> str:
     """Hash of the model code: a cached fit made by other model code is never reused."""
     here = Path(__file__).resolve().parent
@@ -84,7 +106,8 @@ class Fit:
         ``statsmodels`` results object (engine ``statsmodels``) or the ArviZ
         ``DataTree`` of the posterior (engine ``pymc``).
     data_hash : str
-        sha256 of the canonical CSV bytes of the columns used.
+        sha256 of the canonical CSV bytes of the columns used (computed on first read for
+        engine ``statsmodels``, which caches nothing; see :attr:`content_hash`).
     """
 
     formula: str
@@ -98,8 +121,20 @@ class Fit:
     spec_id: str
     design: Design
     result: Any
-    data_hash: str
+    data_hash: str | None = _LazyDataHash()  # type: ignore[assignment]
     extra: dict = field(default_factory=dict)
+
+    @property
+    def content_hash(self) -> str:
+        """sha256 of the call (spec, options that change estimates, seed), the data hash and the model code.
+
+        The key of the posterior cache (:mod:`irmodels.models.cache`); also in
+        ``extra["content_hash"]`` once computed (at fit time for engine ``pymc``).
+        """
+        if "content_hash" not in self.extra:
+            call = self.__dict__.get("_call") or _canonical(_call_record(self))
+            self.extra["content_hash"] = hashlib.sha256((call + self.data_hash + _code_hash()).encode()).hexdigest()
+        return self.extra["content_hash"]
 
     @property
     def idata(self):
@@ -163,6 +198,14 @@ class Fit:
 
 def _canonical(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, default=str)
+
+
+def _call_record(f: Fit) -> dict:
+    """The arguments of a fit that identify it (content hash and default ``spec_id``)."""
+    return {"formula": f.formula, "family": f.family, "engine": f.engine, "group": f.group, "weights": f.weights,
+            "seed": int(f.seed), "priors": f.priors,
+            # options that cannot change the estimates are left out of the content hash
+            "options": {k: v for k, v in f.options.items() if k not in _NOT_HASHED}}
 
 
 def fit(
@@ -244,9 +287,14 @@ def fit(
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool):
         raise ModelSpecError(f"seed={seed!r}: must be an int")
     priors = dict(priors or {})
-    from irmodels.models import bayes, frequentist
+    from irmodels.models import frequentist
 
-    allowed = frequentist.OPTIONS if engine == "statsmodels" else bayes.OPTIONS
+    if engine == "pymc":  # imports PyMC: only when it is used
+        from irmodels.models import bayes
+
+        allowed = bayes.OPTIONS
+    else:
+        allowed = frequentist.OPTIONS
     allowed = allowed | {"trials", "missing", "spec_id", "share_class", "merge_categories"}
     unknown = sorted(set(options) - allowed)
     if unknown:
@@ -273,19 +321,18 @@ def fit(
     )
     used_cols = list(dict.fromkeys([design.outcome] + list(_rhs_variables(_outcome_of(formula)[1], data))
                                    + [c for c in (group, weights, options.get("trials"), share_class) if c]))
-    dh = data_hash(design.data[used_cols])
-    call = {"formula": formula, "family": family, "engine": engine, "group": group, "weights": weights,
-            "seed": int(seed), "priors": priors,
-            # options that cannot change the estimates are left out of the content hash
-            "options": {k: v for k, v in options.items() if k not in _NOT_HASHED}}
-    spec_id = options.get("spec_id") or "fit_" + hashlib.sha256(_canonical(call).encode()).hexdigest()[:10]
     f = Fit(formula=formula, family=family, engine=engine, group=group, weights=weights, seed=int(seed),
-            priors=priors, options=dict(options), spec_id=spec_id, design=design, result=None, data_hash=dh)
-    # spec, data and seed, plus the model code, so that a cache never outlives a change of the model
-    f.extra["content_hash"] = hashlib.sha256((_canonical(call) + dh + _code_hash()).encode()).hexdigest()
+            priors=priors, options=dict(options), spec_id="", design=design, result=None)
+    call = _canonical(_call_record(f))
+    f.spec_id = options.get("spec_id") or "fit_" + hashlib.sha256(call.encode()).hexdigest()[:10]
+    f.__dict__["_call"] = call
+    f.__dict__["_hash_source"] = design.data[used_cols]  # copy-on-write snapshot; hashed on first read
     if engine == "statsmodels":
         frequentist.fit_statsmodels(f)
-    elif options.get("_defer_sampling"):
+        return f
+    # spec, data and seed, plus the model code, so that a cache never outlives a change of the model
+    f.content_hash  # noqa: B018 - computed now: the posterior cache is keyed on it
+    if options.get("_defer_sampling"):
         # used by irmodels.models.ensemble.fit_ensemble: build the model, sample later
         f.extra["model"], f.extra["prepared"] = bayes.build_model(f)
     else:

@@ -22,7 +22,9 @@ Estimators
 * Separation is detected for every logistic fit by the linear programme of
   Konis (2007): a nonzero direction ``d`` with ``(2y-1) x_i'd >= 0`` for all
   rows; the terms with ``d_j != 0`` are named in a
-  :class:`~irmodels.core.errors.SeparationWarning`.
+  :class:`~irmodels.core.errors.SeparationWarning`. The programme is solved on the distinct
+  ``(x_i, y_i)`` rows with their counts (the same programme; see :func:`detect_separation`),
+  and the rank of the design from its distinct rows, so neither grows with the number of rows.
 * ``beta_binomial``: maximum likelihood, mean ``expit(x'b)``, precision ``phi``.
 * ``ordinal``: cumulative logit ``logit P(Y <= j) = theta_j - x'b``
   (``statsmodels`` ``OrderedModel``; same parameterisation as R ``ordinal::clm``).
@@ -51,6 +53,32 @@ OPTIONS = {"firth", "cov_type", "maxiter", "ci_method"}
 CI_METHODS = ("profile", "wald")
 
 
+def _row_codes(n_rows: int, *columns: np.ndarray) -> np.ndarray:
+    """Codes ``0..m-1`` of the distinct rows of the table ``columns`` (``n_rows`` rows), in order of first occurrence.
+
+    Column by column: each column is factorised and combined with the codes of the columns
+    before it, re-factorised at every step so that the combined code stays below the number
+    of rows (no copy of the table is made).
+    """
+    code = np.zeros(n_rows, dtype=np.int64)
+    for col in columns:
+        cj, uj = pd.factorize(col, use_na_sentinel=False)
+        code, _ = pd.factorize(code * len(uj) + cj)
+    return code
+
+
+def _representatives(code: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One row index per code and the count of each code.
+
+    The rows of one code are equal, so any of them represents it: the one kept is whichever
+    the assignment writes last.
+    """
+    counts = np.bincount(code)
+    rep = np.empty(len(counts), dtype=np.int64)
+    rep[code] = np.arange(len(code))
+    return rep, counts
+
+
 def detect_separation(X: np.ndarray, y: np.ndarray, names: list[str]) -> list[str]:
     """Terms involved in (quasi-)complete separation of a binary outcome; empty if none.
 
@@ -74,11 +102,25 @@ def detect_separation(X: np.ndarray, y: np.ndarray, names: list[str]) -> list[st
     ``s_i x_i'd >= 0`` for all rows (``s_i = 2 y_i - 1``). We maximise
     ``sum_i s_i x_i'd`` subject to those constraints and ``-1 <= d <= 1``;
     a positive optimum means separation.
+
+    The programme is solved on the distinct ``(x_i, y_i)`` rows: a repeated row repeats a
+    constraint, which leaves the feasible set unchanged, and enters the objective with its
+    count ``m_u`` (``sum_i s_i x_i'd = sum_u m_u s_u x_u'd``), so it is the same linear
+    programme with as many constraints as distinct rows (at most twice the number of
+    covariate patterns, whatever the number of rows).
     """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    rep, counts = _representatives(_row_codes(len(y), y, *X.T))
+    return _separation_lp(X[rep], y[rep], counts, names)
+
+
+def _separation_lp(X: np.ndarray, y: np.ndarray, counts: np.ndarray, names: list[str]) -> list[str]:
+    """:func:`detect_separation` on the distinct ``(x, y)`` rows, given how often each occurs."""
     s = 2.0 * np.asarray(y, dtype=float) - 1.0
     A = -(s[:, None] * X)  # -s x'd <= 0
-    c = A.sum(axis=0)  # minimise -sum s x'd
-    res = optimize.linprog(c, A_ub=A, b_ub=np.zeros(len(y)), bounds=[(-1, 1)] * X.shape[1], method="highs")
+    c = counts @ A  # minimise -sum_i s_i x_i'd
+    res = optimize.linprog(c, A_ub=A, b_ub=np.zeros(len(A)), bounds=[(-1, 1)] * X.shape[1], method="highs")
     if res.status != 0 or -res.fun <= 1e-7:
         return []
     d = res.x
@@ -86,21 +128,26 @@ def detect_separation(X: np.ndarray, y: np.ndarray, names: list[str]) -> list[st
 
 
 def _expanded_binary(design) -> tuple[np.ndarray, np.ndarray]:
-    """Rows as 0/1 records (counts split into a success and a failure row) for the LP."""
-    X = design.X.to_numpy()
+    """Rows as 0/1 records for the LP: the row of each record and its outcome.
+
+    A count row gives a success record if ``k > 0``, then a failure record if ``n - k > 0``.
+    """
     if design.trials is None:
-        return X, design.y
+        return np.arange(len(design.y)), design.y
     k, n = design.y, design.trials
-    rows, ys = [], []
-    for i in range(len(k)):
-        if k[i] > 0:
-            rows.append(X[i]); ys.append(1)
-        if n[i] - k[i] > 0:
-            rows.append(X[i]); ys.append(0)
-    return np.array(rows), np.array(ys)
+    keep = np.column_stack([k > 0, n - k > 0]).ravel()
+    return np.repeat(np.arange(len(k)), 2)[keep], np.tile([1, 0], len(k))[keep]
 
 
-def _check_columns(f) -> None:
+def _binary_separation(design, X: np.ndarray, names: list[str], x_code: np.ndarray) -> list[str]:
+    """:func:`detect_separation` of a bernoulli or binomial design, given the row codes of ``X``."""
+    rows, yb = _expanded_binary(design)
+    rep, counts = _representatives(_row_codes(len(rows), x_code[rows], yb))  # the distinct (x, y) records
+    return _separation_lp(X[rows[rep]], yb[rep], counts, names)
+
+
+def _check_columns(f) -> np.ndarray:
+    """Refuse empty and collinear columns; returns the codes of the distinct rows of X (:func:`_row_codes`)."""
     X = f.design.X
     empty = [c for c in X.columns if c != "Intercept" and np.all(X[c].to_numpy() == 0)]
     if empty:
@@ -108,8 +155,16 @@ def _check_columns(f) -> None:
             f"terms {empty} have no observations (empty category); a maximum-likelihood fit cannot estimate them. "
             "Merge the category explicitly in the data or use engine='pymc' (identified by the prior)"
         )
-    if np.linalg.matrix_rank(X.to_numpy()) < X.shape[1]:
+    Xa = X.to_numpy()
+    # the rank of X from its distinct rows, each times the square root of its count: the same
+    # Gram matrix X'X, so the same singular values, and numpy's default tolerance for the full X
+    code = _row_codes(len(Xa), *Xa.T)
+    rep, counts = _representatives(code)
+    sv = np.linalg.svd(np.sqrt(counts)[:, None] * Xa[rep], compute_uv=False)
+    tol = sv.max(initial=0.0) * max(Xa.shape) * np.finfo(float).eps
+    if int(np.count_nonzero(sv > tol)) < Xa.shape[1]:
         raise ModelSpecError(f"design matrix is rank deficient (collinear terms among {list(X.columns)})")
+    return code
 
 
 def fit_statsmodels(f) -> None:
@@ -119,7 +174,7 @@ def fit_statsmodels(f) -> None:
     cov_type = opts.get("cov_type", "sandwich" if d.weights is not None else "model")
     if cov_type not in ("sandwich", "model"):
         raise ModelSpecError(f"cov_type={cov_type!r}: valid values are 'sandwich' and 'model'")
-    _check_columns(f)
+    x_code = _check_columns(f)
     names = list(d.X.columns)
     X = d.X.to_numpy()
     w = d.weights if d.weights is not None else np.ones(len(X))
@@ -127,8 +182,8 @@ def fit_statsmodels(f) -> None:
     if f.family in ("bernoulli", "binomial"):
         k = d.y.astype(float)
         n = np.ones_like(k) if d.trials is None else d.trials.astype(float)
-        Xb, yb = _expanded_binary(d)
-        sep = detect_separation(Xb, yb, names)
+        sep = _binary_separation(d, X, names, x_code)
+        del x_code  # one int64 a row: not held through the fit
         res["separation"] = sep
         if opts.get("firth", False):
             ci_method = opts.get("ci_method", "profile" if cov_type == "model" else "wald")
