@@ -48,3 +48,14 @@ def test_rerun_computes_nothing(studies, tmp_path):
 def test_bad_arguments_are_refused(tmp_path):
     with pytest.raises(IrmodelsError, match=r"k=0, chunk_size=1.5: must be positive integers"):
         reconstruct_study(0, 1, tmp_path, chunk_size=1.5, scheduler="synchronous")
+
+
+def test_ensemble_left_in_parts_when_not_consolidated(studies, tmp_path):
+    two, _ = studies
+    res = reconstruct_study(K, SEED, tmp_path / "parts", chunk_size=CHUNK, scheduler="synchronous", progress=False,
+                            consolidate=False)
+    assert res.complete and res.n_done == 5 and len(res.results) == 0
+    assert not (tmp_path / "parts" / "results.parquet").exists()
+    parts = pd.read_parquet(tmp_path / "parts" / "parts" / "results")
+    parts = parts.sort_values(["task_id", "replicate", "respondent_id"], kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(parts, two.results, check_exact=True, check_dtype=False, check_categorical=False)

@@ -39,7 +39,7 @@ def _chunk_task(task_id: int, rng: np.random.Generator, *, seed: int, k: int, ch
 
 def reconstruct_study(k: int, seed: int, out_dir: str | os.PathLike, *, assumptions: str | os.PathLike = "informed",
                       chunk_size: int = CHUNK_SIZE, check: bool = True, scheduler: Any = None,
-                      n_workers: int | None = None, progress: bool = True) -> StudyResult:
+                      n_workers: int | None = None, progress: bool = True, consolidate: bool = True) -> StudyResult:
     """Reconstruct ``k`` replicates of the 2017 respondents in chunks on Dask, saved under ``out_dir``.
 
     Parameters
@@ -61,6 +61,10 @@ def reconstruct_study(k: int, seed: int, out_dir: str | os.PathLike, *, assumpti
     scheduler, n_workers, progress
         As for :func:`~irmodels.studies.runner.run_study` (default: a ``LocalCluster`` with one
         worker per core; ``IRMODELS_SCHEDULER`` or a ``tcp://`` address for a cluster).
+    consolidate : bool
+        Load the ensemble and write ``results.parquet`` (default); False leaves it in one parquet
+        part per chunk (``out_dir/parts/results``) and returns ``results`` empty: for ensembles
+        that do not fit in memory (``k = 10^6`` is 98 million rows).
 
     Returns
     -------
@@ -88,4 +92,4 @@ def reconstruct_study(k: int, seed: int, out_dir: str | os.PathLike, *, assumpti
         name = str(Path(name).resolve())
     params = {"seed": int(seed), "k": int(k), "chunk_size": int(chunk_size), "assumptions": name, "check": bool(check)}
     return run_study(_chunk_task, math.ceil(int(k) / int(chunk_size)), int(seed), out_dir, params=params,
-                     scheduler=scheduler, n_workers=n_workers, batch_size=1, progress=progress)
+                     scheduler=scheduler, n_workers=n_workers, batch_size=1, progress=progress, consolidate=consolidate)

@@ -163,6 +163,7 @@ def run_study(
     progress: bool = True,
     memory_limit: str | int | float | None = "auto",
     retry_failed: bool = False,
+    consolidate: bool = True,
 ) -> StudyResult:
     """Run ``task`` for task ids ``0 .. n_tasks-1`` on Dask, saving results as they come.
 
@@ -214,6 +215,12 @@ def run_study(
     retry_failed : bool
         Run again the tasks recorded as failed (their old records move to
         ``parts/failures/previous/``). By default failed tasks are not retried.
+    consolidate : bool
+        Read every part back and write the consolidated ``results.parquet`` (default). With
+        False the rows stay in their part files (``out_dir/parts/results/*.parquet``, one per
+        batch; read them with ``pandas.read_parquet`` or ``pyarrow.dataset``) and ``results``
+        is returned empty: for studies whose rows do not fit in memory (a reconstruction of
+        10^6 replicates is 98 million rows). Failures are consolidated either way.
 
     Returns
     -------
@@ -284,9 +291,14 @@ def run_study(
                 progress=progress, n_tasks=n_tasks, n_finished=len(finished),
                 n_failed=failed_before["task_id"].nunique(), label=f"study {manifest['task'].rsplit(':', 1)[-1]}")
 
-        result = load_study(out_dir)
-        if result.complete and (pending or not (out_dir / "results.parquet").exists()):
-            _consolidate(out_dir, result.results, result.failures)
+        if consolidate:
+            result = load_study(out_dir)
+            if result.complete and (pending or not (out_dir / "results.parquet").exists()):
+                _consolidate(out_dir, result.results, result.failures)
+        else:  # rows left in their parts: nothing of them is loaded
+            result = StudyResult(results=pd.DataFrame({"task_id": pd.Series(dtype="int64")}),
+                                 failures=_read_failures(out_dir), manifest=_read_manifest(out_dir), out_dir=out_dir,
+                                 _done_ids=frozenset(_read_done_ids(out_dir)))
 
     result.n_executed = writer.n_executed if writer else 0
     result.n_skipped = len(finished)
