@@ -18,6 +18,7 @@ import os
 import platform
 import statistics
 import time
+import tracemalloc
 from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
@@ -53,6 +54,16 @@ def machine(packages: tuple[str, ...]) -> str:
     v = ", ".join(f"{p} {version(p)}" for p in packages)
     return (f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC; {platform.machine()}, {os.cpu_count()} CPUs; "
             f"Python {platform.python_version()}; {v}; load average {load_average()}")
+
+
+def traced_peak(fn: Callable[[], object]) -> int:
+    """Bytes held at most at once during ``fn()`` (tracemalloc: Python and NumPy allocations)."""
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 def interleaved(tools: dict[str, Callable[[], object]], repeats: int) -> dict[str, list[float]]:

@@ -45,14 +45,13 @@ import pstats
 import resource
 import subprocess
 import sys
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _peers import interleaved, machine, print_table, rows_from_times, write_results  # noqa: E402
+from _peers import interleaved, machine, print_table, rows_from_times, traced_peak, write_results  # noqa: E402
 
 from irmodels.data.codebook import categories  # noqa: E402
 from irmodels.models.fit import fit  # noqa: E402
@@ -111,16 +110,6 @@ TOOLS = {
 
 
 # ------------------------------------------------------------------ memory
-
-
-def traced_peak(fn) -> int:
-    """Bytes held at most at once during ``fn()`` (tracemalloc: Python and NumPy allocations)."""
-    tracemalloc.start()
-    try:
-        fn()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
 
 
 def _rss_bytes() -> int:

@@ -40,7 +40,6 @@ import importlib
 import io
 import logging
 import sys
-import tracemalloc
 import warnings
 from pathlib import Path
 
@@ -48,7 +47,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _peers import interleaved, machine, print_table, rows_from_times, write_results  # noqa: E402
+from _peers import interleaved, machine, print_table, rows_from_times, traced_peak, write_results  # noqa: E402
 
 from irmodels.nonresponse.raking import cell_table, rake  # noqa: E402
 
@@ -150,16 +149,6 @@ def balance_rake(data: pd.DataFrame, margins: dict, base: np.ndarray) -> np.ndar
 # ------------------------------------------------------------------ main
 
 
-def peak_memory(fn) -> int:
-    """Bytes held at most at once during ``fn()`` (tracemalloc: numpy and Python allocations)."""
-    tracemalloc.start()
-    try:
-        fn()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 def run_case(n: int, k: int, kind: str, repeats: int, with_balance: bool) -> list[dict]:
     """Check agreement, time the tools interleaved, measure peak memory; the table rows of one case."""
     data, margins, base = make_data(n, k, kind)
@@ -188,7 +177,7 @@ def run_case(n: int, k: int, kind: str, repeats: int, with_balance: bool) -> lis
     inputs = frame_bytes + base.nbytes
     notes = {}
     for name, fn in tools.items():
-        peak = peak_memory(fn)
+        peak = traced_peak(fn)
         notes[name] = (f"peak memory {peak / 2**20:.1f} MiB = {peak / inputs:.2f}x the input "
                        f"(data frame {frame_bytes / 2**20:.1f} MiB + base weights {base.nbytes / 2**20:.1f} MiB)")
     times = interleaved(tools, repeats)

@@ -19,14 +19,13 @@ import argparse
 import statistics
 import sys
 import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _peers import RESULTS, machine  # noqa: E402
+from _peers import RESULTS, machine, traced_peak  # noqa: E402
 
 from irmodels.core.io import write_table_atomic# noqa: E402
 from irmodels.identification.checks import check_reconstruction
@@ -41,16 +40,6 @@ def timed(fn, repeat: int) -> tuple[list[float], object]:
         out = fn()
         times.append(time.perf_counter() - t0)
     return times, out
-
-
-def peak_memory(fn) -> float:
-    """Peak traced allocation (bytes) while ``fn`` runs."""
-    tracemalloc.start()
-    try:
-        fn()
-        return float(tracemalloc.get_traced_memory()[1])
-    finally:
-        tracemalloc.stop()
 
 
 def main() -> None:
@@ -77,7 +66,7 @@ def main() -> None:
                 rep = args.repeat if k <= 1000 else max(3, args.repeat // 2)
                 ts, ens = timed(lambda: reconstruct(k, seed=1, assumptions=a, check=check), rep)
                 size = float(ens.memory_usage(deep=True).sum())
-                peak = peak_memory(lambda: reconstruct(k, seed=1, assumptions=a, check=check)) if a == "informed" else np.nan
+                peak = traced_peak(lambda: reconstruct(k, seed=1, assumptions=a, check=check)) if a == "informed" else np.nan
                 rows.append({"assumptions": a, "check": check, "k": k, "repeats": rep,
                              "median_s": statistics.median(ts), "min_s": min(ts), "max_s": max(ts),
                              "result_mb": size / 1e6, "peak_traced_mb": peak / 1e6, "peak_over_result": peak / size})
