@@ -90,7 +90,6 @@ from irmodels.models.cache import _cache_path, _draw_shape, _load_trusted, _save
 from irmodels.models.likelihood_data import _Prepared
 from irmodels.core.convergence import GATE
 from irmodels.models.posterior import check_convergence
-from irmodels.models.share import share_quadrature
 
 __all__ = ["DEFAULT_PRIORS", "OPTIONS", "fit_pymc", "build_model", "compile_nutpie"]
 
@@ -256,12 +255,10 @@ def _quadrature_loglik(name: str, dim: str, eta, sd_dep, pairs, mult) -> None:
     k_val = pm.Data(f"{dim}_successes", pair_k, dims=(dim, f"{dim}_term"))
     log_w = pm.Data(f"{dim}_log_weight", pair_logw, dims=(dim, f"{dim}_term"))
     m = pm.Data(f"{dim}_multiplicity", mult, dims=dim)
-    xq, wq = share_quadrature()
-    t = eta[:, None] + sd_dep * pt.as_tensor(xq)[None, :]  # (cell, node) latent logits
-    log_p, log_q = -pt.softplus(-t), -pt.softplus(t)
-    term = (log_w[:, None, :] + pt.as_tensor(np.log(wq))[None, :, None]
-            + k_val[:, None, :] * log_p[:, :, None] + (n_val - k_val)[:, None, :] * log_q[:, :, None])
-    pm.Potential(name, pt.sum(m * pt.logsumexp(term, axis=(1, 2))))
+    # one fused Op computes the value and its gradient (irmodels.models.quadrature_op)
+    from irmodels.models.quadrature_op import quadrature_loglik
+
+    pm.Potential(name, pt.sum(m * quadrature_loglik(eta, sd_dep, n_val, k_val, log_w)))
 
 
 def _latent_likelihood(model, prep, pri, b, group_effect) -> None:
