@@ -260,8 +260,10 @@ def test_manifest_mismatch_is_refused(tmp_path):
     assert manifest["seed"] == 1 and manifest["n_tasks"] == 6 and manifest["task"].endswith(":rows_task")
     with pytest.raises(StudyManifestError, match=r"(?s)seed: stored 1, asked 2.*another out_dir"):
         run_study(rows_task, 6, 2, out, scheduler="synchronous", progress=False)
-    with pytest.raises(StudyManifestError, match="n_tasks"):
+    with pytest.raises(StudyManifestError, match=r"(?s)n_tasks: stored 6, asked 7.*pass extend=True"):
         run_study(rows_task, 7, 1, out, scheduler="synchronous", progress=False)
+    with pytest.raises(StudyManifestError, match="n_tasks: stored 6, asked 5"):  # never shrunk, even with extend
+        run_study(rows_task, 5, 1, out, scheduler="synchronous", progress=False, extend=True)
     with pytest.raises(StudyManifestError, match="task: stored"):
         run_study(slow_task, 6, 1, out, params={"marker_dir": None, "delay": 0}, scheduler="synchronous",
                   progress=False)
@@ -325,3 +327,17 @@ def test_task_module_missing_on_the_workers_stops_the_study_with_a_clear_error(t
     finally:
         del sys.modules[module.__name__]
     assert load_study(tmp_path / "s").n_failed == 0  # not recorded as the tasks' failures
+
+
+def test_extend_grows_a_study_and_keeps_its_tasks(tmp_path):
+    small = run_study(rows_task, 6, 1, tmp_path / "s", scheduler="synchronous", progress=False)
+    grown = run_study(rows_task, 10, 1, tmp_path / "s", scheduler="synchronous", progress=False, extend=True)
+    assert grown.n_skipped == 6 and grown.n_executed == 4 and grown.complete
+    direct = run_study(rows_task, 10, 1, tmp_path / "d", scheduler="synchronous", progress=False)
+    pd.testing.assert_frame_equal(grown.results, direct.results)
+    pd.testing.assert_frame_equal(grown.results[grown.results["task_id"] < 6], small.results)
+    assert (tmp_path / "s" / "results.parquet").read_bytes() == (tmp_path / "d" / "results.parquet").read_bytes()
+    manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
+    assert manifest["n_tasks"] == 10 and manifest["extended_from"] == [6]
+    again = run_study(rows_task, 10, 1, tmp_path / "s", scheduler="synchronous", progress=False)
+    assert again.n_executed == 0  # the grown study resumes without extend

@@ -118,13 +118,14 @@ def _log_timing(name: str, res, n_workers: int, load: float) -> None:
                     res.n_done, res.n_failed, res.n_missing, n_workers, f"{res.wall_time:.1f}", f"{load:.2f}"])
 
 
-def _run(name: str, task, n_tasks: int, seed: int, params: dict, n_workers: int, batch_size: int | None):
-    """Run (or resume) one study and log its wall time."""
+def _run(name: str, task, n_tasks: int, seed: int, params: dict, n_workers: int, batch_size: int | None,
+         extend: bool = False):
+    """Run (or resume, or with ``extend`` grow) one study and log its wall time."""
     from irmodels.studies.runner import run_study
 
     load = os.getloadavg()[0]
     res = run_study(task, n_tasks, seed=seed, out_dir=STUDIES / name, params=params, n_workers=n_workers,
-                    batch_size=batch_size, progress=sys.stderr.isatty())
+                    batch_size=batch_size, progress=sys.stderr.isatty(), extend=extend)
     _log_timing(name, res, n_workers, load)
     print(f"{name}: {res.n_done} done, {res.n_failed} failed, {res.n_missing} missing of {res.n_tasks}; "
           f"this call ran {res.n_executed} tasks in {res.wall_time:.0f} s on {n_workers} workers", flush=True)
@@ -144,12 +145,13 @@ def _sbc_study(fam: str, replicate: int, target_accept: float | None = None) -> 
     return name, SBC_SEED + int(replicate), params
 
 
-def run_sbc(families, n_sims: int, n_workers: int, replicate: int = 0, target_accept: float | None = None) -> None:
+def run_sbc(families, n_sims: int, n_workers: int, replicate: int = 0, target_accept: float | None = None,
+            extend: bool = False) -> None:
     from irmodels.studies.sbc import sbc_task
 
     for fam in families:
         name, seed, params = _sbc_study(fam, replicate, target_accept)
-        _run(name, sbc_task, n_sims, seed, params, n_workers, batch_size=1)
+        _run(name, sbc_task, n_sims, seed, params, n_workers, batch_size=1, extend=extend)
 
 
 def run_coverage(n_sims: int, n_workers: int) -> None:
@@ -273,13 +275,16 @@ def main(argv=None) -> None:
     ap.add_argument("--steps", nargs="+", default=["sbc", "coverage", "summary"],
                     choices=["sbc", "coverage", "summary"])
     ap.add_argument("--n-workers", type=int, default=2)
+    ap.add_argument("--extend", action="store_true",
+                    help="grow a stored SBC study to --sbc-sims simulations (its finished simulations are kept: "
+                         "simulation i depends on the study seed and i only)")
     a = ap.parse_args(argv)
     if a.replicate < 0:
         ap.error(f"--replicate {a.replicate}: must be >= 0")
     if "coverage" in a.steps:
         run_coverage(a.coverage_sims, a.n_workers)
     if "sbc" in a.steps:
-        run_sbc(a.families, a.sbc_sims, a.n_workers, a.replicate, a.target_accept)
+        run_sbc(a.families, a.sbc_sims, a.n_workers, a.replicate, a.target_accept, a.extend)
     if "summary" in a.steps:
         with pd.option_context("display.width", 220, "display.max_columns", 30, "display.max_rows", 200):
             s = write_sbc_summary(SUMMARY_FAMILIES if not (a.replicate or a.target_accept) else a.families,

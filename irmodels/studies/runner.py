@@ -164,6 +164,7 @@ def run_study(
     memory_limit: str | int | float | None = "auto",
     retry_failed: bool = False,
     consolidate: bool = True,
+    extend: bool = False,
 ) -> StudyResult:
     """Run ``task`` for task ids ``0 .. n_tasks-1`` on Dask, saving results as they come.
 
@@ -221,6 +222,10 @@ def run_study(
         batch; read them with ``pandas.read_parquet`` or ``pyarrow.dataset``) and ``results``
         is returned empty: for studies whose rows do not fit in memory (a reconstruction of
         10^6 replicates is 98 million rows). Failures are consolidated either way.
+    extend : bool
+        Grow a stored study that is the same but has fewer tasks to ``n_tasks`` (its finished
+        tasks are kept: task ``i``'s stream depends on ``(seed, i)`` only; the manifest records
+        the earlier sizes in ``extended_from``). Without it, a different ``n_tasks`` is refused.
 
     Returns
     -------
@@ -233,7 +238,7 @@ def run_study(
     ------
     StudyManifestError
         ``out_dir`` holds a study with another seed, number of tasks, task, setup, params
-        or irmodels version.
+        or irmodels version (a larger ``n_tasks`` is accepted with ``extend=True``; a smaller one never).
     StudyLockedError
         Another process is running a study in ``out_dir``.
     IrmodelsError
@@ -269,7 +274,7 @@ def run_study(
     manifest = _manifest(task, n_tasks, seed, params, setup)
 
     with _locked(out_dir), _sigterm_as_exit():
-        _check_or_write_manifest(out_dir, manifest)
+        _check_or_write_manifest(out_dir, manifest, extend=bool(extend))
         _remove_stale_temporaries(out_dir)
         if retry_failed:
             _archive_failures(out_dir)

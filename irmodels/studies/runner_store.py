@@ -185,7 +185,14 @@ def _manifest(task: Callable[..., Any], n_tasks: int, seed: int, params: Mapping
     }
 
 
-def _check_or_write_manifest(out_dir: Path, manifest: dict[str, Any]) -> None:
+def _check_or_write_manifest(out_dir: Path, manifest: dict[str, Any], extend: bool = False) -> None:
+    """Write the manifest of a new study, or check that ``out_dir`` holds the same study.
+
+    With ``extend``, a stored study that differs only by fewer tasks is grown to
+    ``manifest["n_tasks"]``: task ``i``'s random stream depends on ``(seed, i)`` only, so its
+    finished tasks are tasks of the larger study. The manifest then records the earlier sizes
+    in ``extended_from``. A study is never shrunk.
+    """
     from irmodels.core.io import write_text_atomic
 
     path = out_dir / "manifest.json"
@@ -197,10 +204,19 @@ def _check_or_write_manifest(out_dir: Path, manifest: dict[str, Any]) -> None:
     except (OSError, ValueError) as exc:
         raise StudyManifestError(
             f"{path}: unreadable study manifest ({exc}); remove {out_dir} or choose another out_dir") from exc
-    diffs = [f"  - {k}: stored {old.get(k)!r}, asked {manifest[k]!r}" for k in _IDENTITY if old.get(k) != manifest[k]]
-    if diffs:
+    differ = [k for k in _IDENTITY if old.get(k) != manifest[k]]
+    grows = (differ == ["n_tasks"] and isinstance(old.get("n_tasks"), int)
+             and old["n_tasks"] < manifest["n_tasks"])
+    if grows and extend:
+        new = {**manifest, "extended_from": [*old.get("extended_from", []), old["n_tasks"]]}
+        write_text_atomic(json.dumps(new, indent=2, sort_keys=True, allow_nan=True) + "\n", path)
+        return
+    if differ:
+        diffs = [f"  - {k}: stored {old.get(k)!r}, asked {manifest[k]!r}" for k in differ]
+        hint = (f"\nThe stored study has fewer tasks and is otherwise the same: pass extend=True to grow it "
+                f"(its {old['n_tasks']} tasks are kept)." if grows else "")
         raise StudyManifestError(
-            f"{out_dir} holds a different study, so its results cannot be resumed:\n" + "\n".join(diffs)
+            f"{out_dir} holds a different study, so its results cannot be resumed:\n" + "\n".join(diffs) + hint
             + f"\nUse another out_dir for the new study, or delete {out_dir} to discard the stored one.")
 
 
