@@ -341,3 +341,28 @@ def test_extend_grows_a_study_and_keeps_its_tasks(tmp_path):
     assert manifest["n_tasks"] == 10 and manifest["extended_from"] == [6]
     again = run_study(rows_task, 10, 1, tmp_path / "s", scheduler="synchronous", progress=False)
     assert again.n_executed == 0  # the grown study resumes without extend
+
+
+def test_resume_with_other_package_source_is_warned_and_recorded(tmp_path, monkeypatch):
+    import warnings
+
+    from irmodels.core import tablecache
+    from irmodels.studies.runner_store import StudyCodeChangedWarning
+
+    out = tmp_path / "s"
+    run_study(rows_task, 4, 1, out, scheduler="synchronous", progress=False)
+    first = json.loads((out / "manifest.json").read_text())["package_source"]
+    assert first == tablecache.package_source_hash() and len(first) == 64
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", StudyCodeChangedWarning)  # same source: silent
+        run_study(rows_task, 6, 1, out, scheduler="synchronous", progress=False, extend=True)
+    monkeypatch.setattr(tablecache, "package_source_hash", lambda: "f" * 64)
+    with pytest.warns(StudyCodeChangedWarning, match=rf"(?s)earlier tasks ran with package source {first}.*f{{64}}"):
+        res = run_study(rows_task, 8, 1, out, scheduler="synchronous", progress=False, extend=True)
+    assert res.n_executed == 2
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["package_source"] == first and manifest["package_source_history"] == [first, "f" * 64]
+    assert manifest["extended_from"] == [4, 6]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", StudyCodeChangedWarning)  # complete study, nothing runs: nothing to record
+        run_study(rows_task, 8, 1, out, scheduler="synchronous", progress=False)

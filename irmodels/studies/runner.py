@@ -56,6 +56,7 @@ from irmodels.studies.runner_dask import _run_pending, _sigterm_as_exit
 from irmodels.studies.runner_store import (
     _archive_failures,
     _check_or_write_manifest,
+    _note_source,
     _consolidate,
     _locked,
     _manifest,
@@ -282,6 +283,8 @@ def run_study(
         failed_before = _read_failures(out_dir)
         finished = done | set(failed_before["task_id"].tolist())
         pending = [i for i in range(n_tasks) if i not in finished]
+        if pending and finished:
+            _note_source(out_dir, manifest)
         if pending:  # the consolidated files describe a complete study only
             for name in ("results.parquet", "failures.parquet"):
                 (out_dir / name).unlink(missing_ok=True)

@@ -13,6 +13,7 @@ import contextlib
 import functools
 import hashlib
 import json
+import warnings
 import os
 import tempfile
 import time
@@ -33,6 +34,10 @@ _FAILURE_COLUMNS = ("task_id", "error_type", "message", "traceback")
 
 class StudyManifestError(IrmodelsError, ValueError):
     """``out_dir`` holds another study (its manifest differs from the one asked for)."""
+
+
+class StudyCodeChangedWarning(UserWarning):
+    """A study is resumed (or grown) with package source other than the one its earlier tasks ran with."""
 
 
 class StudyLockedError(IrmodelsError, RuntimeError):
@@ -166,6 +171,7 @@ def _manifest(task: Callable[..., Any], n_tasks: int, seed: int, params: Mapping
               setup: Callable[[], Any] | None) -> dict[str, Any]:
     import dask
 
+    from irmodels.core.tablecache import package_source_hash
     from irmodels.core.version import __version__
 
     return {
@@ -176,7 +182,8 @@ def _manifest(task: Callable[..., Any], n_tasks: int, seed: int, params: Mapping
         "setup": None if setup is None else _describe_callable(setup),
         "params_hash": _hash_value(dict(params)),
         "irmodels_version": __version__,
-        # information only (not compared on resume)
+        # information only (not compared on resume; a changed package source is warned about and recorded)
+        "package_source": package_source_hash(),
         "params": _params_repr(params),
         "seeding": "numpy.random.default_rng(numpy.random.SeedSequence(seed, spawn_key=(task_id,)))",
         "numpy_version": np.__version__,
@@ -207,17 +214,36 @@ def _check_or_write_manifest(out_dir: Path, manifest: dict[str, Any], extend: bo
     differ = [k for k in _IDENTITY if old.get(k) != manifest[k]]
     grows = (differ == ["n_tasks"] and isinstance(old.get("n_tasks"), int)
              and old["n_tasks"] < manifest["n_tasks"])
-    if grows and extend:
-        new = {**manifest, "extended_from": [*old.get("extended_from", []), old["n_tasks"]]}
-        write_text_atomic(json.dumps(new, indent=2, sort_keys=True, allow_nan=True) + "\n", path)
-        return
-    if differ:
+    if differ and not (grows and extend):
         diffs = [f"  - {k}: stored {old.get(k)!r}, asked {manifest[k]!r}" for k in differ]
         hint = (f"\nThe stored study has fewer tasks and is otherwise the same: pass extend=True to grow it "
                 f"(its {old['n_tasks']} tasks are kept)." if grows else "")
         raise StudyManifestError(
             f"{out_dir} holds a different study, so its results cannot be resumed:\n" + "\n".join(diffs) + hint
             + f"\nUse another out_dir for the new study, or delete {out_dir} to discard the stored one.")
+    if differ:  # grown (extend=True)
+        updated = {**old, "n_tasks": manifest["n_tasks"], "extended_from": [*old.get("extended_from", []), old["n_tasks"]]}
+        write_text_atomic(json.dumps(updated, indent=2, sort_keys=True, allow_nan=True) + "\n", path)
+
+
+def _note_source(out_dir: Path, manifest: dict[str, Any]) -> None:
+    """Before tasks run in a stored study: warn and record when the package source differs from its earlier tasks'."""
+    from irmodels.core.io import write_text_atomic
+
+    path = out_dir / "manifest.json"
+    old = json.loads(path.read_text(encoding="utf-8"))
+    source = manifest["package_source"]
+    history = list(old.get("package_source_history", [old.get("package_source")]))
+    if history[-1] == source:
+        return
+    # a study's tasks are deterministic given the code: a mix of code versions is recorded, never silent
+    warnings.warn(
+        f"{path}: this study's earlier tasks ran with package source {history[-1] or '(not recorded)'} and the "
+        f"remaining ones run with {source} (irmodels.core.tablecache.package_source_hash); the manifest "
+        "records both in package_source_history. Delete the study directory to rerun it with one code version.",
+        StudyCodeChangedWarning, stacklevel=3)
+    updated = {**old, "package_source_history": [*history, source]}
+    write_text_atomic(json.dumps(updated, indent=2, sort_keys=True, allow_nan=True) + "\n", path)
 
 
 def _read_manifest(out_dir: Path) -> dict[str, Any]:
