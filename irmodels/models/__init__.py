@@ -10,7 +10,8 @@
 * :mod:`~irmodels.models.bayes`: the PyMC models and sampling (nutpie, compiled once:
   :mod:`~irmodels.models.nutpie_cache`); :mod:`~irmodels.models.likelihood_data`: rows collapsed
   into likelihood cells; :mod:`~irmodels.models.share`: the binomial measurement
-  of share classes; :mod:`~irmodels.models.posterior`: the convergence gate, tidy rows, LOO, PPC;
+  of share classes; :mod:`~irmodels.models.quadrature_op`: its likelihood as one fused Op
+  (value and gradient in one numba pass); :mod:`~irmodels.models.posterior`: the convergence gate, tidy rows, LOO, PPC;
   :mod:`~irmodels.models.cache`: the posterior cache; :mod:`~irmodels.models.ensemble`: ensembles,
   prior predictive and prior sensitivity;
 * :mod:`~irmodels.models.mrp`: multilevel regression and post-stratification.
