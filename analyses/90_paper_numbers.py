@@ -251,26 +251,48 @@ def model_numbers() -> dict:
     # simulation-based calibration per Bayesian family (validation/run_studies.py): what was run,
     # how many fits failed the gate (excluded, counted), how many parameters' rank ECDFs stay
     # inside the simultaneous 95% band
-    sbc = pd.read_csv(ROOT / "validation" / "sbc_summary.csv")
-    fail = pd.read_csv(ROOT / "validation" / "sbc_failure_rate.csv").set_index("family")
-    for fam, g in sbc.groupby("family", sort=False):
-        k = macro_key("sbc", fam)
-        out[f"{k}Sims"] = int(g["n_sims"].iloc[0])
-        out[f"{k}Params"] = len(g)
-        out[f"{k}Inside"] = int(g["ecdf_pass"].astype(bool).sum())
-        out[f"{k}FailPct"] = f"{100 * float(fail.loc[fam, 'failure_rate']):.1f}"
-        out[f"{k}PMin"] = f"{g['p_value'].min():.3f}"
-        out[f"{k}Outside"] = ", ".join(g.loc[~g["ecdf_pass"].astype(bool), "parameter"].map(
-            lambda t: "\\texttt{" + str(t).replace("_", "\\_") + "}")) or "none"
-    # independent replicates (another seed) of a family, where one was run
-    rep = ROOT / "validation" / "sbc_replicate1_summary.csv"
-    if rep.is_file():
-        for fam, g in pd.read_csv(rep).groupby("family", sort=False):
-            k = macro_key("sbc", "replicate", fam)
-            out[f"{k}Used"] = int(g["n_used"].iloc[0])
-            out[f"{k}Inside"] = int(g["ecdf_pass"].astype(bool).sum())
+    from irmodels.models.bayes import DEFAULT_TARGET_ACCEPT, TARGET_ACCEPT
+
+    out["TargetAcceptDefault"] = f"{DEFAULT_TARGET_ACCEPT:g}"
+    out["TargetAcceptBetaBinomial"] = f"{TARGET_ACCEPT['beta_binomial']:g}"
+    timings = pd.read_csv(ROOT / "validation" / "studies" / "timings.csv")
+    # primary (package settings per family); the beta-binomial at the general default (its earlier one)
+    sets = {"": "sbc_", f"ta{round(100 * DEFAULT_TARGET_ACCEPT)}": f"sbc_ta{round(100 * DEFAULT_TARGET_ACCEPT)}_"}
+    for label, prefix in sets.items():
+        sbc = pd.read_csv(ROOT / "validation" / f"{prefix}summary.csv")
+        fail = pd.read_csv(ROOT / "validation" / f"{prefix}failure_rate.csv").set_index("family")
+        for fam, g in sbc.groupby("family", sort=False):
+            k = macro_key("sbc", label, fam)
+            out[f"{k}Sims"] = int(g["n_sims"].iloc[0])
             out[f"{k}Params"] = len(g)
+            out[f"{k}Inside"] = int(g["ecdf_pass"].astype(bool).sum())
+            out[f"{k}FailPct"] = f"{100 * float(fail.loc[fam, 'failure_rate']):.1f}"
+            out[f"{k}DivergentPct"] = f"{100 * float(fail.loc[fam, 'share_with_divergences']):.1f}"
+            out[f"{k}FitSeconds"] = f"{float(fail.loc[fam, 'median_fit_seconds']):.1f}"
+            out[f"{k}PMin"] = f"{g['p_value'].min():.3f}"
+            out[f"{k}BonferroniPass"] = "passes" if bool(g["ecdf_pass_bonferroni"].astype(bool).all()) else "fails"
+            out[f"{k}Outside"] = ", ".join(g.loc[~g["ecdf_pass"].astype(bool), "parameter"].map(
+                lambda t: "\\texttt{" + str(t).replace("_", "\\_") + "}")) or "none"
+            if not label:  # wall time of the primary study (summed over the runs that made it) and its workers
+                from_study = timings[timings["study"] == _sbc_study_name(fam)]
+                out[f"{k}WallMin"] = f"{from_study['wall_seconds'].sum() / 60:.0f}"
+                out[f"{k}Workers"] = int(from_study["n_workers"].max())
+    # independent replicate (another seed) of the beta-binomial at 0.9, where the phi test failed
+    rep = ROOT / "validation" / f"sbc_replicate1_ta{round(100 * DEFAULT_TARGET_ACCEPT)}_summary.csv"
+    for fam, g in pd.read_csv(rep).groupby("family", sort=False):
+        k = macro_key("sbc", "replicate", fam)
+        out[f"{k}Used"] = int(g["n_used"].iloc[0])
+        out[f"{k}Inside"] = int(g["ecdf_pass"].astype(bool).sum())
+        out[f"{k}Params"] = len(g)
     return out
+
+
+def _sbc_study_name(fam: str) -> str:
+    """Study directory of a family's primary SBC (validation/run_studies.py: the package's settings per family)."""
+    from irmodels.models.bayes import TARGET_ACCEPT
+
+    ta = TARGET_ACCEPT.get(fam)
+    return f"sbc_{fam}" + ("" if ta is None else f"_ta{round(100 * ta)}")
 
 
 PARTS = (audit_numbers, margin_numbers, reconstruction_numbers, weighting_numbers, association_numbers, model_numbers)

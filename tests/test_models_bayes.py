@@ -17,7 +17,7 @@ Tiers (GUIDE: tiered Bayesian tests):
     parameters within 2 posterior sds, and with no between-department
     heterogeneity (sd 0) a small ``sd_department`` (issue 10, item 1; the
     full study is validation/share_model_recovery.py);
-* long validation (SBC) lives in validation/sbc_hierarchical_logit.py.
+* long validation (SBC of every family) lives in validation/run_studies.py (docs/studies.md).
 
 Reference numbers: tests/reference/models/reference.json (make_reference.R).
 """

@@ -188,3 +188,15 @@ def test_log_density_bits_do_not_depend_on_the_state_of_the_compile_caches(tmp_p
     cached = run()
     assert fresh[0] == cached[0] == "compiled"
     assert fresh[1] == cached[1]
+
+
+def test_default_target_acceptance_per_likelihood():
+    """0.99 for the beta-binomial (its SBC: no divergent fits at 0.99), 0.9 otherwise; an explicit value wins."""
+    got = {}
+    for kind, f in _models():
+        _, prep = bayes.build_model(f)
+        got[kind] = bayes._settings(f, prep)["target_accept"]
+    assert got == {"logistic": 0.9, "beta_binomial": 0.99, "ordinal": 0.9, "latent": 0.9}
+    f = dict(_models())["beta_binomial"]
+    f.options["target_accept"] = 0.8
+    assert bayes._settings(f, bayes.build_model(f)[1])["target_accept"] == 0.8

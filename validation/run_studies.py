@@ -91,18 +91,10 @@ STUDIES = HERE / "studies"
 SBC_SEED = 20180410      # Talts et al. 2018 (arXiv April 2018)
 COVERAGE_SEED = 20220301
 SBC_FAMILIES = ("logit", "ordinal", "beta_binomial", "share")
-#: The share model's SBC at reduced MCMC settings (its full-scale fit costs minutes): 2 chains x 500
-#: draws after 500 tuning steps, ranks among L = 49 thinned draws; gate: no divergent transition,
-#: bulk and tail ESS >= 100 (= 2 L: the 49 thinned draws are then close to independent) and
-#: R-hat <= 1.02 (the package's 1.01 is beyond the resolution of split R-hat on 1000 draws: the
-#: first two fits, ESS 300-400, had R-hat 1.014 and 1.016). Study directory ``sbc_share_reduced``,
-#: reported as family ``share_reduced``; the SBC then checks this procedure (model, sampler at
-#: these settings and gate) as a whole.
-SHARE_REDUCED_SETTINGS = {"draws": 500, "tune": 500, "chains": 2, "cores": 1, "L": 49, "r_hat_max": 1.02,
-                          "ess_min": 100.0}
-#: Families of ``validation/sbc_summary.csv``: the full-scale studies, and the share model at the
-#: reduced settings (the few full-scale share tasks in ``sbc_share`` are not summarised).
-SUMMARY_FAMILIES = ("logit", "ordinal", "beta_binomial", "share_reduced")
+#: Families of ``validation/sbc_summary.csv``: every Bayesian family at the package's MCMC
+#: settings for that family (the beta-binomial at its target acceptance 0.99,
+#: ``irmodels.models.bayes.TARGET_ACCEPT``: study ``sbc_beta_binomial_ta99``).
+SUMMARY_FAMILIES = SBC_FAMILIES
 
 
 def _log_timing(name: str, res, n_workers: int, load: float) -> None:
@@ -133,13 +125,19 @@ def _run(name: str, task, n_tasks: int, seed: int, params: dict, n_workers: int,
 
 
 def _sbc_study(fam: str, replicate: int, target_accept: float | None = None) -> tuple[str, int, dict]:
-    """Study directory name, seed and task parameters of the SBC of ``fam`` (replicate 0: the primary;
-    ``target_accept``: a study of its own, ``sbc_<fam>_ta<100 x value>``, same seed as the primary)."""
-    params: dict = {"family": "share" if fam == "share_reduced" else fam}
-    if fam == "share_reduced":
-        params["settings"] = dict(SHARE_REDUCED_SETTINGS)
+    """Study directory name, seed and task parameters of the SBC of ``fam`` (replicate 0: the primary).
+
+    ``target_accept``: the NUTS target acceptance (default: the package's for the family,
+    ``irmodels.models.bayes.TARGET_ACCEPT``, else none set, i.e. 0.9); a study with a target
+    acceptance set is ``sbc_<fam>[_replicate<K>]_ta<100 x value>``, same seed as without.
+    """
+    from irmodels.models.bayes import TARGET_ACCEPT
+
+    if target_accept is None:
+        target_accept = TARGET_ACCEPT.get(fam)
+    params: dict = {"family": fam}
     if target_accept is not None:
-        params["settings"] = {**params.get("settings", {}), "target_accept": float(target_accept)}
+        params["settings"] = {"target_accept": float(target_accept)}
     name = (f"sbc_{fam}" + (f"_replicate{replicate}" if replicate else "")
             + (f"_ta{round(100 * target_accept)}" if target_accept is not None else ""))
     return name, SBC_SEED + int(replicate), params
@@ -235,7 +233,7 @@ def _ecdf_figure(fam: str, g: pd.DataFrame, summ: pd.DataFrame, ecdf_band, stem:
         for ax in axes[:, 0]:
             ax.set_ylabel("ECDF - z")
         n_used = int(summ["n_used"].max())
-        label = FAMILIES["share"] + " (reduced MCMC settings)" if fam == "share_reduced" else FAMILIES[fam]
+        label = FAMILIES[fam]
         fig.suptitle(f"SBC, {label}: {n_used} converged fits of {int(summ['n_sims'].iloc[0])}, "
                      f"L = {L}; grey: simultaneous 95% band", fontsize=6.5)
         save_figure(fig, HERE / stem)
@@ -264,7 +262,7 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sbc-sims", type=int, default=1000)
     ap.add_argument("--coverage-sims", type=int, default=1000)
-    ap.add_argument("--families", nargs="+", default=list(SUMMARY_FAMILIES), choices=(*SBC_FAMILIES, "share_reduced"))
+    ap.add_argument("--families", nargs="+", default=list(SUMMARY_FAMILIES), choices=SBC_FAMILIES)
     ap.add_argument("--replicate", type=int, default=0,
                     help="SBC replicate number K >= 1: an independent study with seed SBC_SEED + K in "
                          "studies/sbc_<family>_replicate<K>, summarised in sbc_replicate<K>_*; 0 (default): "

@@ -43,8 +43,9 @@ def _fit(args: argparse.Namespace) -> int:
     if args.firth:
         options["firth"] = True
     if args.engine == "pymc":
-        options.update(draws=args.draws, tune=args.tune, chains=args.chains, target_accept=args.target_accept,
-                       on_fail=args.on_fail)
+        options.update(draws=args.draws, tune=args.tune, chains=args.chains, on_fail=args.on_fail)
+        if args.target_accept is not None:
+            options["target_accept"] = args.target_accept
         if args.cache_dir:
             options["cache_dir"] = args.cache_dir
     from rich.console import Console
@@ -92,8 +93,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--tune", type=_int_at_least(100), default=1000, help="tuning steps per chain (pymc; default 1000)")
     p.add_argument("--chains", type=_int_at_least(2, 64), default=4,
                    help="chains (pymc; at least 2, so that R-hat can be computed; default 4)")
-    p.add_argument("--target-accept", dest="target_accept", type=_float_in(0.5, 1.0), default=0.9,
-                   help="NUTS target acceptance rate, in (0.5, 1) (pymc; default 0.9; raise it against divergences)")
+    p.add_argument("--target-accept", dest="target_accept", type=_float_in(0.5, 1.0), default=None,
+                   help="NUTS target acceptance rate, in (0.5, 1) (pymc; default 0.99 for beta-binomial models, "
+                        "0.9 otherwise: irmodels.models.bayes.TARGET_ACCEPT; raise it against divergences)")
     p.add_argument("--on-fail", dest="on_fail", choices=["raise", "warn"], default="raise",
                    help="a fit failing the convergence gate (R-hat <= 1.01, ESS >= 400, no divergences): "
                         "raise = error, exit 2 (default); warn = print the table flagged converged=False")

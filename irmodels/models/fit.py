@@ -255,7 +255,8 @@ def fit(
         likelihood; or "wald"; with survey weights and the sandwich only "wald"),
         ``cov_type`` ("sandwich" default with weights, else "model"),
         MCMC settings ``draws``, ``tune``, ``chains``, ``nuts_sampler``
-        ("nutpie" default, or "pymc"), ``target_accept``, ``on_fail``
+        ("nutpie" default, or "pymc"), ``target_accept`` (default 0.99 for
+        ``beta_binomial``, 0.9 otherwise: ``irmodels.models.bayes.TARGET_ACCEPT``), ``on_fail``
         ("raise" default or "warn"), ``cache_dir`` (path: reuse a posterior
         with the same content hash), ``prior_scale`` (multiplies every prior scale).
 
