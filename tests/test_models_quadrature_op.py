@@ -87,3 +87,21 @@ def test_second_derivatives_refused():
     g = pytensor.grad(ll.sum(), eta)
     with pytest.raises(NotImplementedError, match="second derivatives"):
         pytensor.grad(g.sum(), eta)
+
+
+def test_numba_cache_key_follows_the_kernel_source():
+    from pytensor.link.numba.dispatch.basic import numba_funcify_and_cache_key
+
+    eta, sd = pt.dvector("eta"), pt.dscalar("sd")
+    n, k, lw = _cells()["counts"]
+    node = qo.QuadratureLogLik()(eta, sd, n, k, lw)[0].owner
+    _, key = numba_funcify_and_cache_key(node.op, node=node)
+    assert key is not None  # cacheable across processes (nutpie_cache keys on the graph's key)
+    old = qo.KERNEL_VERSION
+    try:
+        qo.KERNEL_VERSION = old + 1  # as after an edit of the kernel
+        _, key2 = numba_funcify_and_cache_key(node.op, node=node)
+    finally:
+        qo.KERNEL_VERSION = old
+    assert key2 != key
+    assert qo.KERNEL_VERSION == qo._kernel_version()

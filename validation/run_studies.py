@@ -25,13 +25,14 @@ Outputs (tracked)
 -----------------
 * ``validation/sbc_summary.csv``: one row per family x parameter (``family``, ``parameter``,
   ``n_sims``, ``n_failed``, ``ecdf_pass``, ...: :func:`irmodels.studies.sbc_ecdf.summarise_sbc`) for
-  ``logit``, ``ordinal``, ``beta_binomial`` (full scale) and ``share_reduced`` (the share model
-  at the reduced MCMC settings :data:`SHARE_REDUCED_SETTINGS`; the full-scale ``share`` study
-  costs minutes per fit and is not summarised);
-* ``validation/sbc_replicate<K>_summary.csv``, ``..._failure_rate.csv``, ``..._ecdf_<family>.*``:
-  the same for an independent replicate (``--replicate K``: seed ``SBC_SEED + K``, study
-  directory ``studies/sbc_<family>_replicate<K>``), run to check a failed test (replicate 1:
-  ``beta_binomial``, after ``phi`` fell outside its band);
+  ``logit``, ``ordinal``, ``beta_binomial`` and ``share``, each at the package's MCMC settings for
+  the family (4 chains x 1000 draws after 1000 tuning steps; NUTS target acceptance 0.9, the
+  beta-binomial's 0.99: ``irmodels.models.bayes.TARGET_ACCEPT``, study ``sbc_beta_binomial_ta99``);
+* ``validation/sbc_ta<100 x value>_*`` (``--target-accept``) and
+  ``validation/sbc_replicate<K>[_ta..]_*`` (``--replicate K``: seed ``SBC_SEED + K``): the same
+  for a study at another target acceptance or an independent replicate. Kept: the beta-binomial
+  at 0.9 (``sbc_ta90_*``, its default until the SBC showed divergent fits and ``phi`` outside its
+  band) and its replicate 1 (``sbc_replicate1_ta90_*``);
 * ``validation/sbc_failure_rate.csv``: per family (:func:`irmodels.studies.sbc_ecdf.failure_rates`);
 * ``validation/sbc_ecdf_<family>.pdf`` / ``.png``: ECDF difference of the ranks per parameter
   with the simultaneous 95% band;
@@ -45,14 +46,15 @@ Outputs (tracked)
 Command
 -------
 ``.venv/bin/python validation/run_studies.py [--sbc-sims 1000] [--coverage-sims 1000]
-[--families logit ordinal beta_binomial share_reduced] [--steps sbc coverage summary]
-[--n-workers 2] [--replicate K]``
+[--families logit ordinal beta_binomial share] [--steps sbc coverage summary]
+[--n-workers 2] [--replicate K] [--target-accept A] [--extend]``
 
-As run (issue 10): the default command (1000 simulations per study), then
-``--steps sbc --families beta_binomial --replicate 1 --sbc-sims 1000`` and
-``--steps sbc --families share_reduced --sbc-sims 200`` (both stopped at the time box where
-unfinished: the tables count the tasks done), then ``--steps summary`` and
-``--steps summary --replicate 1 --families beta_binomial``.
+As run (issue 10): the default command (1000 simulations per study; the beta-binomial then at
+0.9, the package default of the time), ``--steps sbc --families beta_binomial --replicate 1
+--sbc-sims 1000`` (stopped at 585), ``--steps sbc --families beta_binomial --target-accept 0.99
+--sbc-sims 500``, grown to 1000 with ``--sbc-sims 1000 --extend``, ``--steps sbc --families
+share``, then ``--steps summary`` and ``--steps summary --families beta_binomial --target-accept
+0.9 [--replicate 1]``.
 
 ``--sbc-sims`` is the study size (the manifest's number of tasks). A study stopped early (Ctrl-C
 or SIGTERM: the runner closes its cluster and keeps every finished task) resumes when the same

@@ -28,6 +28,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+import marshal
 import math
 
 import numpy as np
@@ -148,8 +149,17 @@ def _kernel(eta, sd, n, k, logw, xq, wq):  # pragma: no cover - compiled by numb
     return ll, d_eta, d_sd
 
 
-#: version of the kernel in the compiled-code caches (PyTensor's numba cache key): its source
-KERNEL_VERSION = int(hashlib.sha256(inspect.getsource(_kernel).encode()).hexdigest()[:12], 16)
+def _kernel_version() -> int:
+    """The kernel's identity in PyTensor's numba cache key: a hash of its source (of its bytecode where
+    the source is not shipped), so that an edited kernel is never served from a stale cache."""
+    try:
+        text = inspect.getsource(_kernel).encode()
+    except (OSError, TypeError):
+        text = marshal.dumps(_kernel.__code__)
+    return int(hashlib.sha256(text).hexdigest()[:12], 16)
+
+
+KERNEL_VERSION = _kernel_version()
 
 
 @functools.cache
