@@ -28,9 +28,18 @@ equal-tailed interval of ``sd_department``, repeated on every row of the scenari
 ``converged``, ``r_hat_max``, ``ess_bulk_min``, ``n_divergent`` (the gate over all free
 parameters), ``wall_s`` (fit time of the scenario).
 
-Run: ``.venv/bin/python validation/share_model_recovery.py`` (seed 20171010). Measured wall
-time: 114 s for both scenarios (56 s and 58 s of fitting, compile cache warm) on a 2-core
-machine shared with other jobs.
+Replicates (``--replicates R``): the same two scenarios repeated R times with new data (task
+``r`` of study ``share_recovery_<scenario>`` draws its data and MCMC seeds from
+``SeedSequence(SEED + k, spawn_key=(r,))``, run through the Dask study runner into
+``validation/studies/``), summarised in ``validation/share_model_recovery_replicates.csv``: per
+scenario and parameter the number of replicates and of converged fits (only converged fits are
+summarised), the coverage of the 95% intervals with its Monte Carlo SE, the mean and sd of the
+z-scores ``(estimate - truth) / posterior sd``, and for ``sd_department`` the distribution of its
+posterior median over replicates (median, 90th and 99th percentiles) and the share of
+replicates whose 95% upper limit is below 0.5.
+
+Run: ``.venv/bin/python validation/share_model_recovery.py [--replicates R] [--n-workers 2]``
+(seed 20171010). Measured wall time: see the table at the end of docs/studies.md.
 """
 
 from __future__ import annotations
@@ -44,7 +53,7 @@ import pandas as pd
 
 from irmodels.core.errors import ConvergenceWarning
 from irmodels.core.io import write_table_atomic
-from irmodels.models import bayes, posterior
+from irmodels.models import posterior
 from irmodels.models.fit import fit
 from irmodels.studies.simulate import simulate_share_departments
 
@@ -58,7 +67,7 @@ MCMC = dict(nuts_sampler="nutpie", chains=4, draws=2000, tune=1000)
 K_SD = 2.0
 
 
-def run_scenario(name: str, true_sd: float, seed: np.random.SeedSequence) -> pd.DataFrame:
+def run_scenario(name: str, true_sd: float, seed: np.random.SeedSequence, quiet: bool = False) -> pd.DataFrame:
     """Simulate one scenario, fit the model, return its rows of the recovery table."""
     data_seed, fit_seed = (int(s.generate_state(1)[0]) for s in seed.spawn(2))
     df = simulate_share_departments(N_DEPARTMENTS, data_seed, sd_department=true_sd, count_fraction=COUNT_FRACTION)
@@ -83,9 +92,64 @@ def run_scenario(name: str, true_sd: float, seed: np.random.SeedSequence) -> pd.
                      "upper": r["upper"], "std_error": r["std_error"], "z": z, "within_2sd": bool(abs(z) < K_SD),
                      "converged": bool(diag["converged"]), "r_hat_max": diag["r_hat_max"],
                      "ess_bulk_min": diag["ess_bulk_min"], "n_divergent": diag["n_divergent"], "wall_s": wall})
-    print(f"{name}: {int(df['n_ir'].notna().sum())} departments with counts, {int(df['n_ir'].isna().sum())} with "
-          f"the class only; fitted in {wall:.0f} s", flush=True)
+    if not quiet:
+        print(f"{name}: {int(df['n_ir'].notna().sum())} departments with counts, {int(df['n_ir'].isna().sum())} with "
+              f"the class only; fitted in {wall:.0f} s", flush=True)
     return pd.DataFrame(rows)
+
+
+def recovery_task(task_id: int, rng: np.random.Generator, *, name: str, true_sd: float) -> pd.DataFrame:
+    """One replicate of a scenario (a task of :func:`irmodels.studies.runner.run_study`)."""
+    seed = np.random.SeedSequence(int(rng.integers(2**63 - 1)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)  # recorded per fit (column converged)
+        rows = run_scenario(name, true_sd, seed, quiet=True)
+    sd = rows.iloc[[0]].assign(term="sd_department", truth=true_sd, estimate=rows["sd_median"].iloc[0],
+                               lower=rows["sd_lower"].iloc[0], upper=rows["sd_upper"].iloc[0],
+                               std_error=np.nan, z=np.nan, within_2sd=np.nan)
+    return pd.concat([rows, sd], ignore_index=True)
+
+
+def summarise_replicates(results: pd.DataFrame, failures: pd.DataFrame, n_tasks: int) -> pd.DataFrame:
+    """Per scenario x parameter: replicates, converged fits, interval coverage and z-scores of the converged."""
+    out = []
+    for (name, term), g in results.groupby(["scenario", "term"], sort=False):
+        n_failed_tasks = int((failures.get("scenario", pd.Series(dtype=str)) == name).sum()) if len(failures) else 0
+        ok = g[g["converged"].astype(bool)]
+        cover = ((ok["lower"] <= ok["truth"]) & (ok["truth"] <= ok["upper"])).to_numpy(dtype=float)
+        row = {"scenario": name, "true_sd": float(g["true_sd"].iloc[0]), "term": term,
+               "truth": float(g["truth"].iloc[0]), "n_replicates": n_tasks, "n_errors": n_failed_tasks,
+               # a true sd of 0 is on the boundary: no equal-tailed interval of a positive sd covers it
+               "n_converged": len(ok), "coverage_95": cover.mean() if len(ok) and g["truth"].iloc[0] > 0 else np.nan,
+               "coverage_mc_se": np.sqrt(0.95 * 0.05 / len(ok)) if len(ok) else np.nan}
+        if term == "sd_department":
+            med = ok["estimate"].to_numpy()
+            row.update(sd_median_median=np.median(med), sd_median_p90=np.quantile(med, 0.9),
+                       sd_median_p99=np.quantile(med, 0.99), share_upper_below_0_5=float((ok["upper"] < 0.5).mean()))
+        else:
+            row.update(z_mean=float(ok["z"].mean()), z_sd=float(ok["z"].std(ddof=1)),
+                       share_within_2sd=float(ok["within_2sd"].astype(bool).mean()))
+        out.append(row)
+    return pd.DataFrame(out)
+
+
+def run_replicates(n: int, n_workers: int) -> pd.DataFrame:
+    """``n`` replicates of each scenario through the study runner; writes the replicate summary."""
+    from irmodels.studies.runner import run_study
+
+    parts = []
+    for k, (name, true_sd) in enumerate(SCENARIOS.items()):
+        res = run_study(recovery_task, n, seed=SEED + k, out_dir=HERE / "studies" / f"share_recovery_{name}",
+                        params={"name": name, "true_sd": true_sd}, n_workers=n_workers, batch_size=1,
+                        progress=False)
+        print(f"{name}: {res.n_done} replicates done, {res.n_failed} failed, in {res.wall_time:.0f} s on "
+              f"{n_workers} workers", flush=True)
+        parts.append(summarise_replicates(res.results, res.failures.assign(scenario=name), res.n_tasks))
+    summary = pd.concat(parts, ignore_index=True)
+    write_table_atomic(summary, HERE / "share_model_recovery_replicates.csv", float_format="%.6g")
+    with pd.option_context("display.width", 250, "display.max_columns", 30):
+        print(summary.round(3).to_string(index=False))
+    return summary
 
 
 def main() -> pd.DataFrame:
@@ -106,4 +170,14 @@ def main() -> pd.DataFrame:
 
 
 if __name__ == "__main__":
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--replicates", type=int, default=0, help="also run R replicates per scenario (study runner)")
+    ap.add_argument("--n-workers", type=int, default=2)
+    a = ap.parse_args()
+    if a.replicates < 0 or a.n_workers < 1:
+        ap.error(f"--replicates {a.replicates} must be >= 0 and --n-workers {a.n_workers} >= 1")
     main()
+    if a.replicates:
+        run_replicates(a.replicates, a.n_workers)
