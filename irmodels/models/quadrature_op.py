@@ -33,6 +33,7 @@ import math
 
 import numpy as np
 import pytensor.tensor as pt
+from numba.extending import register_jitable
 from pytensor.gradient import DisconnectedType
 from pytensor.graph.basic import Apply
 from pytensor.graph.op import Op
@@ -44,6 +45,35 @@ __all__ = ["QuadratureLogLik", "quadrature_loglik"]
 #: below this, a cell's probability is recomputed on the log scale (the probability-scale sum
 #: keeps full relative precision above it; ``exp(-644)``)
 _UNDERFLOW = 1e-280
+
+
+@register_jitable
+def _log_scale_cell(eta, sd, coef, kk, m, N, xq, wq):  # pragma: no cover - compiled by numba
+    """One cell on the log scale: log-sum-exp over (node, term), derivatives as softmax-weighted sums."""
+    Q = xq.shape[0]
+    top = -np.inf
+    for q in range(Q):
+        t = eta + sd * xq[q]
+        lp = -math.log1p(math.exp(-t)) if t > 0.0 else t - math.log1p(math.exp(t))
+        lq = lp - t
+        for i in range(m):
+            v = math.log(coef[i]) + math.log(wq[q]) + kk[i] * lp + (N - kk[i]) * lq
+            if v > top:
+                top = v
+    s0 = 0.0
+    s1 = 0.0
+    s2 = 0.0
+    for q in range(Q):
+        t = eta + sd * xq[q]
+        lp = -math.log1p(math.exp(-t)) if t > 0.0 else t - math.log1p(math.exp(t))
+        lq = lp - t
+        p = math.exp(lp)
+        for i in range(m):
+            v = math.exp(math.log(coef[i]) + math.log(wq[q]) + kk[i] * lp + (N - kk[i]) * lq - top)
+            s0 += v
+            s1 += v * (kk[i] - N * p)
+            s2 += v * (kk[i] - N * p) * xq[q]
+    return top + math.log(s0), s1 / s0, s2 / s0
 
 
 def _kernel(eta, sd, n, k, logw, xq, wq):  # pragma: no cover - compiled by numba (run through the Op in tests)
@@ -120,32 +150,7 @@ def _kernel(eta, sd, n, k, logw, xq, wq):  # pragma: no cover - compiled by numb
             d_eta[j] = s1 / s0
             d_sd[j] = s2 / s0
             continue
-        # log scale: log-sum-exp over (node, term), derivatives as softmax-weighted sums
-        top = -np.inf
-        for q in range(Q):
-            t = eta[j] + sd * xq[q]
-            lp = -math.log1p(math.exp(-t)) if t > 0.0 else t - math.log1p(math.exp(t))
-            lq = lp - t
-            for i in range(m):
-                v = math.log(coef[i]) + math.log(wq[q]) + kk[i] * lp + (N - kk[i]) * lq
-                if v > top:
-                    top = v
-        s0 = 0.0
-        s1 = 0.0
-        s2 = 0.0
-        for q in range(Q):
-            t = eta[j] + sd * xq[q]
-            lp = -math.log1p(math.exp(-t)) if t > 0.0 else t - math.log1p(math.exp(t))
-            lq = lp - t
-            p = math.exp(lp)
-            for i in range(m):
-                v = math.exp(math.log(coef[i]) + math.log(wq[q]) + kk[i] * lp + (N - kk[i]) * lq - top)
-                s0 += v
-                s1 += v * (kk[i] - N * p)
-                s2 += v * (kk[i] - N * p) * xq[q]
-        ll[j] = top + math.log(s0)
-        d_eta[j] = s1 / s0
-        d_sd[j] = s2 / s0
+        ll[j], d_eta[j], d_sd[j] = _log_scale_cell(eta[j], sd, coef, kk, m, N, xq, wq)
     return ll, d_eta, d_sd
 
 
@@ -153,9 +158,9 @@ def _kernel_version() -> int:
     """The kernel's identity in PyTensor's numba cache key: a hash of its source (of its bytecode where
     the source is not shipped), so that an edited kernel is never served from a stale cache."""
     try:
-        text = inspect.getsource(_kernel).encode()
+        text = (inspect.getsource(_kernel) + inspect.getsource(_log_scale_cell)).encode()
     except (OSError, TypeError):
-        text = marshal.dumps(_kernel.__code__)
+        text = marshal.dumps(_kernel.__code__) + marshal.dumps(_log_scale_cell.__code__)
     return int(hashlib.sha256(text).hexdigest()[:12], 16)
 
 
