@@ -14,7 +14,10 @@ A script is **up to date** when nothing it can read has changed since it last ra
 when the outputs it wrote then are still there with the same content. The record is a content hash
 (sha256) per script in ``.cache/steps/<script>.json``. A change to one script therefore reruns it
 and the scripts whose inputs its outputs changed; with nothing changed the run only hashes files.
-``--force`` reruns all.
+``--force`` reruns all. A script that fails or is killed leaves no record and none of the files it
+wrote under the output folders (its writes are logged as they happen; like make's ``.DELETE_ON_ERROR``),
+so the next run redoes it; a damaged record only makes its script rerun; an interrupted runner kills the
+scripts it started.
 
 **What a script read and wrote is traced**, not guessed: each runs under a Python audit hook
 (:data:`_BOOT`) that records the files it opened and the targets of its ``os.replace`` calls. Its
@@ -74,6 +77,12 @@ import json, os, runpy, sys
 script, trace = sys.argv[1], os.environ.pop("IRMODELS_TRACE")
 reads, writes = set(), set()
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+# every write is logged as it happens (one JSON string a line), so a killed script's writes are known
+wlog = os.open(trace + ".writes", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+def _wrote(p):
+    if p not in writes:
+        writes.add(p)
+        os.write(wlog, (json.dumps(p) + "\n").encode())
 def _hook(event, args):
     if event == "open":
         path, mode, flags = args
@@ -81,11 +90,11 @@ def _hook(event, args):
             return
         p = os.path.abspath(os.fsdecode(path))
         if (mode is not None and any(c in mode for c in "wax+")) or (mode is None and flags & WRITE_FLAGS):
-            writes.add(p)
+            _wrote(p)
         else:
             reads.add(p)
     elif event == "os.rename":
-        writes.add(os.path.abspath(os.fsdecode(args[1])))
+        _wrote(os.path.abspath(os.fsdecode(args[1])))
 sys.addaudithook(_hook)
 sys.argv = [script]
 sys.path.insert(0, os.path.dirname(os.path.abspath(script)))
@@ -103,6 +112,31 @@ def _write_json_atomic(path: Path, obj: dict) -> None:
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
     tmp.write_text(json.dumps(obj, indent=1, sort_keys=True), encoding="utf-8")
     os.replace(tmp, path)
+
+
+def _load_record(path: Path) -> tuple[dict | None, str | None]:
+    """A script's record, or None and why it cannot be used (a damaged record only makes its script rerun)."""
+    try:
+        rec = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return None, f"unreadable ({type(exc).__name__}: {str(exc)[:120]})"
+    ok = (isinstance(rec, dict) and isinstance(rec.get("inputs"), str) and isinstance(rec.get("outputs"), dict)
+          and all(isinstance(k, str) and isinstance(v, str) for k, v in rec["outputs"].items())
+          and isinstance(rec.get("reads", []), list) and all(isinstance(r, str) for r in rec.get("reads", [])))
+    if not ok:
+        return None, "not a record of this runner (inputs: str, outputs: {file: sha256}, reads: [file])"
+    return rec, None
+
+
+def parse_workers(value: object, source: str) -> int:
+    """``value`` (from ``source``: the option or the environment variable) as a number of workers >= 1."""
+    try:
+        n = int(str(value).strip(), 10)
+    except ValueError:
+        n = None
+    if n is None or n < 1:
+        raise ValueError(f"{source}={value!r}: the number of scripts run at once must be a whole number >= 1")
+    return n
 
 
 class Runner:
@@ -125,8 +159,21 @@ class Runner:
         late = {s: d for s, d in late.items() if d}
         if late:
             raise ValueError(f"a script may depend only on scripts numbered before it: {late}")
-        self.records = {s.stem: json.loads((self.steps / f"{s.stem}.json").read_text(encoding="utf-8"))
-                        for s in self.scripts if (self.steps / f"{s.stem}.json").is_file()}
+        self.records = {}
+        for s in self.scripts:
+            path = self.steps / f"{s.stem}.json"
+            if path.is_dir() and not path.is_symlink():  # a folder in a record's place: moved aside
+                aside = path.with_name(f".{path.name}.moved-aside-{os.getpid()}")
+                os.replace(path, aside)
+                self.log(f"[reproduce] WARNING: record {path} is a directory: moved to {aside}, {s.name} reruns")
+            elif os.path.lexists(path):
+                rec, why = _load_record(path)
+                if rec is None:
+                    self.log(f"[reproduce] WARNING: record {path} {why}: not used, {s.name} reruns")
+                else:
+                    self.records[s.stem] = rec
+        self._procs: set[subprocess.Popen] = set()
+        self._procs_lock = threading.Lock()
         self._sha_memo: dict[tuple[str, int, int], str] = {}
         self._base = self._base_hash()
 
@@ -188,14 +235,51 @@ class Runner:
         self.steps.mkdir(parents=True, exist_ok=True)
         fd, trace = tempfile.mkstemp(prefix=f".{script.stem}.", suffix=".trace.json", dir=self.steps)
         os.close(fd)
+        wlog = Path(trace + ".writes")
         try:
-            proc = subprocess.run([sys.executable, "-c", _BOOT, str(script)], cwd=self.root,
-                                  env=dict(os.environ, IRMODELS_TRACE=trace), capture_output=True, text=True)
+            proc = subprocess.Popen([sys.executable, "-c", _BOOT, str(script)], cwd=self.root, text=True,
+                                    env=dict(os.environ, IRMODELS_TRACE=trace), stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE)
+            with self._procs_lock:
+                self._procs.add(proc)
+            try:
+                out, err = proc.communicate()
+            finally:
+                with self._procs_lock:
+                    self._procs.discard(proc)
             text = Path(trace).read_text(encoding="utf-8")
             traced = json.loads(text) if text.strip() else {"reads": [], "writes": []}
+            # the write log survives a killed script (its trace does not): what it wrote before dying
+            lines = wlog.read_text(encoding="utf-8").splitlines() if wlog.is_file() else []
+            traced["writes"] = sorted(set(traced["writes"]) | {json.loads(x) for x in lines if x.strip()})
         finally:
             Path(trace).unlink(missing_ok=True)
-        return proc.returncode, (proc.stdout + proc.stderr).rstrip(), traced
+            wlog.unlink(missing_ok=True)
+        return proc.returncode, (out + err).rstrip(), traced
+
+    def kill_children(self) -> None:
+        """Kill the scripts still running (the runner was interrupted): none writes on after it."""
+        with self._procs_lock:
+            procs = list(self._procs)
+        for proc in procs:
+            proc.kill()
+        for proc in procs:
+            proc.wait()
+
+    def _discard_failed_writes(self, writes: list[str]) -> list[str]:
+        """Remove what a failed script wrote under the output folders (like make's .DELETE_ON_ERROR)."""
+        removed = []
+        root = self.root.resolve()
+        for p in writes:
+            try:
+                rel = Path(p).resolve().relative_to(root).as_posix()
+            except ValueError:
+                continue
+            if any(rel.startswith(d + "/") for d in OUTPUT_DIRS) and rel not in PROVENANCE_FILES \
+                    and (self.root / rel).is_file():
+                (self.root / rel).unlink()
+                removed.append(rel)
+        return removed
 
     def step(self, stem: str, *upstream: str) -> str:
         """Run ``stem`` unless it is up to date or an input script failed; its status."""
@@ -216,7 +300,10 @@ class Runner:
         if rc != 0:
             (self.steps / f"{stem}.json").unlink(missing_ok=True)
             self.records.pop(stem, None)
-            self.log(f"[reproduce] FAILED: {stem}.py (exit {rc}) after {dt:.1f} s\n{body}")
+            removed = self._discard_failed_writes(traced["writes"])
+            how = f"killed by signal {-rc}" if rc < 0 else f"exit {rc}"
+            self.log(f"[reproduce] FAILED: {stem}.py ({how}) after {dt:.1f} s"
+                     + (f"; removed what it wrote: {', '.join(removed)}" if removed else "") + f"\n{body}")
             return "failed"
         writes = {r for p in traced["writes"] if (r := self._rel_output(p))}
         # a rerun keeps on record the earlier outputs it did not rewrite (e.g. the PDF without pdflatex)
@@ -236,7 +323,12 @@ class Runner:
         for s in self.scripts:
             tasks[s.stem] = dask.delayed(self.step, pure=False, name=f"reproduce-{s.stem}")(
                 s.stem, *[tasks[d] for d in self.depends[s.stem]])
-        done = dask.compute(*tasks.values(), scheduler="threads", num_workers=max(1, int(workers)))
+        workers = parse_workers(workers, "workers")
+        try:
+            done = dask.compute(*tasks.values(), scheduler="threads", num_workers=min(workers, len(tasks) or 1))
+        except BaseException:  # interrupted (Ctrl-C) or a bug in the runner: no script goes on writing
+            self.kill_children()
+            raise
         return dict(zip(tasks, done))
 
     def undeclared_reads(self) -> list[str]:
@@ -255,10 +347,15 @@ class Runner:
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description="Run the analysis scripts (make reproduce).")
     ap.add_argument("--force", action="store_true", help="rerun every script")
-    ap.add_argument("--workers", type=int, default=int(os.environ.get("IRMODELS_REPRODUCE_WORKERS", 0))
-                    or os.cpu_count() or 1, help="scripts run at once (default: the machine's cores; "
-                    "environment variable IRMODELS_REPRODUCE_WORKERS)")
+    ap.add_argument("--workers", default=None, help="scripts run at once, a whole number >= 1 (default: the "
+                    "environment variable IRMODELS_REPRODUCE_WORKERS, else the machine's cores)")
     args = ap.parse_args(argv)
+    env = os.environ.get("IRMODELS_REPRODUCE_WORKERS", "")
+    try:
+        args.workers = (parse_workers(args.workers, "--workers") if args.workers is not None
+                        else parse_workers(env, "IRMODELS_REPRODUCE_WORKERS") if env.strip() else os.cpu_count() or 1)
+    except ValueError as exc:
+        ap.error(str(exc))
     lock = threading.Lock()
 
     def log(msg: str) -> None:
@@ -281,8 +378,11 @@ def main(argv: list[str]) -> int:
     # is rewritten when anything ran or when it names another commit, version or dirty state
     stale = True
     if MANIFEST.is_file() and VERSION_TEX.is_file():
-        old = json.loads(MANIFEST.read_text(encoding="utf-8"))
-        stale = any(old.get(k) != v for k, v in provenance().items())
+        try:
+            old = json.loads(MANIFEST.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            old = None  # a damaged manifest is rewritten
+        stale = not isinstance(old, dict) or any(old.get(k) != v for k, v in provenance().items())
     if counts["ran"] or args.force or stale:
         _write_manifest(runner.scripts)
     log(f"[reproduce] {len(status)} scripts, {counts['ran']} run, {counts['up to date']} up to date, {total:.1f} s "
@@ -325,9 +425,8 @@ def _write_manifest(scripts: list[Path]) -> None:
     prov = provenance()
     steps = {}
     for script in scripts:
-        rec_path = ROOT / ".cache" / "steps" / f"{script.stem}.json"
-        if rec_path.is_file():
-            rec = json.loads(rec_path.read_text(encoding="utf-8"))
+        rec, _ = _load_record(ROOT / ".cache" / "steps" / f"{script.stem}.json")
+        if rec is not None:
             steps[script.name] = {"inputs_sha256": rec.get("inputs"), "outputs": dict(sorted(rec.get("outputs", {}).items()))}
     _write_json_atomic(MANIFEST, {**prov, "python": sys.version.split()[0], "scripts": steps,
                                   "seeds": "stated in each script (analyses/*.py) and wave config (waves/*.yaml)"})

@@ -131,3 +131,111 @@ def test_the_shipped_graph_is_valid_and_the_paper_comes_last():
     names = [s.stem for s in r.scripts]
     assert r.depends["99_paper_pdf"] == names[:-1]  # the paper waits for every other script
     assert "30_model_results" in r.depends["40_waves"]  # the waves re-use the cached fits of 30
+
+
+# -- hostile input: worker counts, damaged records, killed scripts -------------------------------------------------
+
+@pytest.mark.parametrize("value", ["0", "-1", "x", "1.5", "", "2 workers", "1e9"])
+def test_bad_worker_counts_are_refused_naming_value_and_rule(value, monkeypatch, capsys):
+    def must_not_run(*a, **k):  # were the value accepted, main() would run the real analyses: fail instead
+        raise AssertionError(f"main() accepted workers {value!r} and started the runner")
+
+    monkeypatch.setattr(run_all, "Runner", must_not_run)
+    monkeypatch.delenv("IRMODELS_REPRODUCE_WORKERS", raising=False)
+    with pytest.raises(SystemExit) as exc:  # refused before any script is looked at
+        run_all.main(["--workers", value])
+    assert exc.value.code == 2
+    assert f"--workers={value!r}: the number of scripts run at once must be a whole number >= 1" in \
+        capsys.readouterr().err
+    monkeypatch.setenv("IRMODELS_REPRODUCE_WORKERS", value)
+    if value.strip():  # an empty variable means unset
+        with pytest.raises(SystemExit):
+            run_all.main([])
+        assert f"IRMODELS_REPRODUCE_WORKERS={value!r}: the number" in capsys.readouterr().err
+
+
+def test_worker_counts_accepted_and_capped(tmp_path):
+    assert [run_all.parse_workers(v, "w") for v in ("1", " 2 ", 3, "10000000000000")] == [1, 2, 3, 10**13]
+    for bad in (0, -1, True, 2.5, None):
+        with pytest.raises(ValueError, match=f"w={bad!r}: the number of scripts run at once must be a whole"):
+            run_all.parse_workers(bad, "w")
+    _project(tmp_path, {k: v for k, v in SCRIPTS.items() if k in ("10_a", "11_b")})
+    status, _, _ = _run(tmp_path, 10**13)  # a huge count runs as many scripts at once as there are
+    assert status == {"10_a": "ran", "11_b": "ran"}
+    (a0, a1), (b0, b1) = _interval(tmp_path, "a"), _interval(tmp_path, "b")
+    assert min(a1, b1) > max(a0, b0)
+    with pytest.raises(ValueError, match="workers=0: the number"):
+        _run(tmp_path, 0)
+
+
+@pytest.mark.parametrize("damage", ["{not json", "", "\xff\xfe", '["a list"]', '{"inputs": 1, "outputs": {}}',
+                                    '{"inputs": "k", "outputs": ["data/derived/a.csv"]}', "directory"])
+def test_damaged_record_makes_only_its_script_rerun(tmp_path, damage):
+    _project(tmp_path, {k: v for k, v in SCRIPTS.items() if "fail" not in k})
+    _run(tmp_path, 1)
+    rec = tmp_path / ".cache/steps/10_a.json"
+    if damage == "directory":
+        rec.unlink()
+        (rec / "x").mkdir(parents=True)
+    else:
+        rec.write_bytes(damage.encode("latin-1"))
+    status, _, lines = _run(tmp_path, 1)
+    assert status == {"10_a": "ran", "11_b": "up to date", "20_c": "up to date"}  # same output: 20_c stays
+    assert any(f"record {rec}" in m and "10_a.py reruns" in m for m in lines)
+    assert json.loads(rec.read_text())["outputs"] == {"data/derived/a.csv": run_all.hashlib.sha256(b"x\n1\n").hexdigest()}
+    assert set(_run(tmp_path, 1)[0].values()) == {"up to date"}
+
+
+KILLED = """
+if (ROOT / "kill").exists():
+        write("data/derived/k1.csv", "complete\\n")
+        with open(ROOT / "results/half.csv", "w") as fh:
+            fh.write("x,y\\n1,")
+            fh.flush()
+        (ROOT / "data/derived/.k2.csv.tmp").write_text("half")  # an atomic writer's temporary file
+        os.kill(os.getpid(), 9)
+    write("data/derived/k1.csv", "complete\\n")
+    write("results/half.csv", "x,y\\n1,2\\n")"""
+
+
+def test_killed_script_leaves_nothing_half_written_and_reruns(tmp_path):
+    _project(tmp_path, {"10_a": SCRIPTS["10_a"], "12_k": KILLED.strip(), "20_c": SCRIPTS["20_c"]})
+    (tmp_path / "results").mkdir()
+    status, _, _ = _run(tmp_path, 2, depends={"20_c": ("10_a",)})
+    assert status == {"10_a": "ran", "12_k": "ran", "20_c": "ran"}
+    (tmp_path / "kill").write_text("")
+    (tmp_path / "analyses/12_k.py").write_text((tmp_path / "analyses/12_k.py").read_text() + "# edited\n")
+    status, _, lines = _run(tmp_path, 2, depends={"20_c": ("10_a",)})
+    assert status == {"10_a": "up to date", "12_k": "failed", "20_c": "up to date"}
+    msg = next(m for m in lines if "FAILED: 12_k.py" in m)
+    assert "killed by signal 9" in msg and "removed what it wrote: " in msg
+    for rel in ("data/derived/k1.csv", "results/half.csv", "data/derived/.k2.csv.tmp"):
+        assert not (tmp_path / rel).exists(), rel
+    assert not (tmp_path / ".cache/steps/12_k.json").exists()
+    assert not [p for p in (tmp_path / ".cache/steps").iterdir() if p.name.startswith(".")]  # no trace left
+    (tmp_path / "kill").unlink()
+    status, _, _ = _run(tmp_path, 2, depends={"20_c": ("10_a",)})
+    assert status == {"10_a": "up to date", "12_k": "ran", "20_c": "up to date"}
+    assert (tmp_path / "results/half.csv").read_text() == "x,y\n1,2\n"
+    assert set(_run(tmp_path, 2, depends={"20_c": ("10_a",)})[0].values()) == {"up to date"}
+
+
+def test_interrupted_runner_kills_its_scripts(tmp_path):
+    import threading
+    import time
+
+    _project(tmp_path, {"10_slow": 'write("results/s.csv", "a\\n"); time.sleep(60); write("results/s.csv", "b\\n")'})
+    lines: list[str] = []
+    runner = run_all.Runner(tmp_path, tmp_path / "analyses", {}, log=lines.append)
+    out: dict = {}
+    t = threading.Thread(target=lambda: out.update(runner.run(1)))
+    t.start()
+    for _ in range(200):
+        if (tmp_path / "results/s.csv").exists():
+            break
+        time.sleep(0.05)
+    t0 = time.perf_counter()
+    runner.kill_children()
+    t.join(30)
+    assert time.perf_counter() - t0 < 10 and out == {"10_slow": "failed"}
+    assert not (tmp_path / "results/s.csv").exists()

@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from irmodels.core.errors import IrmodelsError
+from irmodels.core.errors import IrmodelsError, Problem, SchemaError
+from irmodels.identification.assumption_sets import load_assumptions
 from irmodels.identification.reconstruction import CHUNK_SIZE, reconstruct
 from irmodels.studies.runner import StudyResult, run_study
 
@@ -35,6 +36,23 @@ def _chunk_task(task_id: int, rng: np.random.Generator, *, seed: int, k: int, ch
                      chunk_size=int(chunk_size))
     df.attrs = {}  # the per-replicate association strengths stay with reconstruct(); rows only
     return df
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    """A new or empty folder, or a study's own folder (its ``manifest.json``): never a file, never someone's folder."""
+    if out_dir.exists() and not out_dir.is_dir():
+        raise SchemaError([Problem("out_dir must be a folder (new, empty, or a study's to resume); this is a file",
+                                   column="out_dir", value=str(out_dir))], what="reconstruct_study")
+    if out_dir.is_dir() and not (out_dir / "manifest.json").exists():
+        other = sorted(p.name for p in out_dir.iterdir() if p.name != ".lock")  # .lock: a run stopped at its start
+        if other:
+            raise SchemaError([Problem(f"out_dir holds files but no study (no manifest.json): {other[:5]}; a study "
+                                       "would overwrite them. Give a new or empty folder", column="out_dir",
+                                       value=str(out_dir))], what="reconstruct_study")
 
 
 def reconstruct_study(k: int, seed: int, out_dir: str | os.PathLike, *, assumptions: str | os.PathLike = "informed",
@@ -75,7 +93,14 @@ def reconstruct_study(k: int, seed: int, out_dir: str | os.PathLike, *, assumpti
     Raises
     ------
     IrmodelsError
-        ``k`` or ``chunk_size`` not a positive integer.
+        ``k`` or ``chunk_size`` not a positive integer, ``seed`` not a non-negative integer,
+        ``check`` not a bool (floats and bools are not integers here: nothing is truncated).
+    SchemaError
+        An unknown assumption set or a bad assumption file; ``out_dir`` a file, or a folder
+        holding files but no study (``manifest.json``), which the study would overwrite.
+    StudyManifestError
+        ``out_dir`` holds another study (other ``k``, ``seed``, ``chunk_size``, assumptions or
+        ``check``): it is never resumed with other arguments.
 
     Examples
     --------
@@ -83,10 +108,15 @@ def reconstruct_study(k: int, seed: int, out_dir: str | os.PathLike, *, assumpti
     >>> res.results["replicate"].nunique()  # doctest: +SKIP
     2500
     """
-    bad = [f"{name}={v!r}" for name, v in (("k", k), ("chunk_size", chunk_size))
-           if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1]
+    bad = [f"{name}={v!r}: must be {rule}" for name, v, rule, low in (
+        ("k", k, "a positive integer", 1), ("chunk_size", chunk_size, "a positive integer", 1),
+        ("seed", seed, "a non-negative integer", 0)) if not _is_int(v) or v < low]
+    if not isinstance(check, (bool, np.bool_)):
+        bad.append(f"check={check!r}: must be True or False")
     if bad:
-        raise IrmodelsError(f"reconstruct_study: {', '.join(bad)}: must be positive integers")
+        raise IrmodelsError(f"reconstruct_study: {'; '.join(bad)}")
+    load_assumptions(assumptions)  # a bad set or file is refused here, not in every chunk
+    _check_out_dir(Path(out_dir))
     name = os.fspath(assumptions)
     if Path(name).suffix in (".yaml", ".yml"):  # a file: recorded by its absolute path in the manifest
         name = str(Path(name).resolve())
