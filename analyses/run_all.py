@@ -344,6 +344,15 @@ class Runner:
         return bad
 
 
+def exit_on_sigterm() -> None:
+    """SIGTERM (a job scheduler, ``kill``) becomes SystemExit in the main thread, so that
+    :meth:`Runner.run` kills the running scripts and removes what they wrote, as on Ctrl-C."""
+    import signal
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description="Run the analysis scripts (make reproduce).")
     ap.add_argument("--force", action="store_true", help="rerun every script")
@@ -363,6 +372,7 @@ def main(argv: list[str]) -> int:
             print(msg, flush=True)
 
     t_all = time.perf_counter()
+    exit_on_sigterm()
     runner = Runner(ROOT, HERE, DEPENDS, force=args.force, log=log)
     status = runner.run(args.workers)
     total = time.perf_counter() - t_all

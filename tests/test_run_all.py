@@ -239,3 +239,34 @@ def test_interrupted_runner_kills_its_scripts(tmp_path):
     t.join(30)
     assert time.perf_counter() - t0 < 10 and out == {"10_slow": "failed"}
     assert not (tmp_path / "results/s.csv").exists()
+
+
+def test_sigterm_kills_the_scripts_and_removes_their_writes(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    _project(tmp_path, {"10_slow": 'Path(ROOT / "pid").write_text(str(os.getpid())); write("results/s.csv", "a\\n"); '
+                                   'time.sleep(60); write("results/s.csv", "b\\n")'})
+    driver = (f"import importlib.util, sys; spec = importlib.util.spec_from_file_location('run_all', "
+              f"{str(HERE.parent / 'analyses' / 'run_all.py')!r}); m = importlib.util.module_from_spec(spec); "
+              f"spec.loader.exec_module(m); m.exit_on_sigterm(); from pathlib import Path; "
+              f"m.Runner(Path({str(tmp_path)!r}), Path({str(tmp_path / 'analyses')!r}), {{}}).run(1)")
+    proc = subprocess.Popen([sys.executable, "-c", driver], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for _ in range(400):
+        if (tmp_path / "results/s.csv").exists() and (tmp_path / "pid").exists():
+            break
+        time.sleep(0.05)
+    child = int((tmp_path / "pid").read_text())
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    for _ in range(100):  # the script was killed with the runner, and what it wrote was removed
+        if not Path(f"/proc/{child}").exists():
+            break
+        time.sleep(0.05)
+    assert not Path(f"/proc/{child}").exists()
+    assert not (tmp_path / "results/s.csv").exists()
+    assert not (tmp_path / ".cache/steps/10_slow.json").exists()

@@ -269,7 +269,7 @@ def test_manifest_mismatch_is_refused(tmp_path):
                   progress=False)
     params = {"fail_ids": [], "flag": "x"}
     run_study(flaky_task, 5, 1, tmp_path / "p", params=params, scheduler="synchronous", progress=False)
-    with pytest.raises(StudyManifestError, match="params_hash"):
+    with pytest.raises(StudyManifestError, match=r"(?s)params_hash.*params\['flag'\]: stored 'x', asked 'y'"):
         run_study(flaky_task, 5, 1, tmp_path / "p", params={**params, "flag": "y"}, scheduler="synchronous",
                   progress=False)
 
@@ -366,3 +366,21 @@ def test_resume_with_other_package_source_is_warned_and_recorded(tmp_path, monke
     with warnings.catch_warnings():
         warnings.simplefilter("error", StudyCodeChangedWarning)  # complete study, nothing runs: nothing to record
         run_study(rows_task, 8, 1, out, scheduler="synchronous", progress=False)
+
+
+@pytest.mark.parametrize("bad", ["bogus", "tcp://", "host", 3, ["tcp://h:1"]])
+def test_bad_scheduler_is_refused_by_name(tmp_path, monkeypatch, bad):
+    with pytest.raises(IrmodelsError, match=r"scheduler=.*must be None .*'synchronous'.*tcp://host:8786"):
+        run_study(rows_task, 2, 1, tmp_path / "s", scheduler=bad, progress=False)
+    assert not (tmp_path / "s").exists()  # refused before anything is written
+    monkeypatch.setenv("IRMODELS_SCHEDULER", "not an address")
+    with pytest.raises(IrmodelsError, match="environment variable IRMODELS_SCHEDULER='not an address'"):
+        run_study(rows_task, 2, 1, tmp_path / "s", progress=False)
+
+
+def test_scheduler_addresses_are_recognised():
+    from irmodels.studies.runner import _check_scheduler
+
+    for ok in (None, "synchronous", "tcp://10.0.0.5:8786", "tls://sched.example.org:8786", "localhost:8786",
+               "inproc://192.168.1.2/1234/1", "tcp://[::1]:8786"):
+        _check_scheduler(ok, "scheduler")

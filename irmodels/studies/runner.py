@@ -42,6 +42,7 @@ module holds the API, :func:`run_study` and :func:`load_study`.
 from __future__ import annotations
 
 import os
+import re
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -268,8 +269,10 @@ def run_study(
     t0 = time.perf_counter()
     params = dict(params or {})
     _check_args(task, n_tasks, seed, params, setup, n_workers, threads_per_worker, batch_size)
+    _check_scheduler(scheduler, "scheduler")
     if scheduler is None:
         scheduler = os.environ.get(SCHEDULER_ENV) or None
+        _check_scheduler(scheduler, f"environment variable {SCHEDULER_ENV}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = _manifest(task, n_tasks, seed, params, setup)
@@ -345,6 +348,30 @@ def load_study(out_dir: str | os.PathLike) -> StudyResult:
     manifest = _read_manifest(out_dir)
     return StudyResult(results=_read_results(out_dir), failures=_read_failures(out_dir), manifest=manifest,
                        out_dir=out_dir, _done_ids=frozenset(_read_done_ids(out_dir)))
+
+
+#: a scheduler address: ``[protocol://]host:port`` (Dask's tcp, tls, inproc, ucx, ws addresses)
+_ADDRESS = re.compile(r"(?:[a-z][a-z0-9+]*://)?(?:\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):\d+/?|inproc://\S+")
+
+
+def _check_scheduler(scheduler: Any, source: str) -> None:
+    """None, ``"synchronous"``, a Dask ``Client`` or a scheduler address; anything else is refused by name."""
+    if scheduler is None or scheduler == "synchronous":
+        return
+    if isinstance(scheduler, str):
+        if _ADDRESS.fullmatch(scheduler.strip()):
+            return
+    else:
+        try:
+            from distributed import Client
+        except ImportError:  # pragma: no cover - distributed is a dependency
+            Client = ()  # type: ignore[assignment]
+        if isinstance(scheduler, Client):
+            return
+    raise IrmodelsError(
+        f"run_study: {source}={scheduler!r}: must be None (a new LocalCluster of this machine's cores), "
+        "'synchronous' (every task in this process), a scheduler address such as 'tcp://host:8786', or a "
+        "distributed.Client")
 
 
 def _is_int(x: Any) -> bool:

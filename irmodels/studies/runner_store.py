@@ -216,6 +216,11 @@ def _check_or_write_manifest(out_dir: Path, manifest: dict[str, Any], extend: bo
              and old["n_tasks"] < manifest["n_tasks"])
     if differ and not (grows and extend):
         diffs = [f"  - {k}: stored {old.get(k)!r}, asked {manifest[k]!r}" for k in differ]
+        if "params_hash" in differ and isinstance(old.get("params"), dict):
+            names = sorted(k for k in set(old["params"]) | set(manifest["params"])
+                           if old["params"].get(k) != manifest["params"].get(k))
+            diffs += [f"    params[{k!r}]: stored {old['params'].get(k)!r}, asked {manifest['params'].get(k)!r}"
+                      for k in names]
         hint = (f"\nThe stored study has fewer tasks and is otherwise the same: pass extend=True to grow it "
                 f"(its {old['n_tasks']} tasks are kept)." if grows else "")
         raise StudyManifestError(
