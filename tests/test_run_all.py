@@ -242,7 +242,6 @@ def test_interrupted_runner_kills_its_scripts(tmp_path):
 
 
 def test_sigterm_kills_the_scripts_and_removes_their_writes(tmp_path):
-    import os
     import signal
     import subprocess
     import sys
