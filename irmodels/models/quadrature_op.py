@@ -15,8 +15,10 @@ their arithmetic (375 us per log density and gradient for the 2017-like SBC desi
 terms are products of powers of ``p`` and ``1 - p`` (one exponential per node, no logarithm
 per term), and it falls back to the log scale for a cell whose probability would underflow
 (``< 1e-280``; extreme linear predictors in early warm-up). The Op has a numba
-implementation for the numba backend (nutpie, the package's default sampler) and the same
-compiled kernel serves its Python implementation (PyMC's own sampler, the C backend).
+implementation for PyTensor's numba backend (nutpie, the package's default sampler, compiles it
+without fast-math: :func:`irmodels.models.nutpie_cache.exact_float`; PyMC's own sampler uses the
+same backend) and a Python implementation (PyTensor's Python linker, e.g. mode ``FAST_COMPILE``)
+that calls the same kernel compiled without fast-math: the two give the same bits.
 
 The numpy twin :func:`irmodels.models.share._pairs_logprob` computes the same ``ll`` on the log
 scale; tests/test_models_quadrature_op.py checks value and gradient against it and against
@@ -30,6 +32,7 @@ import hashlib
 import inspect
 import marshal
 import math
+import sys
 
 import numpy as np
 import pytensor.tensor as pt
@@ -92,22 +95,32 @@ def _kernel(eta, sd, n, k, logw, xq, wq):  # pragma: no cover - compiled by numb
     d_sd = np.empty(J)
     coef = np.empty(P)
     kk = np.empty(P, dtype=np.int64)
-    # exp(sd x_q) once per call: e^t = e^eta e^(sd x_q) (direct exponentials where eta is extreme)
-    ex = np.empty(Q)
-    exi = np.empty(Q)
-    for q in range(Q):
-        ex[q] = math.exp(sd * xq[q])
-        exi[q] = 1.0 / ex[q]
+    # exp(sd x_q) once per call: e^t = e^eta e^(sd x_q), where |sd| < 20 and |eta| < 200 keep every
+    # factor within exp(+-340); elsewhere direct exponentials (never above 1)
+    sd_split = abs(sd) < 20.0
+    ex = np.zeros(Q)
+    exi = np.zeros(Q)
+    if sd_split:
+        for q in range(Q):
+            ex[q] = math.exp(sd * xq[q])
+            exi[q] = 1.0 / ex[q]
     for j in range(J):
+        # coefficients relative to the largest where it is far from 1 (large teams: C(n, k) up to
+        # 1e89 at n = 300), so that a sum that underflows shows as one below _UNDERFLOW
+        top = -np.inf
+        for i in range(P):
+            if logw[j, i] > top:
+                top = logw[j, i]
+        shift = top if abs(top) > 20.0 else 0.0
         m = 0
         for i in range(P):
             if logw[j, i] > -np.inf:
-                coef[m] = math.exp(logw[j, i])
+                coef[m] = math.exp(logw[j, i] - shift)
                 kk[m] = int(k[j, i])
                 m += 1
         N = int(n[j, 0])
         pw = np.empty(N + 1)
-        split = abs(eta[j]) < 200.0 and sd < 20.0
+        split = abs(eta[j]) < 200.0 and sd_split
         ee = math.exp(eta[j]) if split else 0.0
         een = 1.0 / ee if split else 0.0
         s0 = 0.0
@@ -146,22 +159,30 @@ def _kernel(eta, sd, n, k, logw, xq, wq):  # pragma: no cover - compiled by numb
             s1 += wq[q] * b
             s2 += wq[q] * xq[q] * b
         if s0 > _UNDERFLOW and s0 < np.inf:
-            ll[j] = math.log(s0)
+            ll[j] = math.log(s0) + shift
             d_eta[j] = s1 / s0
             d_sd[j] = s2 / s0
             continue
         ll[j], d_eta[j], d_sd[j] = _log_scale_cell(eta[j], sd, coef, kk, m, N, xq, wq)
+        ll[j] += shift
     return ll, d_eta, d_sd
 
 
+def _nodes() -> tuple[np.ndarray, np.ndarray]:
+    x, w = share_quadrature()
+    return np.ascontiguousarray(x, dtype=np.float64), np.ascontiguousarray(w, dtype=np.float64)
+
+
 def _kernel_version() -> int:
-    """The kernel's identity in PyTensor's numba cache key: a hash of its source (of its bytecode where
-    the source is not shipped), so that an edited kernel is never served from a stale cache."""
+    """The kernel's identity in PyTensor's numba cache key: this module's source (its bytecode where the
+    source is not shipped), the quadrature nodes and weights and the underflow threshold, so that
+    compiled code with other constants is never served from a stale cache."""
     try:
-        text = (inspect.getsource(_kernel) + inspect.getsource(_log_scale_cell)).encode()
+        text = inspect.getsource(sys.modules[__name__]).encode()
     except (OSError, TypeError):
         text = marshal.dumps(_kernel.__code__) + marshal.dumps(_log_scale_cell.__code__)
-    return int(hashlib.sha256(text).hexdigest()[:12], 16)
+    x, w = _nodes()
+    return int(hashlib.sha256(text + x.tobytes() + w.tobytes() + repr(_UNDERFLOW).encode()).hexdigest()[:12], 16)
 
 
 KERNEL_VERSION = _kernel_version()
@@ -175,20 +196,26 @@ def _compiled_kernel():
     return numba.njit(fastmath=False)(_kernel)
 
 
-def _nodes() -> tuple[np.ndarray, np.ndarray]:
-    x, w = share_quadrature()
-    return np.ascontiguousarray(x, dtype=np.float64), np.ascontiguousarray(w, dtype=np.float64)
-
-
-def _check_pairs(n: np.ndarray, log_w: np.ndarray) -> None:
-    """The kernel's layout: every cell's (finite-weight) terms share one ``n``, and each cell has a term."""
-    n = np.asarray(n, dtype=float)
-    log_w = np.asarray(log_w, dtype=float)
+def _check_pairs(n: np.ndarray, k: np.ndarray, log_w: np.ndarray) -> None:
+    """The kernel's layout: equal shapes; in each cell at least one term, and its (finite-weight) terms share
+    one whole ``n >= 1`` and have whole ``0 <= k <= n``."""
+    n, k, log_w = (np.asarray(v, dtype=float) for v in (n, k, log_w))
+    if not (n.ndim == 2 and n.shape == k.shape == log_w.shape):
+        raise ValueError(f"quadrature cells: n, k and log_w must be matrices of one shape; got {n.shape}, {k.shape}, "
+                         f"{log_w.shape}")
     used = log_w > -np.inf
-    bad = np.flatnonzero(~used.any(axis=1) | (used & (n != n[:, :1])).any(axis=1))
+    whole = (n == np.round(n)) & (k == np.round(k)) & (n >= 1) & (k >= 0) & (k <= n)
+    bad = np.flatnonzero(~used.any(axis=1) | (used & ((n != n[:, :1]) | ~whole)).any(axis=1))
     if len(bad):
-        raise ValueError(f"quadrature cells {bad[:10].tolist()} have no term or terms with different numbers of "
-                         "trials (the cells of irmodels.models.share.count_pairs / _class_pairs share one n)")
+        raise ValueError(f"quadrature cells {bad[:10].tolist()} have no term, terms with different numbers of "
+                         "trials, or a term whose n, k are not whole numbers with 0 <= k <= n >= 1 (the cells of "
+                         "irmodels.models.share.count_pairs / _class_pairs)")
+
+
+def _check_shapes(eta, n, k, log_w) -> None:  # pragma: no cover - compiled by numba as well
+    """One linear predictor per cell and one shape for the terms (the kernel does not bound-check)."""
+    if eta.shape[0] != n.shape[0] or n.shape != k.shape or n.shape != log_w.shape:
+        raise ValueError("QuadratureLogLik: eta must have one value per row of n, k and log_w, which share a shape")
 
 
 class QuadratureLogLik(Op):
@@ -211,6 +238,7 @@ class QuadratureLogLik(Op):
 
     def perform(self, node, inputs, output_storage):
         eta, sd, n, k, log_w = inputs
+        _check_shapes(eta, n, k, log_w)
         x, w = _nodes()
         res = _compiled_kernel()(np.ascontiguousarray(eta), float(sd), np.ascontiguousarray(n),
                                  np.ascontiguousarray(k), np.ascontiguousarray(log_w), x, w)
@@ -253,7 +281,7 @@ def quadrature_loglik(eta, sd, n, k, log_w):
     -------
     TensorVariable (J,)
     """
-    values = [v.get_value() if hasattr(v, "get_value") else v for v in (n, log_w)]
+    values = [v.get_value() if hasattr(v, "get_value") else v for v in (n, k, log_w)]
     if all(isinstance(v, np.ndarray) for v in values):
         _check_pairs(*values)
     return QuadratureLogLik()(eta, sd, n, k, log_w)[0]
@@ -265,10 +293,12 @@ def _register_numba() -> None:
     @numba_basic.register_funcify_default_op_cache_key(QuadratureLogLik)
     def numba_funcify_quadrature(op, node=None, **kwargs):
         kern = numba_basic.numba_njit(_kernel)
+        check = numba_basic.numba_njit(_check_shapes)
         x, w = _nodes()
 
         @numba_basic.numba_njit
         def quadrature_loglik_op(eta, sd, n, k, log_w):
+            check(eta, n, k, log_w)
             return kern(eta, sd.item(), n, k, log_w, x, w)
 
         return quadrature_loglik_op, KERNEL_VERSION
