@@ -290,8 +290,9 @@ def model_numbers() -> dict:
 def _sbc_study_name(fam: str) -> str:
     """Study directory of a family's primary SBC (validation/run_studies.py: the package's settings per family)."""
     from irmodels.models.bayes import TARGET_ACCEPT
+    from irmodels.studies.sbc_simulate import FAMILY_KIND
 
-    ta = TARGET_ACCEPT.get(fam)
+    ta = TARGET_ACCEPT.get(FAMILY_KIND[fam])
     return f"sbc_{fam}" + ("" if ta is None else f"_ta{round(100 * ta)}")
 
 

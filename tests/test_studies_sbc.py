@@ -116,6 +116,12 @@ def test_simulated_truth_names(family):
     assert ("b[Intercept]" in truth) == (family != "ordinal")
     assert {"ordinal": "threshold[0|1-25]", "beta_binomial": "phi", "share": "sd_department"}.get(family, "sd(country)") in truth
     assert len(data) == 98
+    # the family's likelihood kind, which keys the package's default MCMC settings (TARGET_ACCEPT)
+    from irmodels.models.fit import fit
+
+    f = fit(args["formula"], data, family=args["family"], engine="pymc", group=args["group"], seed=1,
+            _defer_sampling=True, collapse=False, **args["options"])
+    assert f.extra["prepared"].kind == sbc_simulate.FAMILY_KIND[family]
 
 
 # --------------------------------------------------------------------------- fast configuration

@@ -134,9 +134,10 @@ def _sbc_study(fam: str, replicate: int, target_accept: float | None = None) -> 
     acceptance set is ``sbc_<fam>[_replicate<K>]_ta<100 x value>``, same seed as without.
     """
     from irmodels.models.bayes import TARGET_ACCEPT
+    from irmodels.studies.sbc_simulate import FAMILY_KIND
 
     if target_accept is None:
-        target_accept = TARGET_ACCEPT.get(fam)
+        target_accept = TARGET_ACCEPT.get(FAMILY_KIND[fam])
     params: dict = {"family": fam}
     if target_accept is not None:
         params["settings"] = {"target_accept": float(target_accept)}
@@ -270,7 +271,8 @@ def main(argv=None) -> None:
                          "studies/sbc_<family>_replicate<K>, summarised in sbc_replicate<K>_*; 0 (default): "
                          "the primary studies")
     ap.add_argument("--target-accept", type=float, default=None,
-                    help="NUTS target acceptance of the SBC fits (default: the package's 0.9): a study of its "
+                    help="NUTS target acceptance of the SBC fits (default: the package's for the family, "
+                         "irmodels.models.bayes.TARGET_ACCEPT): a study of its "
                          "own, studies/sbc_<family>_ta<100 x value>, summarised in sbc_ta<100 x value>_*")
     ap.add_argument("--steps", nargs="+", default=["sbc", "coverage", "summary"],
                     choices=["sbc", "coverage", "summary"])

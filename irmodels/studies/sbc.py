@@ -95,7 +95,8 @@ __all__ = ["FIT_SETTINGS", "FAST_FIT_SETTINGS", "sbc_task", "thinned_rank"]
 #: 1000 tuning steps), one core per fit (the workers run fits in parallel), ``L = 99``; a fit
 #: counts as converged when it passes the package's gate (:data:`irmodels.core.convergence.GATE`:
 #: R-hat <= 1.01, bulk and tail ESS >= 400, no divergent transitions). ``target_accept`` None is
-#: the package's default (0.9).
+#: the package's default for the family (:data:`irmodels.models.bayes.TARGET_ACCEPT`: 0.99 for the
+#: beta-binomial, else 0.9).
 FIT_SETTINGS: dict[str, Any] = {"draws": 1000, "tune": 1000, "chains": 4, "cores": 1, "L": 99,
                                 "r_hat_max": None, "ess_min": None, "target_accept": None}
 #: Settings of the fast configuration (tests): few draws, ``L = 19``, and a gate scaled to the

@@ -28,6 +28,12 @@ FAMILIES: dict[str, str] = {
 }
 
 
+#: The likelihood (``irmodels.models.likelihood_data._Prepared.kind``, the key of
+#: :data:`irmodels.models.bayes.TARGET_ACCEPT`) each family's model has.
+FAMILY_KIND: dict[str, str] = {"logit": "logistic", "ordinal": "ordinal", "beta_binomial": "beta_binomial",
+                               "share": "latent"}
+
+
 #: Design of the simulated data sets (see :mod:`irmodels.studies.sbc`).
 DEFAULT_DESIGN: dict[str, Any] = {
     "n_ir_max": 10,          # IRs per department ~ U{1..n_ir_max} (beta-binomial, share)
