@@ -123,6 +123,12 @@ def test_same_results_on_two_workers_one_worker_and_serially(ols_runs):
     rng.normal(scale=0.5, size=60)
     assert two.results.loc[3, "draw"] == rng.integers(0, 1_000_000)
     assert two.memory_limit and two.memory_limit > 0 and serial.memory_limit is None
+    # every part records the package source its worker ran: here one version, all 40 tasks
+    from irmodels.core.tablecache import package_source_hash
+
+    for res in (two, one, serial):
+        assert res.sources == {package_source_hash(): 40}
+        assert load_study(res.out_dir).sources == res.sources
 
 
 def test_setup_runs_once_per_worker(ols_runs):
@@ -384,3 +390,16 @@ def test_scheduler_addresses_are_recognised():
     for ok in (None, "synchronous", "tcp://10.0.0.5:8786", "tls://sched.example.org:8786", "localhost:8786",
                "inproc://192.168.1.2/1234/1", "tcp://[::1]:8786"):
         _check_scheduler(ok, "scheduler")
+
+
+def test_tasks_run_with_other_package_source_are_reported(tmp_path, monkeypatch):
+    from irmodels.studies import runner_tasks
+    from irmodels.studies.runner import StudyCodeChangedWarning
+
+    first = run_study(rows_task, 4, 1, tmp_path / "s", scheduler="synchronous", progress=False)
+    assert list(first.sources.values()) == [4]
+    # a worker that imported other code (e.g. restarted after an edit) records its own source
+    monkeypatch.setattr(runner_tasks, "worker_source", lambda: "e" * 64)
+    with pytest.warns(StudyCodeChangedWarning, match=r"2 versions of the package source.*eeeeeeeeeeee: 2 tasks"):
+        grown = run_study(rows_task, 6, 1, tmp_path / "s", scheduler="synchronous", progress=False, extend=True)
+    assert grown.sources == {**first.sources, "e" * 64: 2}

@@ -55,6 +55,7 @@ import pandas as pd
 from irmodels.core.errors import IrmodelsError, IrmodelsWarning
 from irmodels.studies.runner_dask import _run_pending, _sigterm_as_exit
 from irmodels.studies.runner_store import (
+    StudyCodeChangedWarning,
     _archive_failures,
     _check_or_write_manifest,
     _note_source,
@@ -65,11 +66,12 @@ from irmodels.studies.runner_store import (
     _read_failures,
     _read_manifest,
     _read_results,
+    _read_sources,
     _remove_stale_temporaries,
 )
 from irmodels.studies.runner_tasks import _callable_key
 
-__all__ = ["run_study", "load_study", "StudyResult", "TaskFailedWarning", "SCHEDULER_ENV"]
+__all__ = ["run_study", "load_study", "StudyResult", "TaskFailedWarning", "StudyCodeChangedWarning", "SCHEDULER_ENV"]
 
 #: Environment variable naming the scheduler when ``run_study(scheduler=None)``: a Dask
 #: scheduler address (``tcp://host:8786``) or ``synchronous``.
@@ -108,6 +110,11 @@ class StudyResult:
     memory_limit : int or None
         Memory limit per worker in bytes (with one thread per worker, the bound of one task);
         None when unknown or unbounded (the synchronous scheduler).
+    sources : dict
+        Tasks done per package source their worker ran
+        (:func:`irmodels.core.tablecache.package_source_hash`, read once per worker process and
+        recorded with every part; ``"not recorded"`` for parts of older studies). More than one
+        entry: the study mixes code versions (:func:`run_study` warns).
     """
 
     results: pd.DataFrame
@@ -118,6 +125,7 @@ class StudyResult:
     n_skipped: int = 0
     wall_time: float = 0.0
     memory_limit: int | None = None
+    sources: dict[str, int] = field(default_factory=dict)
     _done_ids: frozenset[int] = field(default=frozenset(), repr=False)
 
     @property
@@ -309,12 +317,19 @@ def run_study(
         else:  # rows left in their parts: nothing of them is loaded
             result = StudyResult(results=pd.DataFrame({"task_id": pd.Series(dtype="int64")}),
                                  failures=_read_failures(out_dir), manifest=_read_manifest(out_dir), out_dir=out_dir,
-                                 _done_ids=frozenset(_read_done_ids(out_dir)))
+                                 sources=_read_sources(out_dir), _done_ids=frozenset(_read_done_ids(out_dir)))
 
     result.n_executed = writer.n_executed if writer else 0
     result.n_skipped = len(finished)
     result.wall_time = time.perf_counter() - t0
     result.memory_limit = memory
+    recorded = [k for k in result.sources if k != "not recorded"]
+    if len(recorded) > 1 or (recorded and "not recorded" in result.sources and pending):
+        warnings.warn(
+            f"{out_dir}: the study's tasks ran with {len(result.sources)} versions of the package source "
+            f"({', '.join(f'{k[:12]}: {n} tasks' for k, n in result.sources.items())}); StudyResult.sources "
+            "lists them. Delete the study directory to rerun it with one code version.",
+            StudyCodeChangedWarning, stacklevel=2)
     if writer is not None and writer.n_failed:
         first = result.failures.iloc[0]
         warnings.warn(
@@ -347,7 +362,7 @@ def load_study(out_dir: str | os.PathLike) -> StudyResult:
     out_dir = Path(out_dir)
     manifest = _read_manifest(out_dir)
     return StudyResult(results=_read_results(out_dir), failures=_read_failures(out_dir), manifest=manifest,
-                       out_dir=out_dir, _done_ids=frozenset(_read_done_ids(out_dir)))
+                       out_dir=out_dir, sources=_read_sources(out_dir), _done_ids=frozenset(_read_done_ids(out_dir)))
 
 
 #: a scheduler address: ``[protocol://]host:port`` (Dask's tcp, tls, inproc, ucx, ws addresses)

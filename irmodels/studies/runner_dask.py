@@ -21,7 +21,7 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import pandas as pd
 
 from irmodels.core.errors import IrmodelsError
-from irmodels.studies.runner_store import (_FAILURE_COLUMNS, _IDS_KEY, _describe_callable, _part_path,
+from irmodels.studies.runner_store import (_FAILURE_COLUMNS, _IDS_KEY, _SOURCE_KEY, _describe_callable, _part_path,
                                            _write_parquet_atomic)
 from irmodels.studies.runner_tasks import _failure, _run_batch, _run_batch_remote
 
@@ -111,8 +111,11 @@ class _Writer:
             if rows is None:
                 rows = pd.DataFrame({"task_id": pd.Series(dtype="int64")})
             try:
-                _write_parquet_atomic(rows, _part_path(self.results_dir, done),
-                                      {_IDS_KEY: json.dumps(sorted(done)).encode()})
+                meta = {_IDS_KEY: json.dumps(sorted(done)).encode()}
+                source = rows.attrs.get("irmodels.package_source")
+                if source:  # the code the worker ran (runner_tasks.worker_source)
+                    meta[_SOURCE_KEY] = str(source).encode()
+                _write_parquet_atomic(rows, _part_path(self.results_dir, done), meta)
             except Exception as exc:
                 raise IrmodelsError(
                     f"the rows of tasks {min(done)}-{max(done)} cannot be written as parquet ({exc}); "

@@ -29,6 +29,7 @@ MANIFEST_FORMAT = 1
 # manifest fields that must agree for a rerun to resume a study (the others are information)
 _IDENTITY = ("format", "seed", "n_tasks", "task", "setup", "params_hash", "irmodels_version")
 _IDS_KEY = b"irmodels.task_ids"
+_SOURCE_KEY = b"irmodels.package_source"
 _FAILURE_COLUMNS = ("task_id", "error_type", "message", "traceback")
 
 
@@ -91,6 +92,19 @@ def _read_done_ids(out_dir: Path) -> set[int]:
         ids = json.loads(meta[_IDS_KEY]) if _IDS_KEY in meta else pd.read_parquet(p, columns=["task_id"])["task_id"]
         done.update(int(i) for i in ids)
     return done
+
+
+def _read_sources(out_dir: Path) -> dict[str, int]:
+    """Tasks done per package source their worker ran (``"not recorded"``: parts written before it was)."""
+    import pyarrow.parquet as pq
+
+    counts: dict[str, int] = {}
+    for p in _parts(out_dir / "parts" / "results"):
+        meta = pq.read_schema(p).metadata or {}
+        n = len(json.loads(meta[_IDS_KEY])) if _IDS_KEY in meta else len(pd.read_parquet(p, columns=["task_id"]))
+        source = meta[_SOURCE_KEY].decode() if _SOURCE_KEY in meta else "not recorded"
+        counts[source] = counts.get(source, 0) + n
+    return dict(sorted(counts.items()))
 
 
 def _read_failures(out_dir: Path) -> pd.DataFrame:

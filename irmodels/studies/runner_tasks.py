@@ -10,6 +10,8 @@ Nothing here touches the study's directory (the client writes; see
 
 from __future__ import annotations
 
+import functools
+
 import hashlib
 import threading
 import traceback
@@ -91,6 +93,15 @@ def _failure(task_id: int, exc: BaseException) -> dict[str, Any]:
             "message": str(exc), "traceback": tb[-_TRACEBACK_CHARS:]}
 
 
+@functools.cache
+def worker_source() -> str:
+    """The package source this process runs (:func:`irmodels.core.tablecache.package_source_hash`), read
+    once per process: the code a worker imported when it started, recorded with every part it writes."""
+    from irmodels.core.tablecache import package_source_hash
+
+    return package_source_hash()
+
+
 def _run_batch(task: Callable[..., Any], ids: Sequence[int], seed: int, params: Mapping[str, Any],
                setup: Callable[[], Any] | None, setup_key: str | None
                ) -> tuple[pd.DataFrame | None, list[int], list[dict[str, Any]]]:
@@ -117,6 +128,8 @@ def _run_batch(task: Callable[..., Any], ids: Sequence[int], seed: int, params: 
             frames.append(df)
             done.append(int(i))
     rows = pd.concat(frames, ignore_index=True) if frames else None
+    if rows is not None:
+        rows.attrs["irmodels.package_source"] = worker_source()
     return rows, done, failures
 
 
