@@ -278,3 +278,18 @@ def test_full_scale_sbc(family, tmp_path):
                     batch_size=1, progress=False)
     summ = sbc_ecdf.summarise_sbc(res.results, res.failures.assign(family=family))
     assert summ["ecdf_pass"].all(), summ[~summ["ecdf_pass"]]
+
+
+def test_p_value_with_every_fit_included():
+    """Excluding non-converged fits can hide a problem: ranks piled at 0 among them show in p_value_all_fits."""
+    rng = np.random.default_rng(5)
+    rows = []
+    for t in range(200):
+        conv = t % 5 != 0  # 40 non-converged fits, all with the true value below every draw
+        rows.append({"task_id": t, "family": "f", "parameter": "b[x]", "L": 19, "converged": conv,
+                     "rank": int(rng.integers(0, 20)) if conv else 0})
+    s = sbc_ecdf.summarise_sbc(pd.DataFrame(rows)).iloc[0]
+    assert s["n_used"] == 160 and s["p_value"] > 0.05
+    assert s["p_value_all_fits"] < 0.001
+    only_converged = sbc_ecdf.summarise_sbc(pd.DataFrame(rows).assign(converged=True).query("task_id % 5 != 0"))
+    assert only_converged["p_value_all_fits"].iloc[0] == only_converged["p_value"].iloc[0]  # nothing excluded

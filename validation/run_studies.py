@@ -177,6 +177,7 @@ def write_sbc_summary(families, replicate: int = 0, target_accept: float | None 
     """Tables and figures of the SBC studies; ``replicate > 0``: ``validation/sbc_replicate<K>_*``;
     ``target_accept``: ``validation/sbc_ta<100 x value>_*``."""
     from irmodels.core.io import write_table_atomic
+    from irmodels.models.bayes import DEFAULT_TARGET_ACCEPT
     from irmodels.studies.sbc_ecdf import ecdf_band, failure_rates, summarise_sbc
 
     res, fails = [], []
@@ -191,17 +192,81 @@ def write_sbc_summary(families, replicate: int = 0, target_accept: float | None 
     results = pd.concat(res, ignore_index=True)
     failures = pd.concat(fails, ignore_index=True)
     summary = summarise_sbc(results, failures)
+    # which study and NUTS target acceptance each family's rows come from (0.9: none set, the general default)
+    studies = {fam: _sbc_study(fam, replicate, target_accept) for fam in summary["family"].unique()}
+    summary.insert(1, "study", summary["family"].map(lambda f: studies[f][0]))
+    summary.insert(2, "target_accept", summary["family"].map(
+        lambda f: studies[f][2].get("settings", {}).get("target_accept", DEFAULT_TARGET_ACCEPT)))
     prefix = (f"sbc_replicate{replicate}_" if replicate else "sbc_") + (
         f"ta{round(100 * target_accept)}_" if target_accept is not None else "")
     if replicate:
         summary.insert(1, "seed", SBC_SEED + replicate)
     write_table_atomic(summary, HERE / f"{prefix}summary.csv", float_format="%.6g")
+    segments = _segments(results, failures, studies, summarise_sbc)
+    if segments is not None:
+        write_table_atomic(segments, HERE / f"{prefix}segments.csv", float_format="%.6g")
     rates = failure_rates(results, failures)
     write_table_atomic(rates, HERE / f"{prefix}failure_rate.csv", float_format="%.6g")
     for fam, g in results.groupby("family", sort=False):
         _ecdf_figure(fam, g[g["converged"].astype(bool)], summary[summary["family"] == fam], ecdf_band,
                      stem=f"{prefix}ecdf_{fam}")
     return summary
+
+
+def write_paired_target_accept(fam: str = "beta_binomial", low: float = 0.9, high: float = 0.99) -> pd.DataFrame | None:
+    """The same simulations (same seed, tasks run by both studies) fitted at two target acceptances.
+
+    ``validation/sbc_<fam>_paired_ta.csv``, one row per study: tasks paired, fits failing the gate, fits with
+    a divergent transition, and per parameter the ranks at the extremes (0 and L): too many or too few at
+    one setting, on the same data sets, is what a sampler-setting effect on calibration would show."""
+    from irmodels.core.io import write_table_atomic
+    from irmodels.studies.runner import load_study
+
+    names = [_sbc_study(fam, 0, ta)[0] for ta in (low, high)]
+    if not all((STUDIES / n / "manifest.json").exists() for n in names):
+        return None
+    res = {n: load_study(STUDIES / n).results for n in names}
+    common = sorted(set(res[names[0]]["task_id"]) & set(res[names[1]]["task_id"]))
+    rows = []
+    for ta, n in zip((low, high), names):
+        r = res[n][res[n]["task_id"].isin(common)]
+        per_task = r.drop_duplicates("task_id")
+        row = {"family": fam, "study": n, "target_accept": ta, "tasks_paired": len(common),
+               "n_not_converged": int((~per_task["converged"].astype(bool)).sum()),
+               "n_with_divergences": int((per_task["n_divergent"] > 0).sum()),
+               "median_fit_seconds": float(per_task["fit_seconds"].median())}
+        conv = r[r["converged"].astype(bool)]
+        for p, g in conv.groupby("parameter", sort=False):
+            L = int(g["L"].iloc[0])
+            row[f"{p} rank 0"] = int((g["rank"] == 0).sum())
+            row[f"{p} rank L"] = int((g["rank"] == L).sum())
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    write_table_atomic(out, HERE / f"sbc_{fam}_paired_ta.csv", float_format="%.6g")
+    return out
+
+
+def _segments(results: pd.DataFrame, failures: pd.DataFrame, studies: dict, summarise_sbc) -> pd.DataFrame | None:
+    """For studies grown with ``--extend``: the test on each segment of tasks (before and after each growth).
+
+    The tasks added by a growth are simulations no one had seen when the study was grown: the later
+    segment is a confirmatory test of its own."""
+    from irmodels.studies.runner import load_study
+
+    parts = []
+    for fam, (name, _, _) in studies.items():
+        manifest = load_study(STUDIES / name).manifest
+        cuts = [0, *manifest.get("extended_from", []), int(manifest["n_tasks"])]
+        if len(cuts) == 2:
+            continue
+        for lo, hi in zip(cuts[:-1], cuts[1:]):
+            r = results[(results["family"] == fam) & results["task_id"].between(lo, hi - 1)]
+            f = failures[(failures["family"] == fam) & failures["task_id"].between(lo, hi - 1)]
+            seg = summarise_sbc(r, f)
+            seg.insert(1, "study", name)
+            seg.insert(2, "tasks", f"{lo}-{hi - 1}")
+            parts.append(seg)
+    return pd.concat(parts, ignore_index=True) if parts else None
 
 
 def _ecdf_figure(fam: str, g: pd.DataFrame, summ: pd.DataFrame, ecdf_band, stem: str) -> None:
@@ -295,6 +360,8 @@ def main(argv=None) -> None:
                 print(s[["family", "parameter", "n_sims", "n_failed", "n_used", "ecdf_pass", "max_abs_ecdf_diff",
                          "band_half_width", "p_value"]].to_string(index=False))
             c = write_coverage_summary() if not (a.replicate or a.target_accept) else None
+            if not (a.replicate or a.target_accept):
+                write_paired_target_accept()
             if c is not None:
                 print(c.to_string(index=False))
 

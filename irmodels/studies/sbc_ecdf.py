@@ -200,6 +200,7 @@ def summarise_sbc(results: pd.DataFrame, failures: pd.DataFrame | None = None, *
         (non-converged fits + tasks that raised; excluded from the test), ``n_nonconverged``,
         ``n_error``, ``n_used`` (ranks tested), ``L``, ``ecdf_pass``, ``max_abs_ecdf_diff``,
         ``z_max_diff``, ``band_half_width`` (at z = 1/2), ``gamma``, ``p_value``,
+        ``p_value_all_fits`` (the same test on the ranks of every fit that ran, converged or not),
         ``ecdf_pass_bonferroni`` (the family's parameters tested together: every p-value above
         ``(1 - level) / n_parameters``), ``level``.
     """
@@ -226,6 +227,10 @@ def summarise_sbc(results: pd.DataFrame, failures: pd.DataFrame | None = None, *
             else:
                 base.update(ecdf_pass=False, max_abs_ecdf_diff=np.nan, z_max_diff=np.nan, band_half_width=np.nan,
                             gamma=np.nan, p_value=np.nan)
+            # excluding non-converged fits conditions on the data: the test with every fit that ran
+            ga = g[g["parameter"] == p]
+            base["p_value_all_fits"] = (ecdf_test(ga["rank"].to_numpy(dtype=np.int64), L, level=level)["p_value"]
+                                        if n_non and len(ga) else base["p_value"])
             fam_rows.append(base)
         k = len(fam_rows)
         for r in fam_rows:
