@@ -120,7 +120,9 @@ def summarise_replicates(results: pd.DataFrame, failures: pd.DataFrame, n_tasks:
         row = {"scenario": name, "true_sd": float(g["true_sd"].iloc[0]), "term": term,
                "truth": float(g["truth"].iloc[0]), "n_replicates": n_tasks, "n_errors": n_failed_tasks,
                # a true sd of 0 is on the boundary: no equal-tailed interval of a positive sd covers it
-               "n_converged": len(ok), "coverage_95": cover.mean() if len(ok) and g["truth"].iloc[0] > 0 else np.nan,
+               "n_converged": len(ok),
+               "coverage_95": np.nan if not len(ok) or (term == "sd_department" and g["truth"].iloc[0] <= 0)
+               else cover.mean(),
                "coverage_mc_se": np.sqrt(0.95 * 0.05 / len(ok)) if len(ok) else np.nan}
         if term == "sd_department":
             med = ok["estimate"].to_numpy()
