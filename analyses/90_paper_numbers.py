@@ -277,6 +277,27 @@ def model_numbers() -> dict:
                 from_study = timings[timings["study"] == _sbc_study_name(fam)]
                 out[f"{k}WallMin"] = f"{from_study['wall_seconds'].sum() / 60:.0f}"
                 out[f"{k}Workers"] = int(from_study["n_workers"].max())
+    # a grown study's last segment: simulations run after the decision to grow it (a confirmatory test)
+    seg = pd.read_csv(ROOT / "validation" / "sbc_segments.csv")
+    for fam, g in seg.groupby("family", sort=False):
+        last = g[g["tasks"] == g["tasks"].iloc[-1]]
+        lo, hi = str(last["tasks"].iloc[0]).split("-")
+        k = macro_key("sbc", fam, "confirm")
+        out[f"{k}Tasks"] = f"{lo}--{hi}"
+        out[f"{k}Inside"] = int(last["ecdf_pass"].astype(bool).sum())
+        out[f"{k}Params"] = len(last)
+        out[macro_key("sbc", fam, "grown", "from")] = int(str(g["tasks"].iloc[0]).split("-")[1]) + 1
+    # the beta-binomial at the two target acceptances on the same simulations: fits with divergent
+    # transitions, and fits whose true phi is above all L thinned draws (rank L; expected n / (L + 1))
+    paired = pd.read_csv(ROOT / "validation" / "sbc_beta_binomial_paired_ta.csv")
+    primary = pd.read_csv(ROOT / "validation" / "sbc_summary.csv")
+    L = int(primary.loc[primary["family"] == "beta_binomial", "L"].iloc[0])
+    out["SbcPairedTasks"] = int(paired["tasks_paired"].iloc[0])
+    for _, r in paired.iterrows():
+        tag = "Low" if r["target_accept"] == DEFAULT_TARGET_ACCEPT else "High"
+        out[f"SbcPairedDivergent{tag}"] = int(r["n_with_divergences"])
+        out[f"SbcPairedPhiTop{tag}"] = int(r["phi rank L"])
+        out[f"SbcPairedPhiTopExpected{tag}"] = f"{(r['tasks_paired'] - r['n_not_converged']) / (L + 1):.1f}"
     # independent replicate (another seed) of the beta-binomial at 0.9, where the phi test failed
     rep = ROOT / "validation" / f"sbc_replicate1_ta{round(100 * DEFAULT_TARGET_ACCEPT)}_summary.csv"
     for fam, g in pd.read_csv(rep).groupby("family", sort=False):

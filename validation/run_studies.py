@@ -65,13 +65,11 @@ Measured on the project machine (2 cores shared with other jobs: load average 2-
 runs), ``n_workers=2`` (a LocalCluster, one thread per worker), wall time of each ``run_study``
 call (``validation/studies/timings.csv``):
 
-* SBC ``logit`` 1000 simulations: 1378 s; ``ordinal`` 1000: 1948 s; ``beta_binomial`` 1000:
-  1462 s; ``share`` at the package's defaults: about 160 s per fit on an idle core with the
-  pair-sum likelihood (1.7 ms per gradient; 0.5 ms since the class probability is evaluated in
-  the Bernstein basis, ``irmodels.models.share._class_pairs``), hours per hundred fits; 54 s per
-  fit since counted departments have their latent integrated out (``QUADRATURE_MAX_TRIALS``);
-  ``share_reduced``: 35 s per fit at load 5, 110-130 s at load 15; see ``timings.csv``, the
-  counts in ``sbc_failure_rate.csv`` and docs/studies.md for how many were run;
+* SBC ``logit`` 1000 simulations: 1378 s; ``ordinal`` 1000: 1948 s; ``beta_binomial`` at 0.9
+  1000: 1462 s; at 0.99: 1639 s for the first 500 and 2189 s for the other 500 (load 2-4);
+  ``share`` 1000: 4664 s (median 8.5 s per fit with the fused quadrature Op,
+  ``irmodels.models.quadrature_op``; 54 s per fit before it, 160 s with the pair-sum
+  likelihood); see ``timings.csv``, the counts in ``sbc_failure_rate.csv`` and docs/studies.md;
 * coverage, 1000 simulations per setting: Firth 67 s (n = 98) and 108 s (n = 500); ordinal 212 s
   and 227 s; survey (svyglm + raked prevalence with 200 bootstrap replicates) 60 s and 101 s.
 """
