@@ -323,13 +323,7 @@ def run_study(
     result.n_skipped = len(finished)
     result.wall_time = time.perf_counter() - t0
     result.memory_limit = memory
-    recorded = [k for k in result.sources if k != "not recorded"]
-    if len(recorded) > 1 or (recorded and "not recorded" in result.sources and pending):
-        warnings.warn(
-            f"{out_dir}: the study's tasks ran with {len(result.sources)} versions of the package source "
-            f"({', '.join(f'{k[:12]}: {n} tasks' for k, n in result.sources.items())}); StudyResult.sources "
-            "lists them. Delete the study directory to rerun it with one code version.",
-            StudyCodeChangedWarning, stacklevel=2)
+    _warn_mixed_sources(result, out_dir, bool(pending))
     if writer is not None and writer.n_failed:
         first = result.failures.iloc[0]
         warnings.warn(
@@ -338,6 +332,17 @@ def run_study(
             f"See StudyResult.failures or {out_dir / 'parts' / 'failures'}; rerun with retry_failed=True "
             f"to run them again.", TaskFailedWarning, stacklevel=2)
     return result
+
+
+def _warn_mixed_sources(result: StudyResult, out_dir: Path, ran: bool) -> None:
+    """Warn when the study's parts were written by workers running different package source."""
+    recorded = [k for k in result.sources if k != "not recorded"]
+    if len(recorded) > 1 or (recorded and "not recorded" in result.sources and ran):
+        warnings.warn(
+            f"{out_dir}: the study's tasks ran with {len(result.sources)} versions of the package source "
+            f"({', '.join(f'{k[:12]}: {n} tasks' for k, n in result.sources.items())}); StudyResult.sources "
+            "lists them. Delete the study directory to rerun it with one code version.",
+            StudyCodeChangedWarning, stacklevel=3)
 
 
 def load_study(out_dir: str | os.PathLike) -> StudyResult:
