@@ -46,44 +46,24 @@ from _peers import interleaved, machine, print_table, rows_from_times, write_res
 NAME = "bench_share_likelihood"
 
 
-def graph_quadrature_loglik(name, dim, eta, sd_dep, pairs, mult) -> None:
-    """The graph formulation (irmodels <= 0.1.0): log-terms tensor and ``logsumexp`` in PyTensor ops."""
-    import pymc as pm
-    import pytensor.tensor as pt
-
-    from irmodels.models.share import share_quadrature
-
-    pair_n, pair_k, pair_logw = pairs
-    pm.modelcontext(None).add_coord(f"{dim}_term", np.arange(pair_n.shape[1]))
-    n_val = pm.Data(f"{dim}_trials", pair_n, dims=(dim, f"{dim}_term"))
-    k_val = pm.Data(f"{dim}_successes", pair_k, dims=(dim, f"{dim}_term"))
-    log_w = pm.Data(f"{dim}_log_weight", pair_logw, dims=(dim, f"{dim}_term"))
-    m = pm.Data(f"{dim}_multiplicity", mult, dims=dim)
-    xq, wq = share_quadrature()
-    t = eta[:, None] + sd_dep * pt.as_tensor(xq)[None, :]
-    log_p, log_q = -pt.softplus(-t), -pt.softplus(t)
-    term = (log_w[:, None, :] + pt.as_tensor(np.log(wq))[None, :, None]
-            + k_val[:, None, :] * log_p[:, :, None] + (n_val - k_val)[:, None, :] * log_q[:, :, None])
-    pm.Potential(name, pt.sum(m * pt.logsumexp(term, axis=(1, 2))))
-
-
 def unfitted(seed: int, graph: bool):
     """The share model of SBC simulation ``seed`` (unsampled), with the fused Op or the graph formulation."""
-    from irmodels.models import bayes
+    from irmodels.models import quadrature_op
     from irmodels.models.fit import fit
     from irmodels.studies.sbc_simulate import simulate_family
 
     data, _, args = simulate_family("share", np.random.default_rng(seed))
-    original = bayes._quadrature_loglik
+    # the same model with the graph formulation in place of the fused Op (bayes imports it when building)
+    original = quadrature_op.quadrature_loglik
     if graph:
-        bayes._quadrature_loglik = graph_quadrature_loglik
+        quadrature_op.quadrature_loglik = quadrature_op.quadrature_loglik_graph
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             f = fit(args["formula"], data, family=args["family"], engine="pymc", group=args["group"], seed=seed,
                     _defer_sampling=True, collapse=False, on_fail="warn", **args["options"])
     finally:
-        bayes._quadrature_loglik = original
+        quadrature_op.quadrature_loglik = original
     return f
 
 

@@ -2,7 +2,7 @@
 
 * Value: the numpy twin on the log scale (:func:`irmodels.models.share._pairs_logprob`), relative 1e-12.
 * Gradient: reverse-mode autodiff of the same likelihood written as PyTensor graph operations
-  (irmodels' formulation up to 0.1.0, ``_graph_reference``), relative 1e-10, and finite differences.
+  (irmodels' formulation up to 0.1.0, ``quadrature_op.quadrature_loglik_graph``), relative 1e-10, and finite differences.
 * Both implementations as the package compiles them: numba without fast-math (nutpie's build,
   :func:`irmodels.models.nutpie_cache.exact_float`) and the Python linker (``FAST_COMPILE``: the
   Op's ``perform``), which must give the same bits.
@@ -20,7 +20,7 @@ import pytest
 
 from irmodels.models import quadrature_op as qo
 from irmodels.models.nutpie_cache import exact_float
-from irmodels.models.share import _class_pairs, _pairs_logprob, count_pairs, share_class_mask, share_quadrature
+from irmodels.models.share import _class_pairs, _pairs_logprob, count_pairs, share_class_mask
 
 SHARE = ["0", "1-25", "26-50", "51-75", ">75"]
 MODES = {"numba": "NUMBA", "python": "FAST_COMPILE"}
@@ -56,12 +56,7 @@ def _graph_reference():
     eta, sd = pt.dvector("eta"), pt.dscalar("sd")
     n, k, lw = pt.dmatrix("n"), pt.dmatrix("k"), pt.dmatrix("lw")
     weights = pt.dvector("m")
-    xq, wq = share_quadrature()
-    t = eta[:, None] + sd * pt.as_tensor(xq)[None, :]
-    log_p, log_q = -pt.softplus(-t), -pt.softplus(t)
-    term = (lw[:, None, :] + pt.as_tensor(np.log(wq))[None, :, None]
-            + k[:, None, :] * log_p[:, :, None] + (n - k)[:, None, :] * log_q[:, :, None])
-    ll = pt.logsumexp(term, axis=(1, 2))
+    ll = qo.quadrature_loglik_graph(eta, sd, n, k, lw)
     total = pt.sum(weights * ll)
     return pytensor.function([eta, sd, n, k, lw, weights], [ll, *pytensor.grad(total, [eta, sd])], mode="FAST_COMPILE")
 

@@ -43,7 +43,7 @@ from pytensor.graph.op import Op
 
 from irmodels.models.share import share_quadrature
 
-__all__ = ["QuadratureLogLik", "quadrature_loglik"]
+__all__ = ["QuadratureLogLik", "quadrature_loglik", "quadrature_loglik_graph"]
 
 #: below this, a cell's probability is recomputed on the log scale (the probability-scale sum
 #: keeps full relative precision above it; ``exp(-644)``)
@@ -285,6 +285,22 @@ def quadrature_loglik(eta, sd, n, k, log_w):
     if all(isinstance(v, np.ndarray) for v in values):
         _check_pairs(*values)
     return QuadratureLogLik()(eta, sd, n, k, log_w)[0]
+
+
+def quadrature_loglik_graph(eta, sd, n, k, log_w):
+    """The same per-cell ``ll`` as :func:`quadrature_loglik`, written as PyTensor graph operations.
+
+    A (cells x nodes x terms) tensor of log-terms and a ``logsumexp``, differentiated by
+    PyTensor: irmodels' formulation up to 0.1.0 and what a PyMC user would write. The reference
+    for the fused Op's gradient (tests/test_models_quadrature_op.py) and its peer in
+    benchmarks/bench_share_likelihood.py; the models use :func:`quadrature_loglik`.
+    """
+    x, w = _nodes()
+    t = eta[:, None] + sd * pt.as_tensor(x)[None, :]  # (cell, node) latent logits
+    log_p, log_q = -pt.softplus(-t), -pt.softplus(t)
+    term = (log_w[:, None, :] + pt.as_tensor(np.log(w))[None, :, None]
+            + k[:, None, :] * log_p[:, :, None] + (n - k)[:, None, :] * log_q[:, :, None])
+    return pt.logsumexp(term, axis=(1, 2))
 
 
 def _register_numba() -> None:
